@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Userspace-driven hibernation: freeze_processes(2), the SIGFREEZE and
+ * SIGUNFREEZE pseudo-signals and snapshot_kernel(2).
+ *
+ * See Documentation/power/userspace-hibernation.rst.
+ */
+#ifndef _UAPI_LINUX_HIBERNATE_H
+#define _UAPI_LINUX_HIBERNATE_H
+
+#include <linux/types.h>
+
+/*
+ * System call numbers.  They sit far above upstream's allocation so that
+ * they never collide with a later upstream call; x86-64 only for now.
+ */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#ifndef __NR_freeze_processes
+#define __NR_freeze_processes	1000
+#endif
+#ifndef __NR_snapshot_kernel
+#define __NR_snapshot_kernel	1001
+#endif
+#endif
+
+/*
+ * Pseudo-signals, accepted only by kill(2) and pidfd_send_signal(2).  They
+ * are above every architecture's _NSIG: they are never queued, never
+ * delivered, cannot be blocked, caught or ignored, and every other signal
+ * path rejects them with -EINVAL.  Both need CAP_SYS_ADMIN in the initial
+ * user namespace.
+ *
+ * SIGFREEZE asks every thread of the target process(es) to stop in the
+ * freezer at its next return to user mode (or at once if it sleeps
+ * freezably); SIGUNFREEZE undoes it.
+ */
+#define SIGFREEZE	200
+#define SIGUNFREEZE	201
+
+/* freeze_processes(2) flags */
+#define FREEZE_PROCESSES_THAW	(1ULL << 0)	/* thaw instead of freeze */
+#define FREEZE_PROCESSES_ONE	(1ULL << 1)	/* only the process in @target */
+#define FREEZE_PROCESSES_PIDFD	(1ULL << 2)	/* @target is a pidfd, not a pid */
+
+#define FREEZE_PROCESSES_FLAGS	(FREEZE_PROCESSES_THAW | FREEZE_PROCESSES_ONE | \
+				 FREEZE_PROCESSES_PIDFD)
+
+/**
+ * struct freeze_refusal - a task that did not freeze in time
+ * @pid:	thread id, in the caller's pid namespace
+ * @tgid:	thread group id, in the caller's pid namespace
+ * @state:	the task's state letter as in /proc/PID/stat ('D', 'R', ...)
+ * @__reserved:	zero
+ * @comm:	the task's comm, NUL-terminated
+ * @wchan:	symbol of the function the task sleeps in, NUL-terminated,
+ *		empty if unknown
+ */
+struct freeze_refusal {
+	__s32	pid;
+	__s32	tgid;
+	__u32	state;
+	__u32	__reserved;
+	char	comm[16];
+	char	wchan[64];
+};
+
+/**
+ * struct freeze_processes_args - arguments of freeze_processes(2)
+ * @flags:		FREEZE_PROCESSES_* flags
+ * @target:		with FREEZE_PROCESSES_ONE, the pid (or pidfd with
+ *			FREEZE_PROCESSES_PIDFD) of the process; else zero
+ * @timeout_ms:		how long to wait for the tasks to freeze; zero means
+ *			/sys/power/pm_freeze_timeout
+ * @refused:		user pointer to an array of struct freeze_refusal,
+ *			filled when the call fails with -EBUSY; may be zero
+ * @refused_max:	number of entries @refused has room for
+ * @refused_count:	out: number of tasks that refused to freeze (may be
+ *			larger than @refused_max)
+ *
+ * freeze_processes(2) returns the number of tasks (threads) it froze or
+ * thawed, or -1 with errno set.
+ */
+struct freeze_processes_args {
+	__aligned_u64	flags;
+	__s32		target;
+	__u32		timeout_ms;
+	__aligned_u64	refused;
+	__u32		refused_max;
+	__u32		refused_count;
+};
+
+#define FREEZE_PROCESSES_ARGS_SIZE_VER0	32
+
+#endif /* _UAPI_LINUX_HIBERNATE_H */

@@ -1,0 +1,109 @@
+#!/bin/bash
+# Build the patched guest kernel from Debian's linux-source-6.1.
+#
+#   kernel-patches/build-kernel.sh [OUTDIR]
+#
+# Takes /usr/src/linux-source-6.1.tar.xz, applies the patches listed in
+# kernel-patches/series (in order), merges kernel-patches/hibernate.config on
+# top of `make tinyconfig` and builds bzImage out of tree.  The result is
+# cached under $HIBERNATE_CACHE (default ~/.cache/hibernate) by a hash of every
+# input: the source tarball, the series and each patch, the config fragment,
+# this script and the compiler.  An unchanged kernel is not rebuilt; any change
+# gives a new hash.  OUTDIR (default build/kernel) gets bzImage, .config,
+# kernel.release, the source version and the input hash.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+out=${1:-$top/build/kernel}
+tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+cache=${HIBERNATE_CACHE:-$HOME/.cache/hibernate}
+jobs=${JOBS:-$(($(nproc) + 1))}
+fragment=$here/hibernate.config
+series=$here/series
+
+die() { echo "build-kernel: $*" >&2; exit 1; }
+
+[ -r "$tarball" ] || die "$tarball not found: install linux-source-6.1 (scripts/install-deps.sh)"
+[ -r "$series" ] || die "$series not found"
+
+patches=()
+while read -r line; do
+	line=${line%%#*}
+	line=$(echo "$line" | xargs)
+	[ -n "$line" ] || continue
+	[ -r "$here/$line" ] || die "series names $line, which does not exist"
+	patches+=("$here/$line")
+done < "$series"
+
+debver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
+hash=$( {
+	sha256sum "$tarball" | cut -d' ' -f1
+	for p in "${patches[@]}"; do sha256sum "$p" | cut -d' ' -f1; done
+	sha256sum "$fragment" "$0" | cut -d' ' -f1
+	gcc --version | head -1
+} | sha256sum | cut -c1-16)
+
+result=$cache/kernel/$hash
+if [ -f "$result/bzImage" ]; then
+	echo "build-kernel: cached kernel $hash ($(cat "$result/kernel.release"))"
+else
+	src=$cache/src/linux-source-6.1
+	obj=$cache/obj/linux-source-6.1
+	stamp=$(sha256sum "$tarball" | cut -c1-16)
+	if [ "$(cat "$src/.tarball-stamp" 2>/dev/null)" != "$stamp" ]; then
+		echo "build-kernel: unpacking $tarball ($debver)"
+		rm -rf "$src" "$obj"
+		mkdir -p "$(dirname "$src")"
+		tar -C "$(dirname "$src")" -xf "$tarball"
+		# Pristine copy in git, so each build starts from the original
+		# tree while untouched files keep their mtime (incremental builds).
+		git -C "$src" init -q
+		git -C "$src" add -f -A .
+		git -C "$src" -c user.name=build -c user.email=build@localhost \
+			commit -q -m "linux-source-6.1 $debver"
+		echo "$stamp" > "$src/.tarball-stamp"
+	fi
+	git -C "$src" reset -q --hard HEAD
+	git -C "$src" clean -q -f -d -e .tarball-stamp
+	for p in "${patches[@]}"; do
+		echo "build-kernel: applying $(basename "$p")"
+		git -C "$src" apply --whitespace=nowarn "$p" ||
+			die "$(basename "$p") does not apply to linux-source-6.1 $debver"
+	done
+
+	mkdir -p "$obj"
+	make -s -C "$src" O="$obj" tinyconfig >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$fragment" >/dev/null
+	make -s -C "$src" O="$obj" olddefconfig >/dev/null
+	# Every option of the fragment must survive: a dropped one means the
+	# series and the fragment disagree.
+	missing=0
+	while read -r opt; do
+		case "$opt" in CONFIG_*) ;; *) continue ;; esac
+		if ! grep -qx "$opt" "$obj/.config"; then
+			echo "build-kernel: $opt did not stick in .config" >&2
+			missing=1
+		fi
+	done < "$fragment"
+	[ "$missing" = 0 ] || [ "${KCONFIG_LAX:-0}" = 1 ] || die "config fragment not satisfied"
+
+	echo "build-kernel: building bzImage with -j$jobs (a few minutes on 2 cores)"
+	make -s -C "$src" O="$obj" -j"$jobs" KBUILD_BUILD_USER=hibernate \
+		KBUILD_BUILD_HOST=build bzImage
+	mkdir -p "$result.tmp"
+	cp "$obj/arch/x86/boot/bzImage" "$obj/.config" "$result.tmp/"
+	cp "$obj/vmlinux" "$result.tmp/" 2>/dev/null || true
+	make -s -C "$src" O="$obj" kernelrelease > "$result.tmp/kernel.release"
+	echo "$debver" > "$result.tmp/source-version"
+	printf '%s\n' "${patches[@]##*/}" > "$result.tmp/patches"
+	echo "$hash" > "$result.tmp/hash"
+	rm -rf "$result"
+	mv "$result.tmp" "$result"
+	echo "build-kernel: built $hash ($(cat "$result/kernel.release"), linux-source-6.1 $debver)"
+fi
+
+mkdir -p "$out"
+for f in bzImage .config kernel.release source-version patches hash; do
+	cp "$result/$f" "$out/$f"
+done

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install the Debian 12 packages the project needs, only those that are missing.
+# Runs as root; exits non-zero with a clear message otherwise.
+set -eu
+
+PKGS="build-essential pkg-config meson ninja-build flex bison bc cpio xz-utils kmod
+libelf-dev libssl-dev dwarves
+linux-source-6.1
+qemu-system-x86 busybox-static dmsetup e2fsprogs
+libdevmapper-dev liblz4-dev libcap-dev libcmocka-dev
+python3"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or install them) and try again" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
