@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hibernatectl's command line.  Hand-written rather than getopt_long() so that it has no global
+ * state, prints nothing and can be run repeatedly from the unit tests.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+void hibctl_usage(FILE *f)
+{
+	fputs("Usage: hibernatectl [--help] [--version] COMMAND [OPTIONS] [ARGS]\n"
+	      "\n"
+	      "Freeze and thaw user tasks with freeze_processes(2).\n"
+	      "\n"
+	      "Commands:\n"
+	      "  freeze [--timeout MS] [--keep PID]... [--no-keep-ancestors]\n"
+	      "         Freeze every user task, then thaw this command's ancestors (its parent\n"
+	      "         chain up to and including pid 1) and every --keep PID, so that the shell\n"
+	      "         that ran it keeps working.\n"
+	      "  freeze [--timeout MS] PID...\n"
+	      "         Freeze just these processes (all their threads).\n"
+	      "  thaw PID...\n"
+	      "         Thaw these processes.\n"
+	      "  thaw --all\n"
+	      "         Thaw every task frozen by freeze_processes(2) or SIGFREEZE.\n"
+	      "  status [--json]\n"
+	      "         Say whether the kernel supports freeze_processes(2) and list the\n"
+	      "         frozen and freezing processes.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -t, --timeout MS        how long the kernel waits for tasks to freeze\n"
+	      "                          (default 0: /sys/power/pm_freeze_timeout)\n"
+	      "  -k, --keep PID          thaw PID again after freezing everything (repeatable)\n"
+	      "      --no-keep-ancestors do not thaw this command's ancestors\n"
+	      "  -a, --all               thaw everything\n"
+	      "  -j, --json              status as JSON\n"
+	      "  -h, --help              show this help\n"
+	      "  -V, --version           show the version\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  success\n"
+	      "  1  other error\n"
+	      "  2  usage error\n"
+	      "  3  the kernel lacks freeze_processes(2) (ENOSYS)\n"
+	      "  4  permission denied: needs CAP_SYS_ADMIN (EPERM)\n"
+	      "  5  some tasks did not freeze in time (EBUSY); they are listed on stderr and\n"
+	      "     everything was thawed again\n", f);
+}
+
+static int usage_error(struct hibctl_args *args, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage_error(struct hibctl_args *args, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args->error, sizeof(args->error), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_ulong_strict(const char *s, unsigned long max, unsigned long *ret)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!s || !*s || strlen(s) > 10)
+		return -EINVAL;
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int hibctl_parse_pid(const char *s, pid_t *ret_pid)
+{
+	unsigned long v;
+
+	if (parse_ulong_strict(s, INT_MAX, &v) < 0 || v == 0)
+		return -EINVAL;
+	*ret_pid = (pid_t)v;
+	return 0;
+}
+
+int hibctl_parse_timeout(const char *s, unsigned int *ret_ms)
+{
+	unsigned long v;
+
+	if (parse_ulong_strict(s, UINT_MAX, &v) < 0)
+		return -EINVAL;
+	*ret_ms = (unsigned int)v;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum hibctl_command command;
+} commands[] = {
+	{ "freeze", HIBCTL_CMD_FREEZE },
+	{ "thaw", HIBCTL_CMD_THAW },
+	{ "status", HIBCTL_CMD_STATUS },
+	{ "help", HIBCTL_CMD_HELP },
+};
+
+/*
+ * Does argv[*i] name option @lng (or @shrt)?  If the option takes a value, *ret_value gets it,
+ * from "--long=V", "-sV" or the next argument (then *i advances).  Returns 1 on a match, 0 if
+ * not this option, -EINVAL if the value is missing or was given to a flag.
+ */
+static int match_opt(struct hibctl_args *args, int argc, char *const *argv, int *i,
+		     const char *lng, char shrt, bool has_value, const char **ret_value)
+{
+	const char *a = argv[*i];
+	size_t ll = strlen(lng);
+	const char *value = NULL;
+
+	if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, lng, ll) == 0 &&
+	    (a[2 + ll] == '\0' || a[2 + ll] == '=')) {
+		if (a[2 + ll] == '=') {
+			if (!has_value)
+				return usage_error(args, "option --%s takes no value", lng);
+			value = a + 3 + ll;
+		}
+	} else if (shrt && a[0] == '-' && a[1] == shrt) {
+		if (a[2] != '\0') {
+			if (!has_value)
+				return 0;	/* e.g. "-ab": not supported, reported as unknown */
+			value = a + 2;
+		}
+	} else {
+		return 0;
+	}
+
+	if (has_value) {
+		if (!value) {
+			if (*i + 1 >= argc)
+				return usage_error(args, "option --%s needs a value", lng);
+			value = argv[++*i];
+		}
+		*ret_value = value;
+	}
+	return 1;
+}
+
+static int push_pid(struct hibctl_args *args, pid_t **arr, size_t *n, const char *s,
+		    const char *what)
+{
+	pid_t pid, *na;
+
+	if (hibctl_parse_pid(s, &pid) < 0)
+		return usage_error(args, "invalid %s '%s': expected a positive process id", what,
+				   s);
+	na = realloc(*arr, (*n + 1) * sizeof(**arr));
+	if (!na)
+		return -ENOMEM;
+	na[(*n)++] = pid;
+	*arr = na;
+	return 0;
+}
+
+int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
+{
+	const char *cmd_name = NULL;
+	bool only_operands = false;
+	int i, r;
+
+	memset(args, 0, sizeof(*args));
+	args->keep_ancestors = true;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *value = NULL;
+
+		if (only_operands || a[0] != '-' || a[1] == '\0') {
+			if (args->command == HIBCTL_CMD_NONE) {
+				size_t c;
+
+				for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+					if (strcmp(a, commands[c].name) == 0)
+						break;
+				if (c == sizeof(commands) / sizeof(commands[0]))
+					return usage_error(args, "unknown command '%s'", a);
+				args->command = commands[c].command;
+				cmd_name = a;
+				continue;
+			}
+			if (args->command == HIBCTL_CMD_HELP)
+				continue;	/* "help freeze" */
+			if (args->command == HIBCTL_CMD_STATUS)
+				return usage_error(args, "status takes no arguments ('%s')", a);
+			r = push_pid(args, &args->pids, &args->n_pids, a, "process id");
+			if (r < 0)
+				return r;
+			continue;
+		}
+
+		if (strcmp(a, "--") == 0) {
+			only_operands = true;
+			continue;
+		}
+		if ((r = match_opt(args, argc, argv, &i, "help", 'h', false, NULL)) != 0) {
+			if (r < 0)
+				return r;
+			args->command = HIBCTL_CMD_HELP;
+			return 0;
+		}
+		if ((r = match_opt(args, argc, argv, &i, "version", 'V', false, NULL)) != 0) {
+			if (r < 0)
+				return r;
+			args->command = HIBCTL_CMD_VERSION;
+			return 0;
+		}
+		if (args->command == HIBCTL_CMD_NONE)
+			return usage_error(args, "unknown option '%s' (options follow the command)",
+					   a);
+
+		if (args->command == HIBCTL_CMD_FREEZE) {
+			r = match_opt(args, argc, argv, &i, "timeout", 't', true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (hibctl_parse_timeout(value, &args->timeout_ms) < 0)
+					return usage_error(args, "invalid timeout '%s': expected "
+							   "milliseconds, 0 to %u", value,
+							   UINT_MAX);
+				continue;
+			}
+			r = match_opt(args, argc, argv, &i, "keep", 'k', true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				r = push_pid(args, &args->keep, &args->n_keep, value,
+					     "--keep process id");
+				if (r < 0)
+					return r;
+				continue;
+			}
+			r = match_opt(args, argc, argv, &i, "no-keep-ancestors", 0, false, NULL);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				args->keep_ancestors = false;
+				continue;
+			}
+		} else if (args->command == HIBCTL_CMD_THAW) {
+			r = match_opt(args, argc, argv, &i, "all", 'a', false, NULL);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				args->all = true;
+				continue;
+			}
+		} else if (args->command == HIBCTL_CMD_STATUS) {
+			r = match_opt(args, argc, argv, &i, "json", 'j', false, NULL);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				args->json = true;
+				continue;
+			}
+		}
+		return usage_error(args, "unknown option '%s' for %s", a,
+				   cmd_name ? cmd_name : "this command");
+	}
+
+	switch (args->command) {
+	case HIBCTL_CMD_NONE:
+		return usage_error(args, "no command given");
+	case HIBCTL_CMD_FREEZE:
+		if (args->n_pids > 0 && (args->n_keep > 0 || !args->keep_ancestors))
+			return usage_error(args, "--keep and --no-keep-ancestors only apply when "
+					   "freezing every task (no PID operands)");
+		break;
+	case HIBCTL_CMD_THAW:
+		if (args->all && args->n_pids > 0)
+			return usage_error(args, "thaw takes either --all or process ids, not both");
+		if (!args->all && args->n_pids == 0)
+			return usage_error(args, "thaw needs process ids or --all");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void hibctl_args_done(struct hibctl_args *args)
+{
+	if (!args)
+		return;
+	free(args->pids);
+	free(args->keep);
+	args->pids = NULL;
+	args->keep = NULL;
+	args->n_pids = 0;
+	args->n_keep = 0;
+}

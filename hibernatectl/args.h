@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Command-line parsing for hibernatectl, kept apart from main() so that it can be tested. */
+#ifndef HIBERNATECTL_ARGS_H
+#define HIBERNATECTL_ARGS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Exit codes; documented in --help. */
+enum {
+	HIBCTL_EXIT_OK = 0,
+	HIBCTL_EXIT_ERROR = 1,
+	HIBCTL_EXIT_USAGE = 2,
+	HIBCTL_EXIT_NOSYS = 3,
+	HIBCTL_EXIT_PERM = 4,
+	HIBCTL_EXIT_BUSY = 5,
+};
+
+enum hibctl_command {
+	HIBCTL_CMD_NONE = 0,
+	HIBCTL_CMD_HELP,
+	HIBCTL_CMD_VERSION,
+	HIBCTL_CMD_FREEZE,
+	HIBCTL_CMD_THAW,
+	HIBCTL_CMD_STATUS,
+};
+
+#define HIBCTL_ERROR_MAX 256
+
+struct hibctl_args {
+	enum hibctl_command command;
+	unsigned int timeout_ms;	/* freeze: 0 = kernel default */
+	bool keep_ancestors;		/* freeze: default true */
+	bool all;			/* thaw --all */
+	bool json;			/* status --json */
+	pid_t *pids;			/* operands */
+	size_t n_pids;
+	pid_t *keep;			/* freeze --keep */
+	size_t n_keep;
+	char error[HIBCTL_ERROR_MAX];	/* set on -EINVAL (usage error) */
+};
+
+/*
+ * Parse argv.  Returns 0, -EINVAL for a usage error (message in args->error), or -ENOMEM.
+ * args must be released with hibctl_args_done() in every case.
+ */
+int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args);
+void hibctl_args_done(struct hibctl_args *args);
+
+/* Strict parsers: decimal, no sign, no junk.  0 or -EINVAL. */
+int hibctl_parse_pid(const char *s, pid_t *ret_pid);
+int hibctl_parse_timeout(const char *s, unsigned int *ret_ms);
+
+void hibctl_usage(FILE *f);
+
+#endif /* HIBERNATECTL_ARGS_H */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* hibernatectl's commands, callable from the unit tests with their own proc root and streams. */
+#ifndef HIBERNATECTL_COMMANDS_H
+#define HIBERNATECTL_COMMANDS_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "args.h"
+#include "hibernate.h"
+
+struct hibctl_ctx {
+	const char *proc_root;	/* NULL: /proc */
+	pid_t self;		/* our pid: where the ancestor chain starts */
+	FILE *out;		/* results */
+	FILE *err;		/* messages */
+};
+
+/* Each returns an exit code (HIBCTL_EXIT_*). */
+int hibctl_cmd_freeze(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+int hibctl_cmd_thaw(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+
+/* -errno (or errno) to exit code. */
+int hibctl_exit_code(int err);
+
+/* The EBUSY report: one line per refusing task. */
+void hibctl_print_refusals(FILE *f, const struct hib_refusals *r, unsigned int timeout_ms);
+
+/* Copy @src (at most @src_size bytes, stops at NUL) to @dst, non-printable bytes as '?'. */
+void hibctl_sanitize(char *dst, size_t dst_size, const char *src, size_t src_size);
+
+/* Status as a JSON object (caller puts it); NULL on allocation failure. */
+struct json_object *hibctl_status_json(bool supported, bool fields,
+				       const struct hib_proc_info *procs, size_t n);
+/* Status as text. */
+void hibctl_status_text(FILE *f, bool supported, bool fields, const struct hib_proc_info *procs,
+			size_t n);
+
+#endif /* HIBERNATECTL_COMMANDS_H */

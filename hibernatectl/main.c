@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* hibernatectl: freeze and thaw user tasks with freeze_processes(2). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+
+static int log_max = HIB_LOG_WARNING;
+
+static void log_stderr(int level, const char *fmt, va_list ap)
+{
+	if (level > log_max)
+		return;
+	fputs("hibernatectl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	struct hibctl_args args;
+	struct hibctl_ctx ctx = {
+		.proc_root = NULL,
+		.self = getpid(),
+		.out = stdout,
+		.err = stderr,
+	};
+	int r, ret;
+
+	if (getenv("HIBERNATECTL_DEBUG"))
+		log_max = HIB_LOG_DEBUG;
+	hib_set_log_fn(log_stderr);
+
+	r = hibctl_parse_args(argc, argv, &args);
+	if (r < 0) {
+		if (args.error[0])
+			fprintf(stderr, "hibernatectl: %s\nTry 'hibernatectl --help'.\n", args.error);
+		else
+			fprintf(stderr, "hibernatectl: %s\n", hib_strerror(r));
+		hibctl_args_done(&args);
+		return args.error[0] ? HIBCTL_EXIT_USAGE : HIBCTL_EXIT_ERROR;
+	}
+
+	switch (args.command) {
+	case HIBCTL_CMD_HELP:
+		hibctl_usage(stdout);
+		ret = HIBCTL_EXIT_OK;
+		break;
+	case HIBCTL_CMD_VERSION:
+		printf("hibernatectl %s\n", HIBERNATE_VERSION);
+		ret = HIBCTL_EXIT_OK;
+		break;
+	case HIBCTL_CMD_FREEZE:
+		ret = hibctl_cmd_freeze(&ctx, &args);
+		break;
+	case HIBCTL_CMD_THAW:
+		ret = hibctl_cmd_thaw(&ctx, &args);
+		break;
+	case HIBCTL_CMD_STATUS:
+		ret = hibctl_cmd_status(&ctx, &args);
+		break;
+	default:
+		hibctl_usage(stderr);
+		ret = HIBCTL_EXIT_USAGE;
+		break;
+	}
+
+	hibctl_args_done(&args);
+	if (fflush(stdout) != 0 && ret == HIBCTL_EXIT_OK) {
+		perror("hibernatectl: stdout");
+		ret = HIBCTL_EXIT_ERROR;
+	}
+	return ret;
+}
