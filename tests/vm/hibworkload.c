@@ -620,17 +620,25 @@ static int cmd_start(int procs, const char *path)
 		die("fork");
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+		char log[4096];
+		int logfd;
 
 		close(pipefd[0]);
 		setsid();
 		shm->pgid = getpid();
 		shm->supervisor = getpid();
+		/* Nothing inherited may keep a caller's pipe open. */
+		snprintf(log, sizeof(log), "%s.log", path);
+		logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
+			dup2(logfd >= 0 ? logfd : null, 2);
 			if (null > 2)
 				close(null);
 		}
+		if (logfd > 2)
+			close(logfd);
 		/* the daemon is up: let start return once all slots run */
 		close(pipefd[1]);
 		supervise(procs);

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shell helpers for VM test scenarios (sourced; busybox sh).
+#
+# Result protocol on the serial console, one line per check:
+#   HIBTEST ok <name> [- detail]
+#   HIBTEST not ok <name> - <reason>
+#   HIBTEST expect-poweroff        (this boot ends by powering off itself)
+#   HIBTEST done pass=N fail=M     (printed by /init after the scenario)
+# Names are single words; the host fails the scenario on any "not ok".
+
+hib_ok() {
+	name=$1
+	shift
+	echo "$name" >> /tmp/.hibtest.pass
+	if [ $# -gt 0 ]; then
+		echo "HIBTEST ok $name - $*"
+	else
+		echo "HIBTEST ok $name"
+	fi
+}
+
+hib_notok() {
+	name=$1
+	shift
+	echo "$name" >> /tmp/.hibtest.fail
+	echo "HIBTEST not ok $name - ${*:-failed}"
+}
+
+hib_skip() {
+	name=$1
+	shift
+	hib_ok "$name" "# SKIP $*"
+}
+
+# hib_check NAME CMD...: ok if CMD exits 0; else not ok with CMD's last
+# output line.  CMD's output is shown on the console either way.
+hib_check() {
+	name=$1
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ -n "$out" ] && echo "$out" | sed "s/^/  [$name] /"
+	if [ "$rc" = 0 ]; then
+		hib_ok "$name"
+	else
+		hib_notok "$name" "\`$*\` exited $rc: $(echo "$out" | tail -n 1)"
+	fi
+	return $rc
+}
+
+hib_log() {
+	echo "# $*"
+}
+
+# hib_expect_poweroff: call right before the scenario powers the machine
+# off on purpose (hibernation): the host then accepts a boot without done.
+hib_expect_poweroff() {
+	echo "HIBTEST expect-poweroff"
+}
+
+# Milliseconds since boot (for timing steps).
+hib_ms() {
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+# hib_expect_rc NAME RC CMD...: ok if CMD exits with status RC.
+hib_expect_rc() {
+	name=$1
+	want=$2
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	[ -n "$out" ] && echo "$out" | sed "s/^/  [$name] /"
+	if [ "$rc" = "$want" ]; then
+		hib_ok "$name" "exit $rc"
+	else
+		hib_notok "$name" "\`$*\` exited $rc, want $want: $(echo "$out" | tail -n 1)"
+	fi
+	[ "$rc" = "$want" ]
+}
+
+# hib_wait_state PID STATE SECONDS: wait until /proc/PID/stat shows STATE.
+hib_wait_state() {
+	i=0
+	while [ $i -lt $(($3 * 10)) ]; do
+		s=$(awk '{ print $3 }' /proc/$1/stat 2>/dev/null)
+		[ "$s" = "$2" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# hib_task_field TID FIELD: a /proc/TID/status field's value, empty if absent.
+hib_task_field() {
+	awk -v f="$2:" '$1 == f { print $2 }' /proc/$1/status 2>/dev/null
+}
