@@ -9,6 +9,9 @@
 
 static int log_max = HIB_LOG_WARNING;
 
+/* stdout's buffer, static so that printing the result after a freeze allocates nothing. */
+static char stdout_buf[BUFSIZ];
+
 static void log_stderr(int level, const char *fmt, va_list ap)
 {
 	if (level > log_max)
@@ -29,6 +32,7 @@ int main(int argc, char **argv)
 	};
 	int r, ret;
 
+	setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, sizeof(stdout_buf));
 	if (getenv("HIBERNATECTL_DEBUG"))
 		log_max = HIB_LOG_DEBUG;
 	hib_set_log_fn(log_stderr);
