@@ -349,8 +349,9 @@ class SetupError(Exception):
 
 # --- QEMU --------------------------------------------------------------------
 
-def run_qemu(cmd, log, timeout, verbose):
-    """Run QEMU, copy its console to log (and stdout if verbose).
+def run_qemu(cmd, log, timeout, show):
+    """Run QEMU, copy its console to log (and to stdout: every line if
+    show is True, the lines matching show if it is a regex).
 
     Returns (console text, timed out?, exit status)."""
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -363,7 +364,7 @@ def run_qemu(cmd, log, timeout, verbose):
             chunks.append(line)
             log.write(line)
             log.flush()
-            if verbose:
+            if show is True or (show and show.search(line)):
                 sys.stdout.write(line)
                 sys.stdout.flush()
 
@@ -399,6 +400,8 @@ def main(argv=None):
     ap.add_argument('--append', default='', help='extra kernel arguments')
     ap.add_argument('-v', '--verbose', action='store_true',
                     help='show the console while it runs')
+    ap.add_argument('--show', metavar='REGEX',
+                    help='show the console lines matching REGEX while it runs')
     ap.add_argument('--self-test', action='store_true',
                     help='test the splat detector and result parser')
     args = ap.parse_args(argv)
@@ -487,8 +490,9 @@ def run_scenario(args, name):
             if args.verbose:
                 sys.stdout.write(banner)
             t0 = time.time()
-            text, timed_out, rc = run_qemu(cmd, log, timeout + 90,
-                                           args.verbose)
+            show = True if args.verbose else (
+                re.compile(args.show) if args.show else None)
+            text, timed_out, rc = run_qemu(cmd, log, timeout + 90, show)
             dt = time.time() - t0
             log.write('===== vmtest %s boot %d ended after %.1f s%s\n' % (
                 name, boot, dt, ' (TIMEOUT)' if timed_out else ''))
@@ -506,8 +510,9 @@ def run_scenario(args, name):
                 break
 
     notok = [r for r in results if not r[0]]
-    for ok, tname, why in notok:
-        failures.append('not ok %s%s' % (tname, ' - ' + why if why else ''))
+    if notok:
+        failures.append('%d check(s) not ok: %s' % (
+            len(notok), ' '.join(t for _, t, _ in notok)))
     for boot, what, line in splats:
         failures.append('boot %d: %s: %s' % (boot, what, line))
     if not results:

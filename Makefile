@@ -1,0 +1,61 @@
+# Top-level entry points; see README.md.
+#
+#   make demo    boot the VM and show freeze / thaw one / thaw all
+#   make check   unit tests, VM tests and the UAPI header check
+#
+# Everything runs as root on Debian 12; `make deps` installs what is missing.
+
+BUILD   ?= build/meson
+KOUT    ?= build/kernel
+KERNEL  ?= $(KOUT)/bzImage
+PYTHON  ?= /usr/bin/python3
+
+export HIB_KERNEL := $(abspath $(KERNEL))
+
+.PHONY: all deps kernel build demo check check-header bench clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+# One kernel build at a time: wait for one already running.
+kernel: deps
+	@while pgrep -f 'build-kerne[l].sh' >/dev/null; do \
+		echo "make: a kernel build is already running; waiting"; sleep 20; \
+	done
+	kernel-patches/build-kernel.sh $(KOUT)
+
+# Reconfigure every time: the vm-kselftest test exists only once the kernel
+# build exported its selftests (build/kernel/selftests).
+build: deps
+	@if [ -f $(BUILD)/build.ninja ]; then \
+		meson setup --reconfigure $(BUILD) >$(BUILD)/reconfigure.log 2>&1 || \
+			{ cat $(BUILD)/reconfigure.log; exit 1; }; \
+	else \
+		meson setup $(BUILD); \
+	fi
+	ninja -C $(BUILD)
+
+demo: deps kernel build
+	$(PYTHON) tests/vm/vmtest.py --kernel $(KERNEL) \
+		--bin $(BUILD)/hibernatectl/hibernatectl \
+		--bin $(BUILD)/tests/vm/hibworkload \
+		--workdir $(BUILD)/vm-work \
+		--scenario tests/vm/scenarios/demo.sh --show '^(DEMO|HIBTEST)'
+
+check: deps kernel build
+	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh
+
+check-header:
+	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh --header-only
+
+bench: deps kernel build
+	@if [ -x bench/run-bench.sh ]; then \
+		bench/run-bench.sh; \
+	else \
+		echo "make bench: bench/run-bench.sh does not exist yet" >&2; exit 1; \
+	fi
+
+clean:
+	rm -rf $(BUILD) build/vm-logs build/vm-work
