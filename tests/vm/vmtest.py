@@ -320,8 +320,20 @@ def parse_size(s):
 
 
 def compile_selftests(srcdir, outdir):
-    """Build every *.c in srcdir statically; return [(name, path)]."""
-    os.makedirs(outdir, exist_ok=True)
+    """Build every *.c in srcdir statically; return [(name, path)].
+
+    The sources are copied to outdir/src/hibernate/ with every header of
+    srcdir both there and in outdir/src/, so that the kernel tree's
+    "../kselftest_harness.h" includes resolve as well as plain ones."""
+    tree = os.path.join(outdir, 'src')
+    sub = os.path.join(tree, 'hibernate')
+    os.makedirs(sub, exist_ok=True)
+    for f in os.listdir(srcdir):
+        p = os.path.join(srcdir, f)
+        if os.path.isfile(p):
+            shutil.copy(p, sub)
+            if f.endswith('.h'):
+                shutil.copy(p, tree)
     built = []
     for src in sorted(os.listdir(srcdir)):
         if not src.endswith('.c'):
@@ -330,8 +342,8 @@ def compile_selftests(srcdir, outdir):
         out = os.path.join(outdir, name)
         cmd = ['gcc', '-static', '-O2', '-g', '-D_GNU_SOURCE',
                '-I', os.path.join(TOP, 'include', 'uapi'),
-               '-I', srcdir, '-o', out, os.path.join(srcdir, src),
-               '-lpthread']
+               '-I', sub, '-I', tree, '-I', srcdir,
+               '-o', out, os.path.join(sub, src), '-lpthread']
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             sys.stdout.write(r.stdout + r.stderr)
