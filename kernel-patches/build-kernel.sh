@@ -98,12 +98,24 @@ else
 	echo "$debver" > "$result.tmp/source-version"
 	printf '%s\n' "${patches[@]##*/}" > "$result.tmp/patches"
 	echo "$hash" > "$result.tmp/hash"
+	# The UAPI header as the series leaves it (make check compares it with
+	# include/uapi/linux/hibernate.h) and the series' kselftest, which the VM
+	# harness builds and runs in the guest.
+	cp "$src/include/uapi/linux/hibernate.h" "$result.tmp/hibernate.h" 2>/dev/null || true
+	if [ -d "$src/tools/testing/selftests/hibernate" ]; then
+		mkdir -p "$result.tmp/selftests"
+		cp "$src/tools/testing/selftests/hibernate/"*.c \
+			"$src/tools/testing/selftests/kselftest_harness.h" \
+			"$src/tools/testing/selftests/kselftest.h" "$result.tmp/selftests/"
+	fi
 	rm -rf "$result"
 	mv "$result.tmp" "$result"
 	echo "build-kernel: built $hash ($(cat "$result/kernel.release"), linux-source-6.1 $debver)"
 fi
 
 mkdir -p "$out"
-for f in bzImage .config kernel.release source-version patches hash; do
-	cp "$result/$f" "$out/$f"
+rm -rf "$out/selftests" "$out/hibernate.h"
+for f in bzImage .config kernel.release source-version patches hash hibernate.h selftests; do
+	[ -e "$result/$f" ] && cp -r "$result/$f" "$out/$f"
 done
+true

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * Userspace-driven hibernation: freeze_processes(2), the SIGFREEZE and
- * SIGUNFREEZE pseudo-signals and snapshot_kernel(2).
+ * Userspace-driven hibernation: freeze_processes(2) and the SIGFREEZE and
+ * SIGUNFREEZE pseudo-signals.
  *
  * See Documentation/power/userspace-hibernation.rst.
  */
@@ -17,9 +17,6 @@
 #if defined(__x86_64__) && !defined(__ILP32__)
 #ifndef __NR_freeze_processes
 #define __NR_freeze_processes	1000
-#endif
-#ifndef __NR_snapshot_kernel
-#define __NR_snapshot_kernel	1001
 #endif
 #endif
 
