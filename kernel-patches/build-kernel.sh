@@ -65,7 +65,7 @@ else
 		echo "$stamp" > "$src/.tarball-stamp"
 	fi
 	git -C "$src" reset -q --hard HEAD
-	git -C "$src" clean -q -f -d -e .tarball-stamp
+	git -C "$src" clean -q -f -d -x -e .tarball-stamp
 	for p in "${patches[@]}"; do
 		echo "build-kernel: applying $(basename "$p")"
 		git -C "$src" apply --whitespace=nowarn "$p" ||
