@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * Userspace-driven hibernation: freeze_processes(2) and the SIGFREEZE and
- * SIGUNFREEZE pseudo-signals.
+ * Userspace-driven hibernation: freeze_processes(2), the SIGFREEZE and
+ * SIGUNFREEZE pseudo-signals and snapshot_kernel(2).
  *
  * See Documentation/power/userspace-hibernation.rst.
  */
@@ -17,6 +17,9 @@
 #if defined(__x86_64__) && !defined(__ILP32__)
 #ifndef __NR_freeze_processes
 #define __NR_freeze_processes	1000
+#endif
+#ifndef __NR_snapshot_kernel
+#define __NR_snapshot_kernel	1001
 #endif
 #endif
 
@@ -87,5 +90,31 @@ struct freeze_processes_args {
 };
 
 #define FREEZE_PROCESSES_ARGS_SIZE_VER0	32
+
+/* snapshot_kernel(2) flags: none yet */
+#define SNAPSHOT_KERNEL_FLAGS	0ULL
+
+/**
+ * struct snapshot_kernel_args - arguments of snapshot_kernel(2)
+ * @flags:		zero
+ * @overhead_pages:	pages to keep free after the copy for the caller
+ * @image_pages:	out: length of the image stream in pages (header,
+ *			metadata and data pages), on the suspend side
+ * @fd:			out: read-only FD streaming the image, on the suspend
+ *			side; -1 in the resumed system
+ * @resumed:		out: 0 on the suspend side, 1 when the call returns
+ *			in the system resumed from the image
+ *
+ * snapshot_kernel(2) returns 0, or -1 with errno set.
+ */
+struct snapshot_kernel_args {
+	__aligned_u64	flags;
+	__aligned_u64	overhead_pages;
+	__aligned_u64	image_pages;
+	__s32		fd;
+	__u32		resumed;
+};
+
+#define SNAPSHOT_KERNEL_ARGS_SIZE_VER0	32
 
 #endif /* _UAPI_LINUX_HIBERNATE_H */
