@@ -56,6 +56,13 @@ const char *hib_strerror(int err);
  */
 int hib_freeze_processes(struct freeze_processes_args *args);
 
+/*
+ * snapshot_kernel(2) with size = sizeof(*args).  0 or -errno.  On the suspend side
+ * args->resumed is 0 and args->fd streams args->image_pages pages; after a restore the same
+ * call returns again with args->resumed 1 and args->fd -1.  Freeze every task first.
+ */
+int hib_snapshot_kernel(struct snapshot_kernel_args *args);
+
 /* kill(2), e.g. with SIGFREEZE / SIGUNFREEZE.  0 or -errno. */
 int hib_kill(pid_t pid, int sig);
 

@@ -50,6 +50,30 @@ int hib_freeze_processes(struct freeze_processes_args *args)
 	return (int)r;
 }
 
+static long sys_snapshot_kernel(struct snapshot_kernel_args *args, size_t size)
+{
+#ifdef __NR_snapshot_kernel
+	return sys_result(syscall(__NR_snapshot_kernel, args, size));
+#else
+	(void)args;
+	(void)size;
+	return -ENOSYS;
+#endif
+}
+
+int hib_snapshot_kernel(struct snapshot_kernel_args *args)
+{
+	long r;
+
+	if (!args)
+		return -EINVAL;
+	r = sys_snapshot_kernel(args, sizeof(*args));
+	hib_debug("snapshot_kernel(overhead_pages=%llu) = %ld: image_pages=%llu fd=%d resumed=%u",
+		  (unsigned long long)args->overhead_pages, r,
+		  (unsigned long long)args->image_pages, args->fd, args->resumed);
+	return (int)r;
+}
+
 int hib_kill(pid_t pid, int sig)
 {
 	return (int)sys_result(syscall(__NR_kill, (long)pid, (long)sig));

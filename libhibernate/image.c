@@ -1,0 +1,932 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The image container: header, commit ("valid") block, chunk records, FINAL record.  The layout
+ * is described in image.h.  The reader trusts nothing: every length and count from the image
+ * is checked against the header, the commit block and the sink's size before it is used, and
+ * a payload is handed out only after its checksum matched.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lz4.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "image.h"
+#include "log.h"
+#include "macro.h"
+
+/* ---- header block offsets ------------------------------------------------------------------ */
+
+#define H_MAGIC		0
+#define H_VERSION	8
+#define H_FLAGS		12
+#define H_PAGE_SIZE	16
+#define H_CHUNK_SIZE	20
+#define H_CODEC		24
+#define H_CIPHER	28
+#define H_PAGES		32
+#define H_RAW_BYTES	40
+#define H_CREATED	48
+#define H_BUILD_ID_LEN	56
+#define H_RELEASE	64
+#define H_KVERSION	(H_RELEASE + HIB_IMAGE_STR_MAX)
+#define H_HOST_ID	(H_KVERSION + HIB_IMAGE_STR_MAX)
+#define H_BUILD_ID	(H_HOST_ID + HIB_IMAGE_STR_MAX)
+#define H_CSUM		(H_BUILD_ID + HIB_BUILD_ID_MAX)		/* 512 */
+
+/* commit block */
+#define C_MAGIC		0
+#define C_HEADER_CSUM	8
+#define C_FINAL_OFF	16
+#define C_FINAL_CSUM	24
+#define C_CSUM		32
+
+/* chunk and FINAL records */
+#define R_MAGIC		0
+#define R_FLAGS		4
+#define R_CSUM		40
+
+_Static_assert(H_CSUM + 8 <= HIB_IMAGE_BLOCK, "header fits its block");
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+static uint64_t csum(const void *p, size_t len)
+{
+	return (uint64_t)XXH3_64bits(p, len);
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Copy a string into a fixed field of @size bytes, truncated, NUL-padded. */
+static void put_str(uint8_t *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memset(dst, 0, size);
+	memcpy(dst, src, n);
+}
+
+static uint64_t div_round_up(uint64_t a, uint64_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+/* ---- encoding ------------------------------------------------------------------------------ */
+
+void hib_image_header_encode(const struct hib_image_info *info, uint8_t *block)
+{
+	memset(block, 0, HIB_IMAGE_BLOCK);
+	memcpy(block + H_MAGIC, HIB_IMAGE_MAGIC, 8);
+	put32(block + H_VERSION, info->version);
+	put32(block + H_PAGE_SIZE, info->page_size);
+	put32(block + H_CHUNK_SIZE, info->chunk_size);
+	put32(block + H_CODEC, info->codec);
+	put32(block + H_CIPHER, info->cipher);
+	put64(block + H_PAGES, info->image_pages);
+	put64(block + H_RAW_BYTES, info->raw_bytes);
+	put64(block + H_CREATED, info->created);
+	put32(block + H_BUILD_ID_LEN, MIN(info->build_id_len, (uint32_t)HIB_BUILD_ID_MAX));
+	put_str(block + H_RELEASE, info->kernel_release, HIB_IMAGE_STR_MAX);
+	put_str(block + H_KVERSION, info->kernel_version, HIB_IMAGE_STR_MAX);
+	put_str(block + H_HOST_ID, info->host_id, HIB_IMAGE_STR_MAX);
+	memcpy(block + H_BUILD_ID, info->build_id, HIB_BUILD_ID_MAX);
+	put64(block + H_CSUM, csum(block, H_CSUM));
+}
+
+void hib_chunk_encode(const struct hib_chunk *c, uint8_t rec[HIB_RECORD_SIZE])
+{
+	put32(rec + R_MAGIC, HIB_CHUNK_MAGIC);
+	put32(rec + R_FLAGS, c->flags);
+	put64(rec + 8, c->seq);
+	put32(rec + 16, c->raw_len);
+	put32(rec + 20, c->comp_len);
+	put64(rec + 24, c->comp_csum);
+	put64(rec + 32, c->raw_csum);
+	put64(rec + R_CSUM, csum(rec, R_CSUM));
+}
+
+void hib_final_encode(const struct hib_final *f, uint8_t rec[HIB_RECORD_SIZE])
+{
+	put32(rec + R_MAGIC, HIB_FINAL_MAGIC);
+	put32(rec + R_FLAGS, 0);
+	put64(rec + 8, f->chunks);
+	put64(rec + 16, f->raw_bytes);
+	put64(rec + 24, f->comp_bytes);
+	put64(rec + 32, f->running_csum);
+	put64(rec + R_CSUM, csum(rec, R_CSUM));
+}
+
+static void commit_encode(uint64_t header_csum, uint64_t final_off, uint64_t final_csum,
+			  uint8_t *block)
+{
+	memset(block, 0, HIB_IMAGE_BLOCK);
+	memcpy(block + C_MAGIC, HIB_IMAGE_COMMIT_MAGIC, 8);
+	put64(block + C_HEADER_CSUM, header_csum);
+	put64(block + C_FINAL_OFF, final_off);
+	put64(block + C_FINAL_CSUM, final_csum);
+	put64(block + C_CSUM, csum(block, C_CSUM));
+}
+
+uint64_t hib_image_worst_case(uint64_t raw_bytes, uint32_t chunk_size)
+{
+	uint64_t chunks;
+
+	if (chunk_size == 0)
+		chunk_size = HIB_IMAGE_CHUNK_DEFAULT;
+	chunks = div_round_up(raw_bytes, chunk_size);
+	return HIB_IMAGE_DATA_OFFSET + chunks * (HIB_RECORD_SIZE + hib_chunk_bound(chunk_size)) +
+	       HIB_RECORD_SIZE;
+}
+
+/* ---- identity ------------------------------------------------------------------------------ */
+
+int hib_parse_build_id(const uint8_t *buf, size_t len, uint8_t ret_id[HIB_BUILD_ID_MAX])
+{
+	size_t off = 0;
+
+	/* A sequence of Elf_Nhdr { namesz, descsz, type }, name and desc padded to 4 bytes. */
+	while (len - off >= 12) {
+		uint32_t namesz, descsz, type;
+		size_t name_pad, desc_pad;
+
+		memcpy(&namesz, buf + off, 4);
+		memcpy(&descsz, buf + off + 4, 4);
+		memcpy(&type, buf + off + 8, 4);
+		off += 12;
+		name_pad = ((size_t)namesz + 3) & ~(size_t)3;
+		desc_pad = ((size_t)descsz + 3) & ~(size_t)3;
+		if (namesz > len || descsz > len || name_pad > len - off ||
+		    desc_pad > len - off - name_pad)
+			return -EBADMSG;
+		if (type == 3 /* NT_GNU_BUILD_ID */ && namesz == 4 &&
+		    memcmp(buf + off, "GNU", 4) == 0) {
+			if (descsz == 0 || descsz > HIB_BUILD_ID_MAX)
+				return -EBADMSG;
+			memcpy(ret_id, buf + off + name_pad, descsz);
+			return (int)descsz;
+		}
+		off += name_pad + desc_pad;
+	}
+	return 0;
+}
+
+/* Read a small file whole (at most @size - 1 bytes, NUL-terminated).  Length or -errno. */
+static ssize_t read_small(const char *path, uint8_t *buf, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	size_t got = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	while (got + 1 < size) {
+		ssize_t n = read(fd, buf + got, size - 1 - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	return (ssize_t)got;
+}
+
+int hib_system_identity(const char *notes_path, const char *machine_id_path,
+			struct hib_image_info *ret_info)
+{
+	struct hib_image_info info = {
+		.version = HIB_IMAGE_VERSION,
+		.codec = HIB_CODEC_LZ4,
+		.cipher = HIB_CIPHER_NONE,
+		.chunk_size = HIB_IMAGE_CHUNK_DEFAULT,
+	};
+	uint8_t notes[8192];
+	struct utsname u;
+	long ps;
+	ssize_t n;
+	int r;
+
+	if (!ret_info)
+		return -EINVAL;
+	ps = sysconf(_SC_PAGESIZE);
+	if (ps <= 0)
+		return -EINVAL;
+	info.page_size = (uint32_t)ps;
+	if (uname(&u) < 0)
+		return negative_errno();
+	snprintf(info.kernel_release, sizeof(info.kernel_release), "%s", u.release);
+	snprintf(info.kernel_version, sizeof(info.kernel_version), "%s", u.version);
+
+	n = read_small(notes_path ? notes_path : "/sys/kernel/notes", notes, sizeof(notes));
+	if (n >= 0) {
+		r = hib_parse_build_id(notes, (size_t)n, info.build_id);
+		if (r < 0)
+			hib_warn("cannot parse the kernel's build id notes: %s", strerror(-r));
+		else
+			info.build_id_len = (uint32_t)r;
+	} else {
+		hib_debug("no kernel notes: %s", strerror((int)-n));
+	}
+
+	n = read_small(machine_id_path ? machine_id_path : "/etc/machine-id", notes,
+		       sizeof(notes));
+	if (n > 0) {
+		notes[strcspn((char *)notes, "\n")] = 0;
+		put_str((uint8_t *)info.host_id, (char *)notes, sizeof(info.host_id));
+	}
+	if (!info.host_id[0] && gethostname(info.host_id, sizeof(info.host_id) - 1) < 0)
+		info.host_id[0] = 0;
+
+	*ret_info = info;
+	return 0;
+}
+
+void hib_build_id_hex(const struct hib_image_info *info, char *buf, size_t size)
+{
+	uint32_t i, len = MIN(info->build_id_len, (uint32_t)HIB_BUILD_ID_MAX);
+
+	if (size == 0)
+		return;
+	buf[0] = 0;
+	for (i = 0; i < len && 2 * i + 2 < size; i++)
+		snprintf(buf + 2 * i, 3, "%02x", info->build_id[i]);
+}
+
+int hib_image_check_system(const struct hib_image_info *image, const struct hib_image_info *sys,
+			   char *why, size_t why_size)
+{
+	char a[2 * HIB_BUILD_ID_MAX + 1], b[2 * HIB_BUILD_ID_MAX + 1];
+	char dummy[1];
+
+	if (!why) {
+		why = dummy;
+		why_size = sizeof(dummy);
+	}
+	if (image->page_size != sys->page_size) {
+		snprintf(why, why_size, "image page size %u, this system's %u", image->page_size,
+			 sys->page_size);
+		return -EXDEV;
+	}
+	if (strcmp(image->kernel_release, sys->kernel_release) != 0 ||
+	    strcmp(image->kernel_version, sys->kernel_version) != 0) {
+		snprintf(why, why_size, "image made by kernel %s %s, running kernel %s %s",
+			 image->kernel_release, image->kernel_version, sys->kernel_release,
+			 sys->kernel_version);
+		return -EXDEV;
+	}
+	if (image->build_id_len && sys->build_id_len &&
+	    (image->build_id_len != sys->build_id_len ||
+	     memcmp(image->build_id, sys->build_id, image->build_id_len) != 0)) {
+		hib_build_id_hex(image, a, sizeof(a));
+		hib_build_id_hex(sys, b, sizeof(b));
+		snprintf(why, why_size, "image made by kernel build %s, running kernel build %s",
+			 a, b);
+		return -EXDEV;
+	}
+	if (image->build_id_len != sys->build_id_len)
+		hib_warn("cannot compare kernel build ids (image: %s, running kernel: %s)",
+			 image->build_id_len ? "known" : "none", sys->build_id_len ? "known" : "none");
+	return 0;
+}
+
+/* ---- chunk codec ---------------------------------------------------------------------------- */
+
+size_t hib_chunk_bound(size_t raw_len)
+{
+	if (raw_len > HIB_IMAGE_CHUNK_MAX)
+		return 0;
+	return (size_t)LZ4_COMPRESSBOUND(raw_len);
+}
+
+int hib_chunk_compress(const void *raw, size_t raw_len, void *out, size_t out_size,
+		       struct hib_chunk *ret_chunk)
+{
+	int n;
+
+	if (!raw || !out || !ret_chunk || raw_len == 0 || raw_len > HIB_IMAGE_CHUNK_MAX ||
+	    out_size < hib_chunk_bound(raw_len))
+		return -EINVAL;
+
+	n = LZ4_compress_default(raw, out, (int)raw_len, (int)MIN(out_size, (size_t)INT32_MAX));
+	if (n <= 0 || (size_t)n >= raw_len) {
+		memcpy(out, raw, raw_len);
+		n = (int)raw_len;
+		ret_chunk->flags = HIB_CHUNK_STORED;
+		ret_chunk->comp_csum = ret_chunk->raw_csum = csum(raw, raw_len);
+	} else {
+		ret_chunk->flags = 0;
+		ret_chunk->comp_csum = csum(out, (size_t)n);
+		ret_chunk->raw_csum = csum(raw, raw_len);
+	}
+	ret_chunk->raw_len = (uint32_t)raw_len;
+	ret_chunk->comp_len = (uint32_t)n;
+	return 0;
+}
+
+int hib_chunk_decompress(const struct hib_chunk *c, const void *comp, void *out, size_t out_size)
+{
+	int n;
+
+	if (!c || !comp || !out)
+		return -EINVAL;
+	if (c->raw_len > out_size)
+		return -ENOBUFS;
+	if (c->flags & HIB_CHUNK_STORED) {
+		if (c->comp_len != c->raw_len)
+			return -EBADMSG;
+		memcpy(out, comp, c->raw_len);
+	} else {
+		if (c->comp_len == 0 || c->comp_len > hib_chunk_bound(c->raw_len))
+			return -EBADMSG;
+		n = LZ4_decompress_safe(comp, out, (int)c->comp_len, (int)c->raw_len);
+		if (n < 0 || (uint32_t)n != c->raw_len)
+			return -EBADMSG;
+	}
+	if (csum(out, c->raw_len) != c->raw_csum)
+		return -EBADMSG;
+	return 0;
+}
+
+/* ---- writer -------------------------------------------------------------------------------- */
+
+struct hib_image_writer {
+	struct hib_sink *sink;
+	struct hib_image_info info;
+	XXH3_state_t running;
+	uint64_t header_csum;
+	uint64_t off;
+	struct hib_final totals;
+	bool begun;
+	bool finished;
+	uint8_t block[HIB_IMAGE_BLOCK];
+};
+
+static int check_geometry(uint32_t page_size, uint32_t chunk_size)
+{
+	if (page_size < 512 || page_size > 65536 || (page_size & (page_size - 1)))
+		return -EINVAL;
+	if (chunk_size < HIB_IMAGE_CHUNK_MIN || chunk_size > HIB_IMAGE_CHUNK_MAX ||
+	    chunk_size % page_size)
+		return -EINVAL;
+	return 0;
+}
+
+int hib_image_writer_new(struct hib_sink *sink, const struct hib_image_info *identity,
+			 struct hib_image_writer **ret_writer)
+{
+	struct hib_image_writer *w;
+
+	if (!sink || !identity || !ret_writer)
+		return -EINVAL;
+	if (check_geometry(identity->page_size, identity->chunk_size) < 0)
+		return -EINVAL;
+	if (identity->codec != HIB_CODEC_LZ4 || identity->cipher != HIB_CIPHER_NONE)
+		return -EPROTONOSUPPORT;
+	/* XXH3_state_t wants 64-byte alignment. */
+	if (posix_memalign((void **)&w, 64, sizeof(*w)) != 0)
+		return -ENOMEM;
+	memset(w, 0, sizeof(*w));
+	w->sink = sink;
+	w->info = *identity;
+	w->info.version = HIB_IMAGE_VERSION;
+	*ret_writer = w;
+	return 0;
+}
+
+int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uint64_t created)
+{
+	int r;
+
+	if (!w || image_pages == 0 || image_pages > HIB_IMAGE_PAGES_MAX)
+		return -EINVAL;
+	w->info.image_pages = image_pages;
+	w->info.raw_bytes = image_pages * w->info.page_size;
+	w->info.created = created;
+
+	hib_image_header_encode(&w->info, w->block);
+	w->header_csum = get64(w->block + H_CSUM);
+	r = hib_sink_write(w->sink, w->block, HIB_IMAGE_BLOCK, 0);
+	if (r < 0)
+		return r;
+	memset(w->block, 0, HIB_IMAGE_BLOCK);
+	r = hib_sink_write(w->sink, w->block, HIB_IMAGE_BLOCK, HIB_IMAGE_BLOCK);
+	if (r < 0)
+		return r;
+
+	XXH3_64bits_reset(&w->running);
+	memset(&w->totals, 0, sizeof(w->totals));
+	w->off = HIB_IMAGE_DATA_OFFSET;
+	w->begun = true;
+	w->finished = false;
+	return 0;
+}
+
+int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
+			 const void *payload)
+{
+	uint8_t rec[HIB_RECORD_SIZE];
+	uint64_t left;
+	int r;
+
+	if (!w || !c || !payload || !w->begun || w->finished)
+		return -EINVAL;
+	left = w->info.raw_bytes - w->totals.raw_bytes;
+	if (c->seq != w->totals.chunks || c->raw_len == 0 ||
+	    c->raw_len != MIN(left, (uint64_t)w->info.chunk_size) || c->comp_len == 0 ||
+	    c->comp_len > hib_chunk_bound(c->raw_len))
+		return -EINVAL;
+
+	hib_chunk_encode(c, rec);
+	r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
+	if (r < 0)
+		return r;
+	r = hib_sink_write(w->sink, payload, c->comp_len, w->off + sizeof(rec));
+	if (r < 0)
+		return r;
+	XXH3_64bits_update(&w->running, rec, sizeof(rec));
+	w->off += sizeof(rec) + c->comp_len;
+	w->totals.chunks++;
+	w->totals.raw_bytes += c->raw_len;
+	w->totals.comp_bytes += c->comp_len;
+	return 0;
+}
+
+int hib_image_writer_finish(struct hib_image_writer *w)
+{
+	uint8_t rec[HIB_RECORD_SIZE];
+	int r;
+
+	if (!w || !w->begun || w->finished)
+		return -EINVAL;
+	if (w->totals.raw_bytes != w->info.raw_bytes) {
+		hib_err("image incomplete: %" PRIu64 " of %" PRIu64 " bytes written",
+			w->totals.raw_bytes, w->info.raw_bytes);
+		return -EIO;
+	}
+	w->totals.running_csum = (uint64_t)XXH3_64bits_digest(&w->running);
+	hib_final_encode(&w->totals, rec);
+	r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
+	if (r < 0)
+		return r;
+	r = hib_sink_sync(w->sink);
+	if (r < 0)
+		return r;
+	commit_encode(w->header_csum, w->off, get64(rec + R_CSUM), w->block);
+	r = hib_sink_write(w->sink, w->block, HIB_IMAGE_BLOCK, HIB_IMAGE_BLOCK);
+	if (r < 0)
+		return r;
+	r = hib_sink_sync(w->sink);
+	if (r < 0)
+		return r;
+	w->off += sizeof(rec);
+	w->finished = true;
+	return 0;
+}
+
+uint64_t hib_image_writer_offset(const struct hib_image_writer *w)
+{
+	return w ? w->off : 0;
+}
+
+void hib_image_writer_totals(const struct hib_image_writer *w, struct hib_final *ret_final)
+{
+	if (w && ret_final)
+		*ret_final = w->totals;
+}
+
+void hib_image_writer_free(struct hib_image_writer *w)
+{
+	free(w);
+}
+
+int hib_image_invalidate(struct hib_sink *sink)
+{
+	static const uint8_t zero[HIB_IMAGE_BLOCK];
+	int r;
+
+	if (!sink)
+		return -EINVAL;
+	r = hib_sink_write(sink, zero, sizeof(zero), HIB_IMAGE_BLOCK);
+	if (r < 0)
+		return r;
+	return hib_sink_sync(sink);
+}
+
+/* ---- reader -------------------------------------------------------------------------------- */
+
+struct hib_image_reader {
+	struct hib_sink *sink;
+	struct hib_image_info info;
+	struct hib_final final;		/* from the FINAL record the commit block names */
+	uint64_t final_off;
+	uint64_t final_csum;
+	uint64_t header_csum;
+	uint64_t sink_size;
+	XXH3_state_t running;
+	uint64_t off;			/* next record */
+	uint64_t rec_off;		/* the last chunk record read */
+	struct hib_final seen;		/* totals so far */
+	int state;			/* 0 streaming, 1 done, < 0 error */
+	uint64_t why_off;
+	char why[HIB_IMAGE_WHY_MAX];
+};
+
+static int reader_fail(struct hib_image_reader *r, int err, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int reader_fail(struct hib_image_reader *r, int err, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	r->why_off = off;
+	r->state = err;
+	hib_debug("image: %s (offset %" PRIu64 ")", r->why, off);
+	return err;
+}
+
+static int sink_read_at(struct hib_image_reader *r, void *buf, size_t len, uint64_t off,
+			const char *what)
+{
+	int e;
+
+	if (off > r->sink_size || len > r->sink_size - off)
+		return reader_fail(r, -EBADMSG, off, "%s at offset %" PRIu64 " runs past the end "
+				   "of %s (%" PRIu64 " bytes): image truncated", what, off,
+				   r->sink->name, r->sink_size);
+	e = hib_sink_read(r->sink, buf, len, off);
+	if (e == -ENODATA)
+		return reader_fail(r, -EBADMSG, off, "%s at offset %" PRIu64 ": image truncated",
+				   what, off);
+	if (e < 0)
+		return reader_fail(r, e, off, "cannot read %s at offset %" PRIu64 ": %s", what,
+				   off, strerror(-e));
+	return 0;
+}
+
+static bool str_ok(const uint8_t *p, size_t size)
+{
+	return memchr(p, 0, size) != NULL;
+}
+
+static int header_decode(struct hib_image_reader *r, const uint8_t *b)
+{
+	struct hib_image_info *info = &r->info;
+	uint64_t pages, raw;
+
+	if (memcmp(b + H_MAGIC, HIB_IMAGE_MAGIC, 8) != 0)
+		return reader_fail(r, -ENODATA, H_MAGIC, "no image magic");
+	info->version = get32(b + H_VERSION);
+	if (info->version != HIB_IMAGE_VERSION)
+		return reader_fail(r, -EPROTONOSUPPORT, H_VERSION, "image format version %u, "
+				   "this program reads version %u", info->version,
+				   HIB_IMAGE_VERSION);
+	if (get64(b + H_CSUM) != csum(b, H_CSUM))
+		return reader_fail(r, -EBADMSG, H_CSUM, "header checksum mismatch");
+	r->header_csum = get64(b + H_CSUM);
+	if (get32(b + H_FLAGS) != 0)
+		return reader_fail(r, -EPROTONOSUPPORT, H_FLAGS, "unknown header flags %#x",
+				   get32(b + H_FLAGS));
+	info->page_size = get32(b + H_PAGE_SIZE);
+	info->chunk_size = get32(b + H_CHUNK_SIZE);
+	info->codec = get32(b + H_CODEC);
+	info->cipher = get32(b + H_CIPHER);
+	if (info->codec != HIB_CODEC_LZ4)
+		return reader_fail(r, -EPROTONOSUPPORT, H_CODEC, "unknown codec %u", info->codec);
+	if (info->cipher != HIB_CIPHER_NONE)
+		return reader_fail(r, -EPROTONOSUPPORT, H_CIPHER, "unsupported cipher %u",
+				   info->cipher);
+	if (check_geometry(info->page_size, info->chunk_size) < 0)
+		return reader_fail(r, -EBADMSG, H_PAGE_SIZE, "bad page size %u or chunk size %u",
+				   info->page_size, info->chunk_size);
+	pages = get64(b + H_PAGES);
+	raw = get64(b + H_RAW_BYTES);
+	if (pages == 0 || pages > HIB_IMAGE_PAGES_MAX || raw != pages * info->page_size)
+		return reader_fail(r, -EBADMSG, H_PAGES, "bad page count %" PRIu64 " / stream "
+				   "length %" PRIu64, pages, raw);
+	info->image_pages = pages;
+	info->raw_bytes = raw;
+	info->created = get64(b + H_CREATED);
+	info->build_id_len = get32(b + H_BUILD_ID_LEN);
+	if (info->build_id_len > HIB_BUILD_ID_MAX)
+		return reader_fail(r, -EBADMSG, H_BUILD_ID_LEN, "bad build id length %u",
+				   info->build_id_len);
+	if (!str_ok(b + H_RELEASE, HIB_IMAGE_STR_MAX) || !str_ok(b + H_KVERSION, HIB_IMAGE_STR_MAX) ||
+	    !str_ok(b + H_HOST_ID, HIB_IMAGE_STR_MAX))
+		return reader_fail(r, -EBADMSG, H_RELEASE, "unterminated string in the header");
+	memcpy(info->kernel_release, b + H_RELEASE, HIB_IMAGE_STR_MAX);
+	memcpy(info->kernel_version, b + H_KVERSION, HIB_IMAGE_STR_MAX);
+	memcpy(info->host_id, b + H_HOST_ID, HIB_IMAGE_STR_MAX);
+	memcpy(info->build_id, b + H_BUILD_ID, HIB_BUILD_ID_MAX);
+	return 0;
+}
+
+/* Decode a FINAL record at @off.  0 or -EBADMSG. */
+static int final_decode(struct hib_image_reader *r, const uint8_t *rec, uint64_t off,
+			struct hib_final *f)
+{
+	if (get32(rec + R_MAGIC) != HIB_FINAL_MAGIC)
+		return reader_fail(r, -EBADMSG, off, "no FINAL record at offset %" PRIu64, off);
+	if (get64(rec + R_CSUM) != csum(rec, R_CSUM))
+		return reader_fail(r, -EBADMSG, off, "FINAL record checksum mismatch");
+	if (get32(rec + R_FLAGS) != 0)
+		return reader_fail(r, -EBADMSG, off, "bad FINAL record flags");
+	f->chunks = get64(rec + 8);
+	f->raw_bytes = get64(rec + 16);
+	f->comp_bytes = get64(rec + 24);
+	f->running_csum = get64(rec + 32);
+	return 0;
+}
+
+int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_reader,
+			  char *ret_why, uint64_t *ret_off)
+{
+	struct hib_image_reader *r = NULL;
+	uint8_t *block = NULL, rec[HIB_RECORD_SIZE];
+	uint64_t chunks, max_final;
+	int e;
+
+	if (!sink || !ret_reader)
+		return -EINVAL;
+	if (posix_memalign((void **)&r, 64, sizeof(*r)) != 0)
+		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
+	r->sink = sink;
+	block = malloc(HIB_IMAGE_BLOCK);
+	if (!block) {
+		e = -ENOMEM;
+		goto fail;
+	}
+
+	e = hib_sink_size(sink, &r->sink_size);
+	if (e < 0) {
+		reader_fail(r, e, 0, "cannot get the size of %s: %s", sink->name, strerror(-e));
+		goto fail;
+	}
+	if (r->sink_size < HIB_IMAGE_DATA_OFFSET + HIB_RECORD_SIZE) {
+		e = reader_fail(r, -ENODATA, 0, "%s is too small (%" PRIu64 " bytes) to hold an "
+				"image", sink->name, r->sink_size);
+		goto fail;
+	}
+
+	e = sink_read_at(r, block, HIB_IMAGE_BLOCK, 0, "header");
+	if (e < 0)
+		goto fail;
+	e = header_decode(r, block);
+	if (e < 0)
+		goto fail;
+
+	e = sink_read_at(r, block, HIB_IMAGE_BLOCK, HIB_IMAGE_BLOCK, "commit block");
+	if (e < 0)
+		goto fail;
+	if (all_zero(block, HIB_IMAGE_BLOCK)) {
+		e = reader_fail(r, -ENODATA, HIB_IMAGE_BLOCK, "image not marked valid (incomplete, "
+				"or already used for a resume)");
+		goto fail;
+	}
+	if (memcmp(block + C_MAGIC, HIB_IMAGE_COMMIT_MAGIC, 8) != 0 ||
+	    get64(block + C_CSUM) != csum(block, C_CSUM)) {
+		e = reader_fail(r, -ENODATA, HIB_IMAGE_BLOCK, "valid mark torn");
+		goto fail;
+	}
+	r->final_off = get64(block + C_FINAL_OFF);
+	r->final_csum = get64(block + C_FINAL_CSUM);
+	/* The commit block must belong to this header. */
+	if (get64(block + C_HEADER_CSUM) != r->header_csum) {
+		e = reader_fail(r, -ENODATA, HIB_IMAGE_BLOCK, "valid mark belongs to another "
+				"image header (torn write)");
+		goto fail;
+	}
+
+	chunks = div_round_up(r->info.raw_bytes, r->info.chunk_size);
+	max_final = HIB_IMAGE_DATA_OFFSET +
+		    chunks * (HIB_RECORD_SIZE + hib_chunk_bound(r->info.chunk_size));
+	if (r->final_off < HIB_IMAGE_DATA_OFFSET + chunks * (HIB_RECORD_SIZE + 1) ||
+	    r->final_off > max_final) {
+		e = reader_fail(r, -EBADMSG, HIB_IMAGE_BLOCK + C_FINAL_OFF, "FINAL record offset "
+				"%" PRIu64 " impossible for %" PRIu64 " chunks", r->final_off,
+				chunks);
+		goto fail;
+	}
+	e = sink_read_at(r, rec, sizeof(rec), r->final_off, "FINAL record");
+	if (e < 0)
+		goto fail;
+	e = final_decode(r, rec, r->final_off, &r->final);
+	if (e < 0)
+		goto fail;
+	if (get64(rec + R_CSUM) != r->final_csum) {
+		e = reader_fail(r, -EBADMSG, r->final_off, "FINAL record does not match the "
+				"valid mark");
+		goto fail;
+	}
+	if (r->final.chunks != chunks || r->final.raw_bytes != r->info.raw_bytes ||
+	    r->final.comp_bytes != r->final_off - HIB_IMAGE_DATA_OFFSET - chunks * HIB_RECORD_SIZE) {
+		e = reader_fail(r, -EBADMSG, r->final_off, "FINAL totals (%" PRIu64 " chunks, %"
+				PRIu64 " raw, %" PRIu64 " compressed bytes) do not match the header",
+				r->final.chunks, r->final.raw_bytes, r->final.comp_bytes);
+		goto fail;
+	}
+
+	XXH3_64bits_reset(&r->running);
+	r->off = HIB_IMAGE_DATA_OFFSET;
+	free(block);
+	*ret_reader = r;
+	return 0;
+
+fail:
+	if (ret_why)
+		snprintf(ret_why, HIB_IMAGE_WHY_MAX, "%s", r->why[0] ? r->why : strerror(-e));
+	if (ret_off)
+		*ret_off = r->why_off;
+	free(block);
+	free(r);
+	return e;
+}
+
+const struct hib_image_info *hib_image_reader_info(const struct hib_image_reader *r)
+{
+	return r ? &r->info : NULL;
+}
+
+const struct hib_final *hib_image_reader_final(const struct hib_image_reader *r)
+{
+	return r ? &r->final : NULL;
+}
+
+static int reader_final(struct hib_image_reader *r, const uint8_t *rec, uint64_t off)
+{
+	struct hib_final f;
+	int e;
+
+	if (off != r->final_off)
+		return reader_fail(r, -EBADMSG, off, "FINAL record at offset %" PRIu64 ", the "
+				   "valid mark says %" PRIu64, off, r->final_off);
+	e = final_decode(r, rec, off, &f);
+	if (e < 0)
+		return e;
+	if (f.chunks != r->seen.chunks || f.raw_bytes != r->seen.raw_bytes ||
+	    f.comp_bytes != r->seen.comp_bytes || r->seen.raw_bytes != r->info.raw_bytes)
+		return reader_fail(r, -EBADMSG, off, "FINAL totals mismatch: record says %" PRIu64
+				   " chunks / %" PRIu64 " bytes, read %" PRIu64 " / %" PRIu64,
+				   f.chunks, f.raw_bytes, r->seen.chunks, r->seen.raw_bytes);
+	if (f.running_csum != (uint64_t)XXH3_64bits_digest(&r->running))
+		return reader_fail(r, -EBADMSG, off, "FINAL running checksum mismatch");
+	r->state = 1;
+	return 0;
+}
+
+int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size,
+			  struct hib_chunk *ret_chunk)
+{
+	uint8_t rec[HIB_RECORD_SIZE];
+	struct hib_chunk c;
+	uint64_t off, want;
+	int e;
+
+	if (!r || !buf || !ret_chunk)
+		return -EINVAL;
+	if (r->state == 1)
+		return 0;
+	if (r->state < 0)
+		return r->state;
+
+	off = r->off;
+	if (off > r->final_off || r->final_off - off < HIB_RECORD_SIZE)
+		return reader_fail(r, -EBADMSG, off, "record at offset %" PRIu64 " runs past the "
+				   "FINAL record", off);
+	e = sink_read_at(r, rec, sizeof(rec), off, "chunk record");
+	if (e < 0)
+		return e;
+	if (get32(rec + R_MAGIC) == HIB_FINAL_MAGIC)
+		return reader_final(r, rec, off);
+	if (get32(rec + R_MAGIC) != HIB_CHUNK_MAGIC)
+		return reader_fail(r, -EBADMSG, off, "bad record magic %#x at offset %" PRIu64,
+				   get32(rec + R_MAGIC), off);
+	if (get64(rec + R_CSUM) != csum(rec, R_CSUM))
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": record checksum "
+				   "mismatch at offset %" PRIu64, r->seen.chunks, off);
+	c.flags = get32(rec + R_FLAGS);
+	c.seq = get64(rec + 8);
+	c.raw_len = get32(rec + 16);
+	c.comp_len = get32(rec + 20);
+	c.comp_csum = get64(rec + 24);
+	c.raw_csum = get64(rec + 32);
+	c.offset = off;
+
+	if (c.flags & ~HIB_CHUNK_STORED)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": unknown flags %#x",
+				   c.seq, c.flags);
+	if (c.seq != r->seen.chunks)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 " where chunk %" PRIu64
+				   " belongs, at offset %" PRIu64, c.seq, r->seen.chunks, off);
+	want = MIN(r->info.raw_bytes - r->seen.raw_bytes, (uint64_t)r->info.chunk_size);
+	if (want == 0)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 " beyond the header's %"
+				   PRIu64 " pages, at offset %" PRIu64, c.seq,
+				   r->info.image_pages, off);
+	if (c.raw_len != want)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": raw length %u, expected %"
+				   PRIu64 ", at offset %" PRIu64, c.seq, c.raw_len, want, off);
+	if (c.comp_len == 0 || c.comp_len > hib_chunk_bound(c.raw_len) ||
+	    ((c.flags & HIB_CHUNK_STORED) && c.comp_len != c.raw_len))
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": bad compressed length %u "
+				   "at offset %" PRIu64, c.seq, c.comp_len, off);
+	if (r->final_off - off - HIB_RECORD_SIZE < c.comp_len)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 " at offset %" PRIu64
+				   " (%u bytes) overlaps the FINAL record", c.seq, off, c.comp_len);
+	if (c.comp_len > buf_size)
+		return reader_fail(r, -ENOBUFS, off, "chunk %" PRIu64 ": %u bytes do not fit the "
+				   "buffer", c.seq, c.comp_len);
+	e = sink_read_at(r, buf, c.comp_len, off + HIB_RECORD_SIZE, "chunk payload");
+	if (e < 0)
+		return e;
+	if (csum(buf, c.comp_len) != c.comp_csum)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": payload checksum mismatch "
+				   "at offset %" PRIu64, c.seq, off + HIB_RECORD_SIZE);
+
+	XXH3_64bits_update(&r->running, rec, sizeof(rec));
+	r->rec_off = off;
+	r->off = off + HIB_RECORD_SIZE + c.comp_len;
+	r->seen.chunks++;
+	r->seen.raw_bytes += c.raw_len;
+	r->seen.comp_bytes += c.comp_len;
+	*ret_chunk = c;
+	return 1;
+}
+
+const char *hib_image_reader_why(const struct hib_image_reader *r, uint64_t *ret_off)
+{
+	if (!r)
+		return "";
+	if (ret_off)
+		*ret_off = r->why_off;
+	return r->why;
+}
+
+void hib_image_reader_fail(struct hib_image_reader *r, const struct hib_chunk *c, int err)
+{
+	if (!r || !c || r->state < 0)
+		return;
+	reader_fail(r, err, c->offset, "chunk %" PRIu64 " at offset %" PRIu64 ": %s", c->seq,
+		    c->offset, err == -EBADMSG ? "decompression or raw checksum failed" :
+		    strerror(-err));
+}
+
+uint64_t hib_image_reader_offset(const struct hib_image_reader *r)
+{
+	return r ? r->off : 0;
+}
+
+void hib_image_reader_free(struct hib_image_reader *r)
+{
+	free(r);
+}

@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The compression pipeline: the caller's thread produces chunks in order, N workers transform
+ * them (lz4 one way or the other) in any order, and one writer thread consumes them strictly
+ * in sequence order.  Threads and buffers are created once, before anything is frozen; running
+ * a job allocates nothing.
+ *
+ * Slot seq % nslots carries chunk seq, so each slot moves FREE -> FILLED (producer) -> BUSY
+ * (a worker) -> DONE -> FREE (writer, in order).  One mutex and one condition variable: with
+ * chunks of a megabyte, the lock is taken a few thousand times a second at most.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "log.h"
+#include "macro.h"
+
+#define PIPELINE_THREADS_MAX	256
+#define PIPELINE_STACK		(512 * 1024)	/* lz4 keeps its 16 KiB state on the stack */
+
+enum {
+	SLOT_FREE,
+	SLOT_FILLED,
+	SLOT_BUSY,
+	SLOT_DONE,
+};
+
+struct hib_pipeline {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int nthreads;
+	unsigned int nslots;
+	size_t chunk_size;
+	struct hib_pipeline_slot *slots;
+	int *state;
+	pthread_t *workers;
+	unsigned int started;
+	pthread_t writer;
+	bool writer_started;
+	bool quit;
+
+	/* the running job, under lock */
+	const struct hib_pipeline_job *job;
+	uint64_t produced;
+	uint64_t next_work;
+	uint64_t next_write;
+	bool eof;
+	int err;
+	unsigned int busy;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	struct hib_chunk fail_chunk;	/* the chunk whose transform failed first */
+	bool fail_valid;
+};
+
+static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slot *s)
+{
+	int r;
+
+	switch (job->mode) {
+	case HIB_PIPELINE_COMPRESS:
+		r = hib_chunk_compress(s->in, s->in_len, s->out, s->out_cap, &s->chunk);
+		if (r < 0)
+			return r;
+		s->chunk.seq = s->seq;
+		s->out_len = s->chunk.comp_len;
+		return 0;
+	case HIB_PIPELINE_DECOMPRESS:
+		r = hib_chunk_decompress(&s->chunk, s->in, s->out, s->out_cap);
+		if (r < 0)
+			return r;
+		s->out_len = s->chunk.raw_len;
+		return 0;
+	case HIB_PIPELINE_CUSTOM:
+		return job->transform ? job->transform(job->ud, s) : 0;
+	}
+	return -EINVAL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct hib_pipeline *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		const struct hib_pipeline_job *job;
+		struct hib_pipeline_slot *s;
+		unsigned int i;
+		int r;
+
+		while (!p->quit && !(p->job && !p->err && p->next_work < p->produced))
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->quit)
+			break;
+		i = (unsigned int)(p->next_work % p->nslots);
+		p->next_work++;
+		p->state[i] = SLOT_BUSY;
+		p->busy++;
+		job = p->job;
+		s = &p->slots[i];
+		pthread_mutex_unlock(&p->lock);
+
+		r = transform(job, s);
+
+		pthread_mutex_lock(&p->lock);
+		s->err = r;
+		if (r < 0 && !p->err) {
+			p->err = r;
+			p->fail_chunk = s->chunk;
+			p->fail_valid = true;
+		}
+		p->state[i] = SLOT_DONE;
+		p->busy--;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void *writer_main(void *arg)
+{
+	struct hib_pipeline *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		const struct hib_pipeline_job *job;
+		struct hib_pipeline_slot *s;
+		uint64_t in = 0, out = 0;
+		unsigned int i = 0;
+		int r;
+
+		while (!p->quit) {
+			if (p->job && !p->err && p->next_write < p->produced) {
+				i = (unsigned int)(p->next_write % p->nslots);
+				if (p->state[i] == SLOT_DONE)
+					break;
+			}
+			pthread_cond_wait(&p->cond, &p->lock);
+		}
+		if (p->quit)
+			break;
+		p->busy++;
+		job = p->job;
+		s = &p->slots[i];
+		pthread_mutex_unlock(&p->lock);
+
+		r = s->err ? s->err : job->consume ? job->consume(job->ud, s) : 0;
+
+		pthread_mutex_lock(&p->lock);
+		if (r < 0) {
+			if (!p->err)
+				p->err = r;
+		} else {
+			p->bytes_in += s->in_len;
+			p->bytes_out += s->out_len;
+			in = p->bytes_in;
+			out = p->bytes_out;
+		}
+		p->state[i] = SLOT_FREE;
+		p->next_write++;
+		p->busy--;
+		pthread_cond_broadcast(&p->cond);
+		if (r >= 0 && job->progress) {
+			pthread_mutex_unlock(&p->lock);
+			job->progress(job->ud, in, out);
+			pthread_mutex_lock(&p->lock);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static unsigned int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > PIPELINE_THREADS_MAX ? PIPELINE_THREADS_MAX : (unsigned int)n;
+}
+
+int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipeline **ret_p)
+{
+	struct hib_pipeline *p;
+	pthread_attr_t attr;
+	unsigned int i;
+	int r;
+
+	if (!ret_p || chunk_size == 0 || chunk_size > HIB_IMAGE_CHUNK_MAX ||
+	    threads > PIPELINE_THREADS_MAX)
+		return -EINVAL;
+	if (threads == 0)
+		threads = online_cpus();
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->nthreads = threads;
+	p->nslots = 2 * threads + 2;
+	p->chunk_size = chunk_size;
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	p->state = calloc(p->nslots, sizeof(*p->state));
+	p->workers = calloc(threads, sizeof(*p->workers));
+	if (!p->slots || !p->state || !p->workers) {
+		hib_pipeline_free(p);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nslots; i++) {
+		struct hib_pipeline_slot *s = &p->slots[i];
+
+		/* Either direction: raw in and payload out, or payload in and raw out. */
+		s->in_cap = s->out_cap = hib_chunk_bound(chunk_size);
+		s->in = malloc(s->in_cap);
+		s->out = malloc(s->out_cap);
+		if (!s->in || !s->out) {
+			hib_pipeline_free(p);
+			return -ENOMEM;
+		}
+	}
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, PIPELINE_STACK);
+	for (i = 0; i < threads; i++) {
+		r = pthread_create(&p->workers[i], &attr, worker_main, p);
+		if (r) {
+			pthread_attr_destroy(&attr);
+			hib_pipeline_free(p);
+			return -r;
+		}
+		p->started++;
+	}
+	r = pthread_create(&p->writer, &attr, writer_main, p);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		hib_pipeline_free(p);
+		return -r;
+	}
+	p->writer_started = true;
+	hib_debug("pipeline: %u workers, %u slots of %zu bytes", threads, p->nslots, chunk_size);
+	*ret_p = p;
+	return 0;
+}
+
+unsigned int hib_pipeline_threads(const struct hib_pipeline *p)
+{
+	return p ? p->nthreads : 0;
+}
+
+int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
+		     uint64_t *ret_in, uint64_t *ret_out)
+{
+	uint64_t seq, in, out;
+	unsigned int i;
+	int r, err;
+
+	if (!p || !job || !job->produce)
+		return -EINVAL;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->job) {
+		pthread_mutex_unlock(&p->lock);
+		return -EBUSY;
+	}
+	p->produced = p->next_work = p->next_write = 0;
+	p->bytes_in = p->bytes_out = 0;
+	p->eof = false;
+	p->err = 0;
+	p->fail_valid = false;
+	p->job = job;
+	pthread_mutex_unlock(&p->lock);
+
+	for (seq = 0;; seq++) {
+		struct hib_pipeline_slot *s;
+
+		i = (unsigned int)(seq % p->nslots);
+		s = &p->slots[i];
+		pthread_mutex_lock(&p->lock);
+		while (!p->err && p->state[i] != SLOT_FREE)
+			pthread_cond_wait(&p->cond, &p->lock);
+		err = p->err;
+		pthread_mutex_unlock(&p->lock);
+		if (err)
+			break;
+
+		s->seq = seq;
+		s->in_len = s->out_len = 0;
+		s->err = 0;
+		memset(&s->chunk, 0, sizeof(s->chunk));
+		r = job->produce(job->ud, s);
+
+		pthread_mutex_lock(&p->lock);
+		if (r <= 0) {
+			if (r < 0 && !p->err)
+				p->err = r;
+			p->eof = true;
+			pthread_cond_broadcast(&p->cond);
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		p->state[i] = SLOT_FILLED;
+		p->produced++;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+	}
+
+	/* Wait for the workers and the writer: all written, or nobody busy after an error. */
+	pthread_mutex_lock(&p->lock);
+	while (p->err ? p->busy > 0 : !(p->eof && p->next_write == p->produced))
+		pthread_cond_wait(&p->cond, &p->lock);
+	err = p->err;
+	in = p->bytes_in;
+	out = p->bytes_out;
+	for (i = 0; i < p->nslots; i++)
+		p->state[i] = SLOT_FREE;
+	p->job = NULL;
+	pthread_mutex_unlock(&p->lock);
+
+	if (err < 0)
+		return err;
+	if (ret_in)
+		*ret_in = in;
+	if (ret_out)
+		*ret_out = out;
+	return 0;
+}
+
+void hib_pipeline_free(struct hib_pipeline *p)
+{
+	unsigned int i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->started; i++)
+		pthread_join(p->workers[i], NULL);
+	if (p->writer_started)
+		pthread_join(p->writer, NULL);
+	if (p->slots)
+		for (i = 0; i < p->nslots; i++) {
+			free(p->slots[i].in);
+			free(p->slots[i].out);
+		}
+	free(p->slots);
+	free(p->state);
+	free(p->workers);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* ---- fd -> image --------------------------------------------------------------------------- */
+
+struct compress_ctx {
+	int fd;
+	uint64_t left;
+	size_t chunk_size;
+	struct hib_image_writer *w;
+	hib_progress_fn_t progress;
+	void *ud;
+};
+
+/* Read up to @len bytes; fewer only at end of file.  Count or -errno. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int compress_produce(void *ud, struct hib_pipeline_slot *s)
+{
+	struct compress_ctx *c = ud;
+	size_t want = (size_t)MIN(c->left, (uint64_t)c->chunk_size);
+	ssize_t n;
+
+	if (want == 0) {
+		/* The stream must end here. */
+		n = read_full(c->fd, s->in, 1);
+		if (n < 0)
+			return (int)n;
+		if (n > 0) {
+			hib_err("image stream longer than announced");
+			return -EFBIG;
+		}
+		return 0;
+	}
+	n = read_full(c->fd, s->in, want);
+	if (n < 0) {
+		hib_err("reading the image stream: %s", strerror((int)-n));
+		return (int)n;
+	}
+	if ((size_t)n < want) {
+		hib_err("image stream ended %" PRIu64 " bytes early", c->left - (uint64_t)n);
+		return -EIO;
+	}
+	s->in_len = want;
+	c->left -= want;
+	return 1;
+}
+
+static int compress_consume(void *ud, struct hib_pipeline_slot *s)
+{
+	struct compress_ctx *c = ud;
+
+	return hib_image_writer_put(c->w, &s->chunk, s->out);
+}
+
+static void relay_progress(void *ud, uint64_t in, uint64_t out)
+{
+	struct compress_ctx *c = ud;
+
+	if (c->progress)
+		c->progress(c->ud, in, out);
+}
+
+int hib_pipeline_compress_fd(struct hib_pipeline *p, int fd, uint64_t raw_bytes,
+			     struct hib_image_writer *w, hib_progress_fn_t progress, void *ud)
+{
+	struct compress_ctx c = {
+		.fd = fd,
+		.left = raw_bytes,
+		.w = w,
+		.progress = progress,
+		.ud = ud,
+	};
+	struct hib_pipeline_job job = {
+		.mode = HIB_PIPELINE_COMPRESS,
+		.produce = compress_produce,
+		.consume = compress_consume,
+		.progress = relay_progress,
+		.ud = &c,
+	};
+
+	if (!p || fd < 0 || !w)
+		return -EINVAL;
+	c.chunk_size = p->chunk_size;
+	return hib_pipeline_run(p, &job, NULL, NULL);
+}
+
+/* ---- image -> fd --------------------------------------------------------------------------- */
+
+struct decompress_ctx {
+	struct hib_image_reader *r;
+	int fd;
+	hib_progress_fn_t progress;
+	void *ud;
+};
+
+static int decompress_produce(void *ud, struct hib_pipeline_slot *s)
+{
+	struct decompress_ctx *c = ud;
+	int r;
+
+	r = hib_image_reader_next(c->r, s->in, s->in_cap, &s->chunk);
+	if (r > 0)
+		s->in_len = s->chunk.comp_len;
+	return r;
+}
+
+static int decompress_consume(void *ud, struct hib_pipeline_slot *s)
+{
+	struct decompress_ctx *c = ud;
+	size_t done = 0;
+
+	/* /dev/snapshot takes at most a page per write(2). */
+	while (done < s->out_len) {
+		ssize_t n = write(c->fd, s->out + done, s->out_len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			hib_err("writing chunk %" PRIu64 ": %s", s->seq, strerror(errno));
+			return negative_errno();
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static void relay_progress_d(void *ud, uint64_t in, uint64_t out)
+{
+	struct decompress_ctx *c = ud;
+
+	if (c->progress)
+		c->progress(c->ud, in, out);
+}
+
+int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *r, int fd,
+			       hib_progress_fn_t progress, void *ud)
+{
+	struct decompress_ctx c = {
+		.r = r,
+		.fd = fd,
+		.progress = progress,
+		.ud = ud,
+	};
+	struct hib_pipeline_job job = {
+		.mode = HIB_PIPELINE_DECOMPRESS,
+		.produce = decompress_produce,
+		.consume = decompress_consume,
+		.progress = relay_progress_d,
+		.ud = &c,
+	};
+	const struct hib_image_info *info = hib_image_reader_info(r);
+	int e;
+
+	if (!p || !r || fd < 0)
+		return -EINVAL;
+	if (info->chunk_size > p->chunk_size)
+		return -ENOBUFS;
+	e = hib_pipeline_run(p, &job, NULL, NULL);
+	if (e < 0 && p->fail_valid)
+		hib_image_reader_fail(r, &p->fail_chunk, e);
+	return e;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Sinks: where an image is written to and read back from, behind one small interface (like
+ * CRIU's page_xfer).  Block devices and regular files share the fd-based ops; the memory sink
+ * serves the tests.  A network sink will add its own ops.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "log.h"
+#include "macro.h"
+
+/* ---- file and block device ---------------------------------------------------------------- */
+
+static int fd_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(s->fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOSPC)
+				hib_err("%s: no space left at offset %" PRIu64, s->name, off);
+			return negative_errno();
+		}
+		if (n == 0)
+			return -ENOSPC;	/* end of a block device */
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int fd_read(struct hib_sink *s, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pread(s->fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			return -ENODATA;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int fd_sync(struct hib_sink *s)
+{
+	if (fsync(s->fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static int block_size(struct hib_sink *s, uint64_t *ret_size)
+{
+	uint64_t size;
+
+	if (ioctl(s->fd, BLKGETSIZE64, &size) < 0)
+		return negative_errno();
+	*ret_size = size;
+	return 0;
+}
+
+static int file_size(struct hib_sink *s, uint64_t *ret_size)
+{
+	struct statvfs sv;
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(s->fd, &st) < 0)
+		return negative_errno();
+	size = (uint64_t)st.st_size;
+	if (s->writable) {
+		if (fstatvfs(s->fd, &sv) < 0)
+			return negative_errno();
+		/* The file is rewritten in place: its blocks plus the free ones. */
+		size += (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	}
+	*ret_size = size;
+	return 0;
+}
+
+static void fd_close(struct hib_sink *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
+static const struct hib_sink_ops block_ops = {
+	.write = fd_write,
+	.read = fd_read,
+	.sync = fd_sync,
+	.size = block_size,
+	.close = fd_close,
+};
+
+static const struct hib_sink_ops file_ops = {
+	.write = fd_write,
+	.read = fd_read,
+	.sync = fd_sync,
+	.size = file_size,
+	.close = fd_close,
+};
+
+int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
+{
+	_cleanup_close_ int fd = -1;
+	struct hib_sink *s;
+	struct statvfs sv;
+	struct stat st;
+	bool block;
+
+	if (!path || !*path || !ret_sink || (mode != HIB_SINK_READ && mode != HIB_SINK_WRITE))
+		return -EINVAL;
+
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT || mode == HIB_SINK_READ)
+			return negative_errno();
+		/* A new file; ENOENT if its directory is missing too. */
+		st.st_mode = S_IFREG;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		hib_err("%s: neither a block device nor a regular file", path);
+		return -EINVAL;
+	}
+	block = S_ISBLK(st.st_mode);
+
+	if (mode == HIB_SINK_READ)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	else if (block)
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	else
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return negative_errno();
+
+	if (mode == HIB_SINK_WRITE) {
+		if (block) {
+			int ro = 0;
+
+			if (ioctl(fd, BLKROGET, &ro) < 0)
+				return negative_errno();
+			if (ro)
+				return -EROFS;
+		} else {
+			if (fstatvfs(fd, &sv) < 0)
+				return negative_errno();
+			if (sv.f_flag & ST_RDONLY)
+				return -EROFS;
+		}
+	}
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ops = block ? &block_ops : &file_ops;
+	s->kind = block ? HIB_SINK_BLOCK : HIB_SINK_FILE;
+	s->writable = mode == HIB_SINK_WRITE;
+	snprintf(s->name, sizeof(s->name), "%s", path);
+	s->fd = TAKE_FD(fd);
+	*ret_sink = s;
+	return 0;
+}
+
+/* ---- memory --------------------------------------------------------------------------------- */
+
+struct mem_sink {
+	uint8_t *data;
+	size_t len;
+	size_t cap;		/* allocated */
+	size_t max;		/* capacity limit */
+};
+
+static int mem_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
+{
+	struct mem_sink *m = s->priv;
+
+	if (off > m->max || len > m->max - off)
+		return -ENOSPC;
+	if (off + len > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		uint8_t *d;
+
+		while (cap < off + len)
+			cap = cap > m->max / 2 ? m->max : cap * 2;
+		d = realloc(m->data, cap);
+		if (!d)
+			return -ENOMEM;
+		memset(d + m->cap, 0, cap - m->cap);
+		m->data = d;
+		m->cap = cap;
+	}
+	memcpy(m->data + off, buf, len);
+	if (off + len > m->len)
+		m->len = (size_t)(off + len);
+	return 0;
+}
+
+static int mem_read(struct hib_sink *s, void *buf, size_t len, uint64_t off)
+{
+	struct mem_sink *m = s->priv;
+
+	if (off > m->len || len > m->len - off)
+		return -ENODATA;
+	memcpy(buf, m->data + off, len);
+	return 0;
+}
+
+static int mem_sync(struct hib_sink *s)
+{
+	return 0;
+}
+
+static int mem_size(struct hib_sink *s, uint64_t *ret_size)
+{
+	struct mem_sink *m = s->priv;
+
+	*ret_size = s->writable ? m->max : m->len;
+	return 0;
+}
+
+static void mem_close(struct hib_sink *s)
+{
+	struct mem_sink *m = s->priv;
+
+	free(m->data);
+	free(m);
+	free(s);
+}
+
+static const struct hib_sink_ops mem_ops = {
+	.write = mem_write,
+	.read = mem_read,
+	.sync = mem_sync,
+	.size = mem_size,
+	.close = mem_close,
+};
+
+int hib_sink_open_memory(size_t capacity, struct hib_sink **ret_sink)
+{
+	struct hib_sink *s;
+	struct mem_sink *m;
+
+	if (!ret_sink || capacity == 0)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	m = calloc(1, sizeof(*m));
+	if (!s || !m) {
+		free(s);
+		free(m);
+		return -ENOMEM;
+	}
+	m->max = capacity;
+	s->ops = &mem_ops;
+	s->kind = HIB_SINK_MEMORY;
+	s->writable = true;
+	s->fd = -1;
+	s->priv = m;
+	snprintf(s->name, sizeof(s->name), "memory");
+	*ret_sink = s;
+	return 0;
+}
+
+uint8_t *hib_sink_memory_data(struct hib_sink *s, size_t *ret_len)
+{
+	struct mem_sink *m;
+
+	if (!s || s->kind != HIB_SINK_MEMORY)
+		return NULL;
+	m = s->priv;
+	if (ret_len)
+		*ret_len = m->len;
+	return m->data;
+}
+
+void hib_sink_close(struct hib_sink *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+/* ---- preflight ---------------------------------------------------------------------------- */
+
+int hib_sink_preflight(struct hib_sink *s, uint64_t need, uint64_t *ret_have)
+{
+	uint64_t have;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if (!s->writable)
+		return -EROFS;
+	r = hib_sink_size(s, &have);
+	if (r < 0)
+		return r;
+	if (ret_have)
+		*ret_have = have;
+	if (have < need) {
+		hib_err("%s: holds %" PRIu64 " bytes, the worst case image needs %" PRIu64,
+			s->name, have, need);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[256];
+
+	if (!ret_bytes)
+		return -EINVAL;
+	f = fopen(meminfo_path ? meminfo_path : "/proc/meminfo", "re");
+	if (!f)
+		return negative_errno();
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long kib;
+		char unit[8];
+
+		if (strncmp(line, "MemTotal:", 9) != 0)
+			continue;
+		if (sscanf(line + 9, "%llu %7s", &kib, unit) != 2 || strcmp(unit, "kB") != 0 ||
+		    kib == 0 || kib > UINT64_MAX / 1024)
+			return -EBADMSG;
+		*ret_bytes = (uint64_t)kib * 1024;
+		return 0;
+	}
+	return -EBADMSG;
+}
