@@ -15,7 +15,7 @@ void hibctl_usage(FILE *f)
 {
 	fputs("Usage: hibernatectl [--help] [--version] COMMAND [OPTIONS] [ARGS]\n"
 	      "\n"
-	      "Freeze and thaw user tasks with freeze_processes(2).\n"
+	      "Freeze and thaw user tasks with freeze_processes(2); hibernate and resume.\n"
 	      "\n"
 	      "Commands:\n"
 	      "  freeze [--timeout MS] [--keep PID]... [--no-keep-ancestors]\n"
@@ -31,6 +31,16 @@ void hibctl_usage(FILE *f)
 	      "  status [--json]\n"
 	      "         Say whether the kernel supports freeze_processes(2) and list the\n"
 	      "         frozen and freezing processes.\n"
+	      "  hibernate --output DEV|FILE [--no-poweroff] [--threads N] [--timeout MS]\n"
+	      "         Check the target, lock memory, freeze every task, snapshot the kernel,\n"
+	      "         write the image (lz4 on N threads) and power off.  --no-poweroff thaws\n"
+	      "         everything once the image is written instead.\n"
+	      "  resume --input DEV|FILE [--threads N]\n"
+	      "         Restore the image on DEV|FILE (run from the initramfs).  Without a\n"
+	      "         valid image it says so and exits 6 so that the boot goes on.\n"
+	      "  image info|verify DEV|FILE [--json]\n"
+	      "         Show the image header; verify also checks every chunk and the FINAL\n"
+	      "         record (without /dev/snapshot).\n"
 	      "\n"
 	      "Options:\n"
 	      "  -t, --timeout MS        how long the kernel waits for tasks to freeze\n"
@@ -38,7 +48,11 @@ void hibctl_usage(FILE *f)
 	      "  -k, --keep PID          thaw PID again after freezing everything (repeatable)\n"
 	      "      --no-keep-ancestors do not thaw this command's ancestors\n"
 	      "  -a, --all               thaw everything\n"
-	      "  -j, --json              status as JSON\n"
+	      "  -j, --json              status or image info as JSON\n"
+	      "  -o, --output DEV|FILE   where hibernate writes the image\n"
+	      "  -i, --input DEV|FILE    where resume reads the image from\n"
+	      "      --no-poweroff       hibernate: thaw instead of powering off\n"
+	      "  -n, --threads N         compression threads (default: online CPUs)\n"
 	      "  -h, --help              show this help\n"
 	      "  -V, --version           show the version\n"
 	      "\n"
@@ -49,7 +63,9 @@ void hibctl_usage(FILE *f)
 	      "  3  the kernel lacks freeze_processes(2) (ENOSYS)\n"
 	      "  4  permission denied: needs CAP_SYS_ADMIN (EPERM)\n"
 	      "  5  some tasks did not freeze in time (EBUSY); they are listed on stderr and\n"
-	      "     everything was thawed again\n", f);
+	      "     everything was thawed again\n"
+	      "  6  resume / image: no valid hibernation image\n"
+	      "  7  resume / image: the image is corrupt, truncated or from another kernel\n", f);
 }
 
 static int usage_error(struct hibctl_args *args, const char *fmt, ...)
@@ -103,6 +119,16 @@ int hibctl_parse_timeout(const char *s, unsigned int *ret_ms)
 	return 0;
 }
 
+int hibctl_parse_threads(const char *s, unsigned int *ret_threads)
+{
+	unsigned long v;
+
+	if (parse_ulong_strict(s, 256, &v) < 0 || v == 0)
+		return -EINVAL;
+	*ret_threads = (unsigned int)v;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	enum hibctl_command command;
@@ -110,6 +136,9 @@ static const struct {
 	{ "freeze", HIBCTL_CMD_FREEZE },
 	{ "thaw", HIBCTL_CMD_THAW },
 	{ "status", HIBCTL_CMD_STATUS },
+	{ "hibernate", HIBCTL_CMD_HIBERNATE },
+	{ "resume", HIBCTL_CMD_RESUME },
+	{ "image", HIBCTL_CMD_IMAGE_INFO },	/* needs "info" or "verify" next */
 	{ "help", HIBCTL_CMD_HELP },
 };
 
@@ -172,7 +201,7 @@ static int push_pid(struct hibctl_args *args, pid_t **arr, size_t *n, const char
 int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 {
 	const char *cmd_name = NULL;
-	bool only_operands = false;
+	bool only_operands = false, image_sub = false;
 	int i, r;
 
 	memset(args, 0, sizeof(*args));
@@ -198,6 +227,29 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				continue;	/* "help freeze" */
 			if (args->command == HIBCTL_CMD_STATUS)
 				return usage_error(args, "status takes no arguments ('%s')", a);
+			if (args->command == HIBCTL_CMD_HIBERNATE ||
+			    args->command == HIBCTL_CMD_RESUME)
+				return usage_error(args, "%s takes no operands ('%s'): use --%s",
+						   cmd_name, a, args->command ==
+						   HIBCTL_CMD_RESUME ? "input" : "output");
+			if (args->command == HIBCTL_CMD_IMAGE_INFO ||
+			    args->command == HIBCTL_CMD_IMAGE_VERIFY) {
+				if (!image_sub) {
+					if (strcmp(a, "info") == 0)
+						args->command = HIBCTL_CMD_IMAGE_INFO;
+					else if (strcmp(a, "verify") == 0)
+						args->command = HIBCTL_CMD_IMAGE_VERIFY;
+					else
+						return usage_error(args, "unknown image command '%s' "
+								   "(info or verify)", a);
+					image_sub = true;
+					continue;
+				}
+				if (args->path)
+					return usage_error(args, "image takes one DEV|FILE");
+				args->path = a;
+				continue;
+			}
 			r = push_pid(args, &args->pids, &args->n_pids, a, "process id");
 			if (r < 0)
 				return r;
@@ -260,7 +312,51 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				args->all = true;
 				continue;
 			}
-		} else if (args->command == HIBCTL_CMD_STATUS) {
+		} else if (args->command == HIBCTL_CMD_HIBERNATE ||
+			   args->command == HIBCTL_CMD_RESUME) {
+			bool hib = args->command == HIBCTL_CMD_HIBERNATE;
+
+			r = match_opt(args, argc, argv, &i, hib ? "output" : "input", hib ? 'o' : 'i',
+				      true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (!*value)
+					return usage_error(args, "empty path");
+				args->path = value;
+				continue;
+			}
+			r = match_opt(args, argc, argv, &i, "threads", 'n', true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (hibctl_parse_threads(value, &args->threads) < 0)
+					return usage_error(args, "invalid thread count '%s': expected "
+							   "1 to 256", value);
+				continue;
+			}
+			if (hib) {
+				r = match_opt(args, argc, argv, &i, "no-poweroff", 0, false, NULL);
+				if (r < 0)
+					return r;
+				if (r > 0) {
+					args->no_poweroff = true;
+					continue;
+				}
+				r = match_opt(args, argc, argv, &i, "timeout", 't', true, &value);
+				if (r < 0)
+					return r;
+				if (r > 0) {
+					if (hibctl_parse_timeout(value, &args->timeout_ms) < 0)
+						return usage_error(args, "invalid timeout '%s': "
+								   "expected milliseconds, 0 to %u",
+								   value, UINT_MAX);
+					continue;
+				}
+			}
+		} else if (args->command == HIBCTL_CMD_STATUS ||
+			   args->command == HIBCTL_CMD_IMAGE_INFO ||
+			   args->command == HIBCTL_CMD_IMAGE_VERIFY) {
 			r = match_opt(args, argc, argv, &i, "json", 'j', false, NULL);
 			if (r < 0)
 				return r;
@@ -287,6 +383,22 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 		if (!args->all && args->n_pids == 0)
 			return usage_error(args, "thaw needs process ids or --all");
 		break;
+	case HIBCTL_CMD_HIBERNATE:
+		if (!args->path)
+			return usage_error(args, "hibernate needs --output DEV|FILE");
+		break;
+	case HIBCTL_CMD_RESUME:
+		if (!args->path)
+			return usage_error(args, "resume needs --input DEV|FILE");
+		break;
+	case HIBCTL_CMD_IMAGE_INFO:
+	case HIBCTL_CMD_IMAGE_VERIFY:
+		if (!image_sub)
+			return usage_error(args, "image needs a command: info or verify");
+		if (!args->path)
+			return usage_error(args, "image %s needs DEV|FILE",
+					   args->command == HIBCTL_CMD_IMAGE_INFO ? "info" : "verify");
+		break;
 	default:
 		break;
 	}
@@ -301,6 +413,7 @@ void hibctl_args_done(struct hibctl_args *args)
 	free(args->keep);
 	args->pids = NULL;
 	args->keep = NULL;
+	args->path = NULL;
 	args->n_pids = 0;
 	args->n_keep = 0;
 }

@@ -15,6 +15,8 @@ enum {
 	HIBCTL_EXIT_NOSYS = 3,
 	HIBCTL_EXIT_PERM = 4,
 	HIBCTL_EXIT_BUSY = 5,
+	HIBCTL_EXIT_NOIMAGE = 6,	/* resume: no valid image, the boot goes on */
+	HIBCTL_EXIT_BADIMAGE = 7,	/* the image is corrupt or from another kernel */
 };
 
 enum hibctl_command {
@@ -24,6 +26,10 @@ enum hibctl_command {
 	HIBCTL_CMD_FREEZE,
 	HIBCTL_CMD_THAW,
 	HIBCTL_CMD_STATUS,
+	HIBCTL_CMD_HIBERNATE,
+	HIBCTL_CMD_RESUME,
+	HIBCTL_CMD_IMAGE_INFO,
+	HIBCTL_CMD_IMAGE_VERIFY,
 };
 
 #define HIBCTL_ERROR_MAX 256
@@ -33,7 +39,10 @@ struct hibctl_args {
 	unsigned int timeout_ms;	/* freeze: 0 = kernel default */
 	bool keep_ancestors;		/* freeze: default true */
 	bool all;			/* thaw --all */
-	bool json;			/* status --json */
+	bool json;			/* status / image --json */
+	const char *path;		/* hibernate --output, resume --input, image operand */
+	bool no_poweroff;		/* hibernate --no-poweroff */
+	unsigned int threads;		/* hibernate / resume --threads, 0 = online CPUs */
 	pid_t *pids;			/* operands */
 	size_t n_pids;
 	pid_t *keep;			/* freeze --keep */
@@ -51,6 +60,8 @@ void hibctl_args_done(struct hibctl_args *args);
 /* Strict parsers: decimal, no sign, no junk.  0 or -EINVAL. */
 int hibctl_parse_pid(const char *s, pid_t *ret_pid);
 int hibctl_parse_timeout(const char *s, unsigned int *ret_ms);
+/* 1..256 */
+int hibctl_parse_threads(const char *s, unsigned int *ret_threads);
 
 void hibctl_usage(FILE *f);
 

@@ -16,12 +16,20 @@ struct hibctl_ctx {
 	pid_t self;		/* our pid: where the ancestor chain starts */
 	FILE *out;		/* results */
 	FILE *err;		/* messages */
+	/* hibernate / resume / image; NULL or false: the real system */
+	const char *snapshot_dev;	/* /dev/snapshot */
+	const char *notes_path;		/* /sys/kernel/notes */
+	const char *machine_id_path;	/* /etc/machine-id */
+	bool no_mlock;			/* tests: skip mlockall() */
 };
 
 /* Each returns an exit code (HIBCTL_EXIT_*). */
 int hibctl_cmd_freeze(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 int hibctl_cmd_thaw(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 
 /* -errno (or errno) to exit code. */
 int hibctl_exit_code(int err);

@@ -65,6 +65,16 @@ int main(int argc, char **argv)
 	case HIBCTL_CMD_STATUS:
 		ret = hibctl_cmd_status(&ctx, &args);
 		break;
+	case HIBCTL_CMD_HIBERNATE:
+		ret = hibctl_cmd_hibernate(&ctx, &args);
+		break;
+	case HIBCTL_CMD_RESUME:
+		ret = hibctl_cmd_resume(&ctx, &args);
+		break;
+	case HIBCTL_CMD_IMAGE_INFO:
+	case HIBCTL_CMD_IMAGE_VERIFY:
+		ret = hibctl_cmd_image(&ctx, &args);
+		break;
 	default:
 		hibctl_usage(stderr);
 		ret = HIBCTL_EXIT_USAGE;

@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hibernatectl hibernate / resume / image.  hibernate prepares everything (target checked,
+ * buffers and threads allocated, memory locked) before anything is frozen; after the freeze
+ * every error path closes the snapshot FD and thaws.  resume verifies the whole image while
+ * loading it into /dev/snapshot and invalidates it before the atomic restore.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/suspend_ioctls.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/reboot.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "image.h"
+#include "macro.h"
+
+#define PROG "hibernatectl"
+
+/* Pages snapshot_kernel(2) keeps free for us: page cache for the image writes. */
+#define HIBCTL_OVERHEAD_PAGES 8192
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double mib(uint64_t b)
+{
+	return (double)b / (1024.0 * 1024.0);
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+struct progress {
+	FILE *f;
+	bool on;
+	bool raw_is_out;	/* decompressing: the raw stream is the output */
+	const char *what;
+	uint64_t total;
+	double start;
+	double last;
+};
+
+static void progress_init(struct progress *pr, FILE *f, const char *what, bool raw_is_out)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->f = f;
+	pr->on = isatty(fileno(f));
+	pr->what = what;
+	pr->raw_is_out = raw_is_out;
+}
+
+static void progress_start(struct progress *pr, uint64_t total)
+{
+	pr->total = total;
+	pr->start = pr->last = now_ms();
+}
+
+static void progress_cb(void *ud, uint64_t in, uint64_t out)
+{
+	struct progress *pr = ud;
+	uint64_t raw = pr->raw_is_out ? out : in, comp = pr->raw_is_out ? in : out;
+	double t = now_ms();
+
+	if (!pr->on || (t - pr->last < 250 && raw < pr->total))
+		return;
+	pr->last = t;
+	fprintf(pr->f, "\r%s: %3.0f%%  %.1f MiB -> %.1f MiB  %.1f MB/s ", pr->what,
+		pr->total ? 100.0 * (double)raw / (double)pr->total : 0.0, mib(raw), mib(comp),
+		t > pr->start ? (double)raw / 1e3 / (t - pr->start) : 0.0);
+	if (raw >= pr->total)
+		fputc('\n', pr->f);
+	fflush(pr->f);
+}
+
+/* ---- hibernate ----------------------------------------------------------------------------- */
+
+struct hib_stats {
+	uint64_t pages;
+	uint64_t raw;
+	uint64_t comp;
+	uint64_t chunks;
+	unsigned int threads;
+	double freeze_ms;
+	double snapshot_ms;
+	double write_ms;
+	double sync_ms;
+};
+
+static void print_summary(FILE *f, const char *target, const struct hib_stats *s)
+{
+	double secs = s->write_ms / 1e3;
+
+	fprintf(f, "hibernation image written to %s\n", target);
+	fprintf(f, "  %-18s %" PRIu64 "\n", "pages", s->pages);
+	fprintf(f, "  %-18s %" PRIu64 " (%.1f MiB)\n", "bytes in (raw)", s->raw, mib(s->raw));
+	fprintf(f, "  %-18s %" PRIu64 " (%.1f MiB)\n", "bytes out", s->comp, mib(s->comp));
+	fprintf(f, "  %-18s %.2f\n", "ratio", s->comp ? (double)s->raw / (double)s->comp : 0.0);
+	fprintf(f, "  %-18s %.1f (raw), %.1f (written)\n", "MB/s",
+		secs > 0 ? (double)s->raw / 1e6 / secs : 0.0,
+		secs > 0 ? (double)s->comp / 1e6 / secs : 0.0);
+	fprintf(f, "  %-18s %" PRIu64 " on %u threads\n", "chunks", s->chunks, s->threads);
+	fprintf(f, "  %-18s %10s\n", "step", "ms");
+	fprintf(f, "  %-18s %10.1f\n", "freeze", s->freeze_ms);
+	fprintf(f, "  %-18s %10.1f\n", "snapshot", s->snapshot_ms);
+	fprintf(f, "  %-18s %10.1f\n", "write", s->write_ms);
+	fprintf(f, "  %-18s %10.1f\n", "sync", s->sync_ms);
+	fprintf(f, "  %-18s %10.1f\n", "total",
+		s->freeze_ms + s->snapshot_ms + s->write_ms + s->sync_ms);
+	fprintf(f, "HIBERNATE-STATS pages=%" PRIu64 " raw=%" PRIu64 " compressed=%" PRIu64
+		" chunks=%" PRIu64 " threads=%u freeze_ms=%.1f snapshot_ms=%.1f write_ms=%.1f"
+		" sync_ms=%.1f\n", s->pages, s->raw, s->comp, s->chunks, s->threads, s->freeze_ms,
+		s->snapshot_ms, s->write_ms, s->sync_ms);
+}
+
+static const char *snapshot_strerror(int r)
+{
+	switch (-r) {
+	case EPERM:
+		return "permission denied: needs CAP_SYS_ADMIN, and hibernation must be available "
+		       "(not locked down, no 'nohibernate')";
+	case ENOSYS:
+		return "this kernel lacks snapshot_kernel(2): boot a kernel built from "
+		       "kernel-patches/";
+	case EBUSY:
+		return "another snapshot is in progress";
+	case ENOMEM:
+		return "not enough free memory for the snapshot";
+	case EINVAL:
+		return "the kernel rejected the arguments (kernel and hibernatectl out of step?)";
+	}
+	return hib_strerror(r);
+}
+
+static void sink_open_error(FILE *f, const char *path, int r, bool writing)
+{
+	switch (-r) {
+	case ENOENT:
+		fprintf(f, PROG ": %s does not exist%s\n", path,
+			writing ? " (nor does its directory)" : "");
+		break;
+	case EROFS:
+		fprintf(f, PROG ": %s is read-only\n", path);
+		break;
+	case EINVAL:
+		fprintf(f, PROG ": %s is neither a block device nor a regular file\n", path);
+		break;
+	default:
+		fprintf(f, PROG ": cannot open %s: %s\n", path, hib_strerror(r));
+	}
+}
+
+int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
+{
+	struct hib_image_writer *w = NULL;
+	struct hib_pipeline *p = NULL;
+	struct hib_sink *sink = NULL;
+	struct hib_refusals refusals = {};
+	struct snapshot_kernel_args sk = {};
+	struct hib_image_info id;
+	struct hib_stats st = {};
+	struct hib_final totals;
+	struct progress pr;
+	char meminfo[PATH_MAX];
+	uint64_t mem, need, have = 0;
+	bool frozen = false, locked = false;
+	int r, ret = HIBCTL_EXIT_ERROR, snap_fd = -1;
+	double t0, t1;
+
+	/* 1. Everything that can fail or allocate, before anything is frozen. */
+	snprintf(meminfo, sizeof(meminfo), "%s/meminfo",
+		 ctx->proc_root ? ctx->proc_root : HIB_PROC_DEFAULT_ROOT);
+	r = hib_meminfo_total(meminfo, &mem);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot read MemTotal from %s: %s\n", meminfo,
+			hib_strerror(r));
+		goto out;
+	}
+	r = hib_system_identity(ctx->notes_path, ctx->machine_id_path, &id);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot identify the running kernel: %s\n",
+			hib_strerror(r));
+		goto out;
+	}
+	r = hib_sink_open(args->path, HIB_SINK_WRITE, &sink);
+	if (r < 0) {
+		sink_open_error(ctx->err, args->path, r, true);
+		fprintf(ctx->err, PROG ": nothing was frozen\n");
+		goto out;
+	}
+	need = hib_image_worst_case(mem, id.chunk_size);
+	r = hib_sink_preflight(sink, need, &have);
+	if (r == -ENOSPC) {
+		fprintf(ctx->err, PROG ": %s is too small: it holds %" PRIu64 " bytes (%.1f MiB), "
+			"the worst case image of %.1f MiB of RAM needs %" PRIu64 " bytes (%.1f MiB); "
+			"nothing was frozen\n", args->path, have, mib(have), mib(mem), need,
+			mib(need));
+		goto out;
+	} else if (r < 0) {
+		fprintf(ctx->err, PROG ": %s: %s; nothing was frozen\n", args->path,
+			hib_strerror(r));
+		goto out;
+	}
+	r = hib_image_writer_new(sink, &id, &w);
+	if (r >= 0)
+		r = hib_pipeline_new(args->threads, id.chunk_size, &p);
+	if (r >= 0)
+		r = hib_refusals_alloc(&refusals, HIB_REFUSALS_DEFAULT_MAX);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot prepare the image writer: %s; nothing was "
+			"frozen\n", hib_strerror(r));
+		goto out;
+	}
+	st.threads = hib_pipeline_threads(p);
+	progress_init(&pr, ctx->err, "writing image", false);
+	if (!ctx->no_mlock) {
+		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+			r = -errno;
+			fprintf(ctx->err, PROG ": cannot lock memory (mlockall): %s; nothing was "
+				"frozen\n", hib_strerror(r));
+			goto out;
+		}
+		locked = true;
+	}
+	fflush(ctx->out);
+	fflush(ctx->err);
+
+	/* 2. Freeze, snapshot. */
+	t0 = now_ms();
+	r = hib_freeze_all(args->timeout_ms, &refusals);
+	t1 = now_ms();
+	st.freeze_ms = t1 - t0;
+	if (r < 0) {
+		if (r == -EBUSY)
+			hibctl_print_refusals(ctx->err, &refusals, args->timeout_ms);
+		else
+			fprintf(ctx->err, PROG ": freeze: %s\n", hib_strerror(r));
+		ret = hibctl_exit_code(r);
+		goto out;
+	}
+	frozen = true;
+
+	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES;
+	r = hib_snapshot_kernel(&sk);
+	t0 = now_ms();
+	st.snapshot_ms = t0 - t1;
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": snapshot_kernel: %s; everything was thawed again\n",
+			snapshot_strerror(r));
+		ret = hibctl_exit_code(r);
+		goto out;
+	}
+	if (sk.resumed) {
+		r = hib_thaw_all();
+		frozen = false;
+		if (r < 0)
+			fprintf(ctx->err, PROG ": thaw all: %s\n", hib_strerror(r));
+		fprintf(ctx->out, "resumed from hibernation image\n");
+		ret = r < 0 ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
+		goto out;
+	}
+	snap_fd = sk.fd;
+	if (snap_fd < 0 || sk.image_pages == 0 || sk.image_pages > HIB_IMAGE_PAGES_MAX) {
+		fprintf(ctx->err, PROG ": snapshot_kernel returned fd %d and %llu pages; everything "
+			"was thawed again\n", sk.fd, (unsigned long long)sk.image_pages);
+		goto out;
+	}
+	st.pages = sk.image_pages;
+	st.raw = sk.image_pages * id.page_size;
+
+	/* 3. Stream the image through the pipeline into the sink. */
+	r = hib_image_writer_begin(w, sk.image_pages, (uint64_t)time(NULL));
+	if (r >= 0) {
+		progress_start(&pr, st.raw);
+		r = hib_pipeline_compress_fd(p, snap_fd, st.raw, w, progress_cb, &pr);
+	}
+	t1 = now_ms();
+	st.write_ms = t1 - t0;
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": writing the image to %s failed at offset %" PRIu64 ": %s; "
+			"everything was thawed again\n", args->path, hib_image_writer_offset(w),
+			hib_strerror(r));
+		goto out;
+	}
+	r = hib_image_writer_finish(w);
+	st.sync_ms = now_ms() - t1;
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": finishing the image on %s failed: %s; everything was "
+			"thawed again\n", args->path, hib_strerror(r));
+		goto out;
+	}
+	hib_image_writer_totals(w, &totals);
+	st.comp = totals.comp_bytes;
+	st.chunks = totals.chunks;
+	close(snap_fd);
+	snap_fd = -1;
+
+	/* 4. Power off, or thaw for testing. */
+	if (args->no_poweroff) {
+		r = hib_thaw_all();
+		frozen = false;
+		if (r < 0) {
+			fprintf(ctx->err, PROG ": thaw all: %s\n", hib_strerror(r));
+			goto out;
+		}
+		print_summary(ctx->out, args->path, &st);
+		fprintf(ctx->out, "not powering off (--no-poweroff): everything was thawed again\n");
+		ret = HIBCTL_EXIT_OK;
+		goto out;
+	}
+	print_summary(ctx->out, args->path, &st);
+	fprintf(ctx->out, "powering off\n");
+	fflush(ctx->out);
+	fflush(ctx->err);
+	sync();
+	reboot(RB_POWER_OFF);
+	r = -errno;
+	/* Still here: a valid image must not outlive a system that keeps running. */
+	fprintf(ctx->err, PROG ": power-off failed: %s; invalidating the image and thawing\n",
+		hib_strerror(r));
+	r = hib_image_invalidate(sink);
+	if (r < 0)
+		fprintf(ctx->err, PROG ": cannot invalidate the image on %s: %s; do not resume "
+			"from it\n", args->path, hib_strerror(r));
+out:
+	if (snap_fd >= 0)
+		close(snap_fd);
+	if (frozen) {
+		r = hib_thaw_all();
+		if (r < 0)
+			fprintf(ctx->err, PROG ": thaw all: %s\n", hib_strerror(r));
+	}
+	if (locked)
+		munlockall();
+	hib_pipeline_free(p);
+	hib_image_writer_free(w);
+	hib_sink_close(sink);
+	hib_refusals_free(&refusals);
+	return ret;
+}
+
+/* ---- opening an image ---------------------------------------------------------------------- */
+
+/* Open @path and its image; prints why not and returns the exit code, or 0. */
+static int open_image(const struct hibctl_ctx *ctx, const char *path, struct hib_sink **ret_sink,
+		      struct hib_image_reader **ret_reader)
+{
+	char why[HIB_IMAGE_WHY_MAX];
+	struct hib_sink *sink;
+	uint64_t off = 0;
+	int r;
+
+	r = hib_sink_open(path, HIB_SINK_READ, &sink);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": no hibernation image on %s: %s\n", path,
+			hib_strerror(r));
+		return HIBCTL_EXIT_NOIMAGE;
+	}
+	r = hib_image_reader_open(sink, ret_reader, why, &off);
+	if (r < 0) {
+		hib_sink_close(sink);
+		if (r == -ENODATA) {
+			fprintf(ctx->out, "no hibernation image on %s (%s)\n", path, why);
+			return HIBCTL_EXIT_NOIMAGE;
+		}
+		if (r == -EBADMSG || r == -EPROTONOSUPPORT) {
+			fprintf(ctx->err, PROG ": hibernation image on %s refused: %s (offset %"
+				PRIu64 ")\n", path, why, off);
+			return HIBCTL_EXIT_BADIMAGE;
+		}
+		fprintf(ctx->err, PROG ": cannot read %s: %s\n", path, why);
+		return HIBCTL_EXIT_ERROR;
+	}
+	*ret_sink = sink;
+	return 0;
+}
+
+/* ---- resume -------------------------------------------------------------------------------- */
+
+int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
+{
+	const char *dev = ctx->snapshot_dev ? ctx->snapshot_dev : "/dev/snapshot";
+	const struct hib_image_info *info;
+	struct hib_image_reader *rd = NULL;
+	struct hib_pipeline *p = NULL;
+	struct hib_sink *sink = NULL;
+	struct hib_image_info sys;
+	char why[HIB_IMAGE_WHY_MAX];
+	struct progress pr;
+	int r, ret, fd = -1;
+	uint64_t off = 0;
+	double t0;
+
+	ret = open_image(ctx, args->path, &sink, &rd);
+	if (ret)
+		return ret;
+	ret = HIBCTL_EXIT_ERROR;
+	info = hib_image_reader_info(rd);
+
+	r = hib_system_identity(ctx->notes_path, ctx->machine_id_path, &sys);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot identify the running kernel: %s; not resuming\n",
+			hib_strerror(r));
+		goto out;
+	}
+	r = hib_image_check_system(info, &sys, why, sizeof(why));
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": hibernation image on %s refused: %s; booting normally\n",
+			args->path, why);
+		ret = HIBCTL_EXIT_BADIMAGE;
+		goto out;
+	}
+
+	r = hib_pipeline_new(args->threads, info->chunk_size, &p);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot start the pipeline: %s\n", hib_strerror(r));
+		goto out;
+	}
+	fd = open(dev, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(ctx->err, PROG ": cannot open %s: %s; booting normally\n", dev,
+			hib_strerror(-errno));
+		goto out;
+	}
+
+	/* Every chunk is verified before it is decompressed, and FINAL before we go on. */
+	progress_init(&pr, ctx->err, "loading image", true);
+	progress_start(&pr, info->raw_bytes);
+	t0 = now_ms();
+	r = hib_pipeline_decompress_fd(p, rd, fd, progress_cb, &pr);
+	if (r < 0) {
+		const char *reason = hib_image_reader_why(rd, &off);
+
+		if (reason[0])
+			fprintf(ctx->err, PROG ": hibernation image on %s refused: %s (offset %"
+				PRIu64 "); nothing was restored, booting normally\n", args->path,
+				reason, off);
+		else
+			fprintf(ctx->err, PROG ": loading the image into %s failed: %s; booting "
+				"normally\n", dev, hib_strerror(r));
+		ret = r == -EBADMSG ? HIBCTL_EXIT_BADIMAGE : HIBCTL_EXIT_ERROR;
+		goto out;
+	}
+	/* The workers must be gone before SNAPSHOT_FREEZE: it freezes every other thread. */
+	hib_pipeline_free(p);
+	p = NULL;
+
+	/* One-shot: never restore the same image twice. */
+	r = hib_image_invalidate(sink);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot invalidate the image on %s: %s; not restoring it\n",
+			args->path, hib_strerror(r));
+		goto out;
+	}
+	fprintf(ctx->out, "restoring hibernation image from %s (%" PRIu64 " pages, loaded in "
+		"%.1f ms)\n", args->path, info->image_pages, now_ms() - t0);
+	fflush(ctx->out);
+	fflush(ctx->err);
+
+	if (ioctl(fd, SNAPSHOT_FREEZE) < 0) {
+		fprintf(ctx->err, PROG ": %s: SNAPSHOT_FREEZE: %s; booting normally\n", dev,
+			hib_strerror(-errno));
+		goto out;
+	}
+	ioctl(fd, SNAPSHOT_ATOMIC_RESTORE);
+	/* Only returns on failure; closing the device thaws. */
+	fprintf(ctx->err, PROG ": %s: SNAPSHOT_ATOMIC_RESTORE: %s; the image was invalidated, "
+		"booting normally\n", dev, hib_strerror(-errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	hib_pipeline_free(p);
+	hib_image_reader_free(rd);
+	hib_sink_close(sink);
+	return ret;
+}
+
+/* ---- image info / verify ------------------------------------------------------------------- */
+
+static void info_text(FILE *f, const char *path, const struct hib_image_info *i,
+		      const struct hib_final *fin)
+{
+	char bid[2 * HIB_BUILD_ID_MAX + 1], when[64];
+	time_t t = (time_t)i->created;
+	struct tm tm;
+
+	hib_build_id_hex(i, bid, sizeof(bid));
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	else
+		snprintf(when, sizeof(when), "?");
+	fprintf(f, "hibernation image on %s\n", path);
+	fprintf(f, "  %-17s %u\n", "format version", i->version);
+	fprintf(f, "  %-17s %s\n", "valid", "yes");
+	fprintf(f, "  %-17s %s\n", "kernel release", i->kernel_release);
+	fprintf(f, "  %-17s %s\n", "kernel version", i->kernel_version);
+	fprintf(f, "  %-17s %s\n", "build id", bid[0] ? bid : "-");
+	fprintf(f, "  %-17s %s\n", "host id", i->host_id[0] ? i->host_id : "-");
+	fprintf(f, "  %-17s %s (%" PRIu64 ")\n", "created", when, i->created);
+	fprintf(f, "  %-17s %u\n", "page size", i->page_size);
+	fprintf(f, "  %-17s %" PRIu64 "\n", "pages", i->image_pages);
+	fprintf(f, "  %-17s %" PRIu64 "\n", "raw bytes", i->raw_bytes);
+	fprintf(f, "  %-17s %" PRIu64 "\n", "compressed bytes", fin->comp_bytes);
+	fprintf(f, "  %-17s %.2f\n", "ratio",
+		fin->comp_bytes ? (double)i->raw_bytes / (double)fin->comp_bytes : 0.0);
+	fprintf(f, "  %-17s %" PRIu64 " of %u bytes\n", "chunks", fin->chunks, i->chunk_size);
+	fprintf(f, "  %-17s %s\n", "codec", i->codec == HIB_CODEC_LZ4 ? "lz4" : "?");
+	fprintf(f, "  %-17s %s\n", "cipher", i->cipher == HIB_CIPHER_NONE ? "none" : "?");
+}
+
+static int info_json(FILE *f, const char *path, const struct hib_image_info *i,
+		     const struct hib_final *fin, int verified)
+{
+	struct json_object *o = json_object_new_object();
+	char bid[2 * HIB_BUILD_ID_MAX + 1];
+	int r = 0;
+
+	if (!o)
+		return -ENOMEM;
+	hib_build_id_hex(i, bid, sizeof(bid));
+	if (json_object_object_add(o, "path", json_object_new_string(path)) < 0 ||
+	    json_object_object_add(o, "version", json_object_new_int64(i->version)) < 0 ||
+	    json_object_object_add(o, "valid", json_object_new_boolean(1)) < 0 ||
+	    json_object_object_add(o, "kernel_release",
+				   json_object_new_string(i->kernel_release)) < 0 ||
+	    json_object_object_add(o, "kernel_version",
+				   json_object_new_string(i->kernel_version)) < 0 ||
+	    json_object_object_add(o, "build_id", json_object_new_string(bid)) < 0 ||
+	    json_object_object_add(o, "host_id", json_object_new_string(i->host_id)) < 0 ||
+	    json_object_object_add(o, "created", json_object_new_int64((int64_t)i->created)) < 0 ||
+	    json_object_object_add(o, "page_size", json_object_new_int64(i->page_size)) < 0 ||
+	    json_object_object_add(o, "pages", json_object_new_int64((int64_t)i->image_pages)) < 0 ||
+	    json_object_object_add(o, "raw_bytes",
+				   json_object_new_int64((int64_t)i->raw_bytes)) < 0 ||
+	    json_object_object_add(o, "compressed_bytes",
+				   json_object_new_int64((int64_t)fin->comp_bytes)) < 0 ||
+	    json_object_object_add(o, "chunks", json_object_new_int64((int64_t)fin->chunks)) < 0 ||
+	    json_object_object_add(o, "chunk_size", json_object_new_int64(i->chunk_size)) < 0 ||
+	    json_object_object_add(o, "codec", json_object_new_string("lz4")) < 0 ||
+	    json_object_object_add(o, "cipher", json_object_new_string("none")) < 0 ||
+	    (verified >= 0 &&
+	     json_object_object_add(o, "verified", json_object_new_boolean(verified)) < 0))
+		r = -ENOMEM;
+	if (r == 0)
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return r;
+}
+
+int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
+{
+	struct hib_image_reader *rd = NULL;
+	struct hib_pipeline *p = NULL;
+	struct hib_sink *sink = NULL;
+	struct progress pr;
+	int r, ret, fd = -1;
+	uint64_t off = 0;
+
+	ret = open_image(ctx, args->path, &sink, &rd);
+	if (ret)
+		return ret;
+	ret = HIBCTL_EXIT_ERROR;
+
+	if (args->command == HIBCTL_CMD_IMAGE_INFO) {
+		r = 0;
+		if (args->json)
+			r = info_json(ctx->out, args->path, hib_image_reader_info(rd),
+				      hib_image_reader_final(rd), -1);
+		else
+			info_text(ctx->out, args->path, hib_image_reader_info(rd),
+				  hib_image_reader_final(rd));
+		ret = args->json && r < 0 ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
+		goto out;
+	}
+
+	/* verify: the resume path into /dev/null. */
+	r = hib_pipeline_new(args->threads, hib_image_reader_info(rd)->chunk_size, &p);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot start the pipeline: %s\n", hib_strerror(r));
+		goto out;
+	}
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(ctx->err, PROG ": /dev/null: %s\n", hib_strerror(-errno));
+		goto out;
+	}
+	progress_init(&pr, ctx->err, "verifying image", true);
+	progress_start(&pr, hib_image_reader_info(rd)->raw_bytes);
+	r = hib_pipeline_decompress_fd(p, rd, fd, progress_cb, &pr);
+	if (r < 0) {
+		const char *reason = hib_image_reader_why(rd, &off);
+
+		fprintf(ctx->err, PROG ": hibernation image on %s is bad: %s (offset %" PRIu64
+			")\n", args->path, reason[0] ? reason : hib_strerror(r), off);
+		if (args->json)
+			info_json(ctx->out, args->path, hib_image_reader_info(rd),
+				  hib_image_reader_final(rd), 0);
+		ret = r == -EBADMSG ? HIBCTL_EXIT_BADIMAGE : HIBCTL_EXIT_ERROR;
+		goto out;
+	}
+	if (args->json) {
+		info_json(ctx->out, args->path, hib_image_reader_info(rd),
+			  hib_image_reader_final(rd), 1);
+	} else {
+		info_text(ctx->out, args->path, hib_image_reader_info(rd),
+			  hib_image_reader_final(rd));
+		fprintf(ctx->out, "image verified: %" PRIu64 " chunks and the FINAL record check "
+			"out\n", hib_image_reader_final(rd)->chunks);
+	}
+	ret = HIBCTL_EXIT_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	hib_pipeline_free(p);
+	hib_image_reader_free(rd);
+	hib_sink_close(sink);
+	return ret;
+}
