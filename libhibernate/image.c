@@ -633,6 +633,8 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 	if (get64(b + H_CSUM) != csum(b, H_CSUM))
 		return reader_fail(r, -EBADMSG, H_CSUM, "header checksum mismatch");
 	r->header_csum = get64(b + H_CSUM);
+	if (!all_zero(b + H_CSUM + 8, HIB_IMAGE_BLOCK - H_CSUM - 8))
+		return reader_fail(r, -EBADMSG, H_CSUM + 8, "header padding not zero");
 	if (get32(b + H_FLAGS) != 0)
 		return reader_fail(r, -EPROTONOSUPPORT, H_FLAGS, "unknown header flags %#x",
 				   get32(b + H_FLAGS));
@@ -734,7 +736,8 @@ int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_r
 		goto fail;
 	}
 	if (memcmp(block + C_MAGIC, HIB_IMAGE_COMMIT_MAGIC, 8) != 0 ||
-	    get64(block + C_CSUM) != csum(block, C_CSUM)) {
+	    get64(block + C_CSUM) != csum(block, C_CSUM) ||
+	    !all_zero(block + C_CSUM + 8, HIB_IMAGE_BLOCK - C_CSUM - 8)) {
 		e = reader_fail(r, -ENODATA, HIB_IMAGE_BLOCK, "valid mark torn");
 		goto fail;
 	}
@@ -840,13 +843,13 @@ int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size
 		return r->state;
 
 	off = r->off;
-	if (off > r->final_off || r->final_off - off < HIB_RECORD_SIZE)
+	if (off > r->final_off || (off < r->final_off && r->final_off - off <= HIB_RECORD_SIZE))
 		return reader_fail(r, -EBADMSG, off, "record at offset %" PRIu64 " runs past the "
 				   "FINAL record", off);
 	e = sink_read_at(r, rec, sizeof(rec), off, "chunk record");
 	if (e < 0)
 		return e;
-	if (get32(rec + R_MAGIC) == HIB_FINAL_MAGIC)
+	if (get32(rec + R_MAGIC) == HIB_FINAL_MAGIC || off == r->final_off)
 		return reader_final(r, rec, off);
 	if (get32(rec + R_MAGIC) != HIB_CHUNK_MAGIC)
 		return reader_fail(r, -EBADMSG, off, "bad record magic %#x at offset %" PRIu64,

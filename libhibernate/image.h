@@ -81,7 +81,10 @@ enum {
  * missing (for reading) or its directory is, -EINVAL for anything else (directory, pipe...).
  */
 int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink);
-/* A growable in-memory sink of at most @capacity bytes (tests, and staging). */
+/*
+ * A growable in-memory sink of at most @capacity bytes (tests, and staging).  Its size is
+ * @capacity while s->writable is set; clear s->writable to read it back (size = data length).
+ */
 int hib_sink_open_memory(size_t capacity, struct hib_sink **ret_sink);
 /* The contents of a memory sink (NULL for other kinds) and its length. */
 uint8_t *hib_sink_memory_data(struct hib_sink *s, size_t *ret_len);
