@@ -150,26 +150,27 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		r = s->err ? s->err : job->consume ? job->consume(job->ud, s) : 0;
+		/* Only this thread changes the totals while a job runs. */
+		if (r >= 0) {
+			in = p->bytes_in + s->in_len;
+			out = p->bytes_out + s->out_len;
+			/* Before the slot is released: run() must not return under it. */
+			if (job->progress)
+				job->progress(job->ud, in, out);
+		}
 
 		pthread_mutex_lock(&p->lock);
 		if (r < 0) {
 			if (!p->err)
 				p->err = r;
 		} else {
-			p->bytes_in += s->in_len;
-			p->bytes_out += s->out_len;
-			in = p->bytes_in;
-			out = p->bytes_out;
+			p->bytes_in = in;
+			p->bytes_out = out;
 		}
 		p->state[i] = SLOT_FREE;
 		p->next_write++;
 		p->busy--;
 		pthread_cond_broadcast(&p->cond);
-		if (r >= 0 && job->progress) {
-			pthread_mutex_unlock(&p->lock);
-			job->progress(job->ud, in, out);
-			pthread_mutex_lock(&p->lock);
-		}
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* libhibernate/sink.c: file and memory sinks, preflight, /proc/meminfo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "image.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	strcpy(dir, "/tmp/hibtest-sink-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_file_round_trip(void **state)
+{
+	char path[128];
+	struct hib_sink *s = NULL;
+	uint8_t buf[100], back[100];
+	uint64_t size;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/image", dir);
+	/* Reading needs an existing file; writing creates it. */
+	assert_int_equal(hib_sink_open(path, HIB_SINK_READ, &s), -ENOENT);
+	assert_null(s);
+	assert_int_equal(hib_sink_open(path, HIB_SINK_WRITE, &s), 0);
+	assert_int_equal(s->kind, HIB_SINK_FILE);
+	assert_true(s->writable);
+	assert_string_equal(s->name, path);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)i;
+	assert_int_equal(hib_sink_write(s, buf, sizeof(buf), 5000), 0);
+	assert_int_equal(hib_sink_sync(s), 0);
+	/* Writable size: the file plus free space, at least what was written. */
+	assert_int_equal(hib_sink_size(s, &size), 0);
+	assert_true(size >= 5100);
+	hib_sink_close(s);
+
+	assert_int_equal(hib_sink_open(path, HIB_SINK_READ, &s), 0);
+	assert_false(s->writable);
+	assert_int_equal(hib_sink_size(s, &size), 0);
+	assert_int_equal(size, 5100);
+	assert_int_equal(hib_sink_read(s, back, sizeof(back), 5000), 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+	/* A short read is -ENODATA. */
+	assert_int_equal(hib_sink_read(s, back, sizeof(back), 5050), -ENODATA);
+	/* A read sink is refused by preflight. */
+	assert_int_equal(hib_sink_preflight(s, 1, NULL), -EROFS);
+	hib_sink_close(s);
+	hib_sink_close(NULL);
+}
+
+static void test_open_refusals(void **state)
+{
+	char path[128];
+	struct hib_sink *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/missing-dir/image", dir);
+	assert_int_equal(hib_sink_open(path, HIB_SINK_WRITE, &s), -ENOENT);
+	assert_int_equal(hib_sink_open(dir, HIB_SINK_WRITE, &s), -EINVAL);	/* directory */
+	assert_int_equal(hib_sink_open("/dev/null", HIB_SINK_READ, &s), -EINVAL);	/* chr */
+	assert_int_equal(hib_sink_open("", HIB_SINK_READ, &s), -EINVAL);
+	assert_int_equal(hib_sink_open(path, 7, &s), -EINVAL);
+	assert_null(s);
+}
+
+static void test_preflight(void **state)
+{
+	struct hib_sink *s;
+	uint64_t have = 0, need;
+
+	need = hib_image_worst_case(1 << 20, HIB_IMAGE_CHUNK_MIN);
+	assert_int_equal(hib_sink_open_memory(need - 1, &s), 0);
+	assert_int_equal(hib_sink_preflight(s, need, &have), -ENOSPC);
+	assert_int_equal(have, need - 1);
+	assert_int_equal(hib_sink_preflight(s, need - 1, NULL), 0);
+	/* Writes beyond the capacity fail with ENOSPC, as a full disk would. */
+	assert_int_equal(hib_sink_write(s, "x", 1, need - 1), -ENOSPC);
+	assert_int_equal(hib_sink_write(s, "x", 1, need - 2), 0);
+	s->writable = false;
+	assert_int_equal(hib_sink_preflight(s, 1, NULL), -EROFS);
+	hib_sink_close(s);
+	assert_int_equal(hib_sink_preflight(NULL, 1, NULL), -EINVAL);
+	assert_int_equal(hib_sink_open_memory(0, &s), -EINVAL);
+}
+
+static void test_file_preflight_too_small(void **state)
+{
+	char path[128];
+	struct hib_sink *s;
+	uint64_t have = 0;
+
+	snprintf(path, sizeof(path), "%s/image2", dir);
+	assert_int_equal(hib_sink_open(path, HIB_SINK_WRITE, &s), 0);
+	/* No filesystem here holds an exabyte. */
+	assert_int_equal(hib_sink_preflight(s, 1ULL << 60, &have), -ENOSPC);
+	assert_true(have > 0 && have < 1ULL << 60);
+	assert_int_equal(hib_sink_preflight(s, 4096, NULL), 0);
+	hib_sink_close(s);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_meminfo(void **state)
+{
+	char path[128];
+	uint64_t b = 0;
+
+	snprintf(path, sizeof(path), "%s/meminfo", dir);
+	write_file(path, "MemFree:  100 kB\nMemTotal:       2028092 kB\n");
+	assert_int_equal(hib_meminfo_total(path, &b), 0);
+	assert_int_equal(b, 2028092ULL * 1024);
+
+	write_file(path, "MemFree:  100 kB\n");
+	b = 5;
+	assert_int_equal(hib_meminfo_total(path, &b), -EBADMSG);
+	assert_int_equal(b, 5);
+	write_file(path, "MemTotal: lots\n");
+	assert_int_equal(hib_meminfo_total(path, &b), -EBADMSG);
+	write_file(path, "MemTotal: 12 MB\n");
+	assert_int_equal(hib_meminfo_total(path, &b), -EBADMSG);
+	write_file(path, "MemTotal: 99999999999999999999 kB\n");
+	assert_int_equal(hib_meminfo_total(path, &b), -EBADMSG);
+	assert_int_equal(hib_meminfo_total("/nonexistent/meminfo", &b), -ENOENT);
+	/* The real one. */
+	assert_int_equal(hib_meminfo_total(NULL, &b), 0);
+	assert_true(b > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_round_trip),
+		cmocka_unit_test(test_open_refusals),
+		cmocka_unit_test(test_preflight),
+		cmocka_unit_test(test_file_preflight_too_small),
+		cmocka_unit_test(test_meminfo),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
