@@ -59,6 +59,13 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* One record into the kernel log (dprintf(3) fails on /dev/kmsg). */
+static void kmsg(int fd, const char *msg)
+{
+	if (write(fd, msg, strlen(msg)) < 0)
+		die("write /dev/kmsg");
+}
+
 static void msleep(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -120,6 +127,14 @@ static int cmd_spawn(int n, int busy, const char *cgroup)
 
 		close(pipefd[0]);
 		setsid();
+		/* Nothing may keep the caller's stdout (a $(...) pipe) open. */
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
 		if (cgroup) {
 			char path[4096];
 			int r;
@@ -144,11 +159,6 @@ static int cmd_spawn(int n, int busy, const char *cgroup)
 		if (write(pipefd[1], "x", 1) < 0)
 			die("write");
 		close(pipefd[1]);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
 		for (;;) {
 			while (waitpid(-1, NULL, WNOHANG) > 0)
 				;
@@ -281,11 +291,11 @@ static int cmd_pm(void)
 		die("/dev/kmsg");
 	lseek(kr, 0, SEEK_END);
 
-	dprintf(kw, "freezebench: pm start\n");
+	kmsg(kw, "freezebench: pm start\n");
 	t0 = now_ms();
 	r = write_file("/sys/power/state", "disk");
 	t1 = now_ms();
-	dprintf(kw, "freezebench: pm end\n");
+	kmsg(kw, "freezebench: pm end\n");
 	if (r < 0) {
 		fprintf(stderr, "freezebench: echo disk > /sys/power/state: %s\n",
 			strerror(-r));
@@ -307,14 +317,14 @@ static int cmd_pm(void)
 			started = true;
 		if (!started)
 			continue;
-		if (!strncmp(rec.msg, "Freezing user space processes completed", 40)) {
+		if (strstr(rec.msg, "Freezing user space processes completed")) {
 			fz = elapsed_ms(rec.msg);
 			t_fz_end = rec.ts_us;
-		} else if (!strncmp(rec.msg, "Freezing user space processes", 29)) {
+		} else if (strstr(rec.msg, "Freezing user space processes")) {
 			t_fz_start = rec.ts_us;
-		} else if (!strncmp(rec.msg, "Freezing remaining freezable tasks completed", 44)) {
+		} else if (strstr(rec.msg, "Freezing remaining freezable tasks completed")) {
 			kt = elapsed_ms(rec.msg);
-		} else if (!strncmp(rec.msg, "Restarting tasks", 16)) {
+		} else if (strstr(rec.msg, "Restarting tasks")) {
 			t_restart = rec.ts_us;
 		} else if (!strcmp(rec.msg, "freezebench: pm end")) {
 			t_end = rec.ts_us;
