@@ -354,15 +354,15 @@ out:
 /* ---- opening an image ---------------------------------------------------------------------- */
 
 /* Open @path and its image; prints why not and returns the exit code, or 0. */
-static int open_image(const struct hibctl_ctx *ctx, const char *path, struct hib_sink **ret_sink,
-		      struct hib_image_reader **ret_reader)
+static int open_image(const struct hibctl_ctx *ctx, const char *path, int mode,
+		      struct hib_sink **ret_sink, struct hib_image_reader **ret_reader)
 {
 	char why[HIB_IMAGE_WHY_MAX];
 	struct hib_sink *sink;
 	uint64_t off = 0;
 	int r;
 
-	r = hib_sink_open(path, HIB_SINK_READ, &sink);
+	r = hib_sink_open(path, mode, &sink);
 	if (r < 0) {
 		fprintf(ctx->err, PROG ": no hibernation image on %s: %s\n", path,
 			hib_strerror(r));
@@ -403,7 +403,7 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	uint64_t off = 0;
 	double t0;
 
-	ret = open_image(ctx, args->path, &sink, &rd);
+	ret = open_image(ctx, args->path, HIB_SINK_UPDATE, &sink, &rd);
 	if (ret)
 		return ret;
 	ret = HIBCTL_EXIT_ERROR;
@@ -569,7 +569,7 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	int r, ret, fd = -1;
 	uint64_t off = 0;
 
-	ret = open_image(ctx, args->path, &sink, &rd);
+	ret = open_image(ctx, args->path, HIB_SINK_READ, &sink, &rd);
 	if (ret)
 		return ret;
 	ret = HIBCTL_EXIT_ERROR;

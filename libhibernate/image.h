@@ -64,6 +64,7 @@ struct hib_sink {
 	const struct hib_sink_ops *ops;
 	enum hib_sink_kind kind;
 	bool writable;
+	bool growable;		/* a file the writer may extend: size counts free space */
 	char name[256];		/* path or description, for messages */
 	int fd;			/* file and block sinks, else -1 */
 	void *priv;		/* implementation data */
@@ -72,6 +73,7 @@ struct hib_sink {
 enum {
 	HIB_SINK_READ = 0,
 	HIB_SINK_WRITE = 1,
+	HIB_SINK_UPDATE = 2,	/* an existing image, read and then invalidated */
 };
 
 /*
@@ -79,6 +81,8 @@ enum {
  * HIB_SINK_WRITE a regular file is created (0600) if its directory exists; -EROFS if the file
  * or device is read-only (BLKROGET, or a filesystem mounted read-only), -ENOENT if it is
  * missing (for reading) or its directory is, -EINVAL for anything else (directory, pipe...).
+ * HIB_SINK_UPDATE opens an existing file or device for reading and writing (resume reads
+ * the image, then invalidates it), with the same read-only checks as HIB_SINK_WRITE.
  */
 int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink);
 /*

@@ -92,7 +92,7 @@ static int file_size(struct hib_sink *s, uint64_t *ret_size)
 	if (fstat(s->fd, &st) < 0)
 		return negative_errno();
 	size = (uint64_t)st.st_size;
-	if (s->writable) {
+	if (s->growable) {
 		if (fstatvfs(s->fd, &sv) < 0)
 			return negative_errno();
 		/* The file is rewritten in place: its blocks plus the free ones. */
@@ -133,11 +133,12 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 	struct stat st;
 	bool block;
 
-	if (!path || !*path || !ret_sink || (mode != HIB_SINK_READ && mode != HIB_SINK_WRITE))
+	if (!path || !*path || !ret_sink ||
+	    (mode != HIB_SINK_READ && mode != HIB_SINK_WRITE && mode != HIB_SINK_UPDATE))
 		return -EINVAL;
 
 	if (stat(path, &st) < 0) {
-		if (errno != ENOENT || mode == HIB_SINK_READ)
+		if (errno != ENOENT || mode != HIB_SINK_WRITE)
 			return negative_errno();
 		/* A new file; ENOENT if its directory is missing too. */
 		st.st_mode = S_IFREG;
@@ -150,14 +151,14 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 
 	if (mode == HIB_SINK_READ)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-	else if (block)
+	else if (block || mode == HIB_SINK_UPDATE)
 		fd = open(path, O_RDWR | O_CLOEXEC);
 	else
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return negative_errno();
 
-	if (mode == HIB_SINK_WRITE) {
+	if (mode != HIB_SINK_READ) {
 		if (block) {
 			int ro = 0;
 
@@ -178,7 +179,8 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 		return -ENOMEM;
 	s->ops = block ? &block_ops : &file_ops;
 	s->kind = block ? HIB_SINK_BLOCK : HIB_SINK_FILE;
-	s->writable = mode == HIB_SINK_WRITE;
+	s->writable = mode != HIB_SINK_READ;
+	s->growable = mode == HIB_SINK_WRITE && !block;
 	snprintf(s->name, sizeof(s->name), "%s", path);
 	s->fd = TAKE_FD(fd);
 	*ret_sink = s;

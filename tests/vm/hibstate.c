@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hibstate: a workload whose whole state can be compared before and after a
+ * hibernation cycle.
+ *
+ *   hibstate start --dir DIR [--mib N] [--seed S]
+ *	Starts a daemon that fills N MiB (default 64) with seeded pseudo-random
+ *	data, keeps open a file, /dev/null, a pipe pair to a child that echoes
+ *	what it reads, and an interval timer; writes DIR/pid once ready.
+ *   hibstate check --dir DIR
+ *	Asks the daemon (SIGUSR1) to recompute its memory digest, round-trip a
+ *	byte through the child and read its timer, and prints the report:
+ *	pid=... digest=... expected=... echo=ok|fail ticks=... child=...
+ *
+ * The scenario compares the report, /proc/PID/maps and the fd set before and
+ * after.  Exit status of check: 0 if the report arrived and says ok.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t check_requested;
+static volatile sig_atomic_t ticks;
+
+static void on_usr1(int sig)
+{
+	check_requested = 1;
+}
+
+static void on_alarm(int sig)
+{
+	ticks++;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* FNV-1a over 64-bit words: enough to see any changed byte. */
+static uint64_t digest(const uint64_t *p, size_t words)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < words; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[4096], tmp[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	if (fclose(f))
+		return -errno;
+	return rename(tmp, path) ? -errno : 0;
+}
+
+static void echo_child(int in, int out)
+{
+	char c;
+
+	for (;;) {
+		ssize_t n = read(in, &c, 1);
+
+		if (n == 1) {
+			if (write(out, &c, 1) != 1)
+				_exit(1);
+		} else if (n == 0 || errno != EINTR) {
+			_exit(0);
+		}
+	}
+}
+
+static int daemon_main(const char *dir, size_t mib, uint64_t seed)
+{
+	int to_child[2], from_child[2], keep_fd, null_fd;
+	size_t words = mib * 1024 * 1024 / sizeof(uint64_t);
+	struct itimerval it = { { 0, 100000 }, { 0, 100000 } };
+	uint64_t *mem, s = seed ? seed : 1, expected;
+	char buf[512];
+	pid_t child;
+
+	mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 1;
+	for (size_t i = 0; i < words; i++)
+		mem[i] = xorshift(&s);
+	expected = digest(mem, words);
+
+	snprintf(buf, sizeof(buf), "%s/open-file", dir);
+	keep_fd = open(buf, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (keep_fd < 0 || null_fd < 0 || write(keep_fd, "hibstate\n", 9) != 9)
+		return 1;
+	if (pipe(to_child) || pipe(from_child))
+		return 1;
+	child = fork();
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		close(to_child[1]);
+		close(from_child[0]);
+		echo_child(to_child[0], from_child[1]);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+
+	signal(SIGUSR1, on_usr1);
+	signal(SIGALRM, on_alarm);
+	if (setitimer(ITIMER_REAL, &it, NULL))
+		return 1;
+
+	snprintf(buf, sizeof(buf), "%d\n", getpid());
+	if (write_file(dir, "pid", buf))
+		return 1;
+
+	for (;;) {
+		char c = 'x', r = 0;
+		int echo_ok;
+		long t0;
+
+		pause();
+		if (!check_requested)
+			continue;
+		check_requested = 0;
+
+		echo_ok = write(to_child[1], &c, 1) == 1;
+		while (echo_ok) {
+			ssize_t n = read(from_child[0], &r, 1);
+
+			if (n == 1 || (n < 0 && errno != EINTR))
+				break;
+		}
+		echo_ok = echo_ok && r == 'x';
+		t0 = ticks;
+		snprintf(buf, sizeof(buf),
+			 "pid=%d digest=%016llx expected=%016llx echo=%s ticks=%ld child=%d\n",
+			 getpid(), (unsigned long long)digest(mem, words),
+			 (unsigned long long)expected, echo_ok ? "ok" : "fail",
+			 t0, child);
+		write_file(dir, "report", buf);
+	}
+}
+
+static int cmd_check(const char *dir)
+{
+	char path[4096], buf[512];
+	struct stat st, before;
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/pid", dir);
+	f = fopen(path, "re");
+	if (!f || fscanf(f, "%d", &pid) != 1) {
+		fprintf(stderr, "hibstate: no daemon pid in %s\n", path);
+		return 2;
+	}
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s/report", dir);
+	if (stat(path, &before))
+		memset(&before, 0, sizeof(before));
+	if (kill(pid, SIGUSR1)) {
+		fprintf(stderr, "hibstate: daemon %d: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < 300; i++) {
+		usleep(20000);
+		if (!stat(path, &st) && (st.st_ino != before.st_ino ||
+					 st.st_mtim.tv_nsec != before.st_mtim.tv_nsec))
+			break;
+	}
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		fprintf(stderr, "hibstate: daemon %d did not report\n", pid);
+		return 1;
+	}
+	fclose(f);
+	fputs(buf, stdout);
+	{
+		char d[32], e[32];
+
+		if (sscanf(buf, "pid=%*d digest=%31s expected=%31s", d, e) != 2 ||
+		    strcmp(d, e) || !strstr(buf, "echo=ok"))
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "mib", required_argument, NULL, 'm' },
+		{ "seed", required_argument, NULL, 's' },
+		{}
+	};
+	const char *dir = NULL;
+	uint64_t seed = 42;
+	size_t mib = 64;
+	int c;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: hibstate start|check --dir DIR [--mib N] [--seed S]\n");
+		return 2;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'm':
+			mib = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!dir) {
+		fprintf(stderr, "hibstate: --dir is required\n");
+		return 2;
+	}
+
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(dir);
+	if (strcmp(argv[1], "start")) {
+		fprintf(stderr, "hibstate: unknown command %s\n", argv[1]);
+		return 2;
+	}
+
+	/* Daemonize; the parent returns once DIR/pid exists. */
+	{
+		char path[4096];
+		pid_t pid;
+
+		snprintf(path, sizeof(path), "%s/pid", dir);
+		unlink(path);
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR);
+
+			/* Let go of the caller's stdio (a $(...) would wait for it). */
+			if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+				_exit(1);
+			if (null > 2)
+				close(null);
+			setsid();
+			return daemon_main(dir, mib, seed);
+		}
+		for (int i = 0; i < 3000; i++) {
+			if (!access(path, F_OK))
+				return 0;
+			if (waitpid(pid, NULL, WNOHANG) == pid)
+				break;
+			usleep(10000);
+		}
+		fprintf(stderr, "hibstate: daemon did not start\n");
+		return 1;
+	}
+}
