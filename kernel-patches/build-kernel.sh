@@ -64,13 +64,30 @@ else
 			commit -q -m "linux-source-6.1 $debver"
 		echo "$stamp" > "$src/.tarball-stamp"
 	fi
-	git -C "$src" reset -q --hard HEAD
-	git -C "$src" clean -q -f -d -x -e .tarball-stamp
+	# Apply the series to a scratch copy of the index (the pristine tree,
+	# with the stat data of the work tree), then rewrite only the files
+	# whose content differs: files the last build already had right keep
+	# their mtime, so make rebuilds only what this series changes.
+	index=$(mktemp)
+	trap 'rm -f "$index"' EXIT
+	cp "$src/.git/index" "$index"
+	export GIT_INDEX_FILE=$index
+	git -C "$src" update-index -q --refresh >/dev/null || true
 	for p in "${patches[@]}"; do
 		echo "build-kernel: applying $(basename "$p")"
-		git -C "$src" apply --whitespace=nowarn "$p" ||
+		git -C "$src" apply --cached --whitespace=nowarn "$p" ||
 			die "$(basename "$p") does not apply to linux-source-6.1 $debver"
 	done
+	git -C "$src" diff-files --name-only -z | while IFS= read -r -d '' f; do
+		want=$(git -C "$src" ls-files -s -- "$f" | cut -d' ' -f2)
+		have=$(git -C "$src" hash-object -- "$f" 2>/dev/null || echo none)
+		[ "$want" = "$have" ] || git -C "$src" checkout-index -f -- "$f"
+	done
+	git -C "$src" ls-files -o -z -x .tarball-stamp | (cd "$src" && xargs -0 -r rm -f --)
+	git -C "$src" update-index -q --refresh >/dev/null
+	[ -z "$(git -C "$src" diff-files --name-only)" ] ||
+		die "the source tree does not match the series after applying it"
+	unset GIT_INDEX_FILE
 
 	mkdir -p "$obj"
 	make -s -C "$src" O="$obj" tinyconfig >/dev/null
