@@ -5,6 +5,7 @@
  * every error path closes the snapshot FD and thaws.  resume verifies the whole image while
  * loading it into /dev/snapshot and invalidates it before the atomic restore.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -148,8 +149,10 @@ static void sink_open_error(FILE *f, const char *path, int r, bool writing)
 {
 	switch (-r) {
 	case ENOENT:
+		/* Under /dev a missing name is a missing device, never a new file. */
 		fprintf(f, PROG ": %s does not exist%s\n", path,
-			writing ? " (nor does its directory)" : "");
+			!writing ? "" : strncmp(path, "/dev/", 5) == 0 ? " (no such device)" :
+			" (nor does its directory)");
 		break;
 	case EROFS:
 		fprintf(f, PROG ": %s is read-only\n", path);
@@ -160,6 +163,37 @@ static void sink_open_error(FILE *f, const char *path, int r, bool writing)
 	default:
 		fprintf(f, PROG ": cannot open %s: %s\n", path, hib_strerror(r));
 	}
+}
+
+/*
+ * TEST HOOK, for the VM tests only (tests/vm/scenarios/image-reject.sh): if the environment
+ * variable HIBERNATE_TEST_BUILD_ID is set, the image header gets its value (hex, 1 to
+ * HIB_BUILD_ID_MAX bytes) as the kernel build id instead of the running kernel's, so that a
+ * single boot can make an image "from another kernel build" and check that resume refuses it.
+ * Only the writer reads it; resume always compares with the running kernel's real build id.
+ * 0 if unset, 1 if applied, -EINVAL if malformed (hibernate then refuses to start).
+ */
+int hibctl_test_build_id(const char *hex, struct hib_image_info *id)
+{
+	uint8_t b[HIB_BUILD_ID_MAX];
+	size_t i, n;
+
+	if (!hex)
+		return 0;
+	n = strlen(hex);
+	if (n == 0 || n % 2 || n / 2 > HIB_BUILD_ID_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i += 2) {
+		char byte[3] = { hex[i], hex[i + 1], 0 }, *end;
+
+		if (!isxdigit((unsigned char)byte[0]) || !isxdigit((unsigned char)byte[1]))
+			return -EINVAL;
+		b[i / 2] = (uint8_t)strtoul(byte, &end, 16);
+	}
+	memset(id->build_id, 0, sizeof(id->build_id));
+	memcpy(id->build_id, b, n / 2);
+	id->build_id_len = (uint32_t)(n / 2);
+	return 1;
 }
 
 int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
@@ -193,6 +227,18 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		fprintf(ctx->err, PROG ": cannot identify the running kernel: %s\n",
 			hib_strerror(r));
 		goto out;
+	}
+	r = hibctl_test_build_id(getenv("HIBERNATE_TEST_BUILD_ID"), &id);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": HIBERNATE_TEST_BUILD_ID (a test hook) must be 1 to %d "
+			"bytes of hex; nothing was frozen\n", HIB_BUILD_ID_MAX);
+		goto out;
+	} else if (r > 0) {
+		char bid[2 * HIB_BUILD_ID_MAX + 1];
+
+		hib_build_id_hex(&id, bid, sizeof(bid));
+		fprintf(ctx->err, PROG ": test hook: writing kernel build id %s into the image "
+			"header (HIBERNATE_TEST_BUILD_ID)\n", bid);
 	}
 	r = hib_sink_open(args->path, HIB_SINK_WRITE, &sink);
 	if (r < 0) {

@@ -31,6 +31,13 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 
+/*
+ * Test hook (see cmd-image.c): put the build id given in hex by HIBERNATE_TEST_BUILD_ID into
+ * @id.  0 if @hex is NULL, 1 if applied, -EINVAL if malformed.
+ */
+struct hib_image_info;
+int hibctl_test_build_id(const char *hex, struct hib_image_info *id);
+
 /* -errno (or errno) to exit code. */
 int hibctl_exit_code(int err);
 

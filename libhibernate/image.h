@@ -78,7 +78,8 @@ enum {
 
 /*
  * Open @path as a sink: a block device (size from BLKGETSIZE64) or a regular file.  For
- * HIB_SINK_WRITE a regular file is created (0600) if its directory exists; -EROFS if the file
+ * HIB_SINK_WRITE a regular file is created (0600) if its directory exists (never under /dev/:
+ * a missing name there is a missing device, -ENOENT); -EROFS if the file
  * or device is read-only (BLKROGET, or a filesystem mounted read-only), -ENOENT if it is
  * missing (for reading) or its directory is, -EINVAL for anything else (directory, pipe...).
  * HIB_SINK_UPDATE opens an existing file or device for reading and writing (resume reads

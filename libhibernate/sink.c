@@ -140,6 +140,9 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT || mode != HIB_SINK_WRITE)
 			return negative_errno();
+		/* A mistyped device (/dev/vdz) must not become a file on devtmpfs. */
+		if (strncmp(path, "/dev/", 5) == 0)
+			return -ENOENT;
 		/* A new file; ENOENT if its directory is missing too. */
 		st.st_mode = S_IFREG;
 	}

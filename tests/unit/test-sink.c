@@ -82,6 +82,10 @@ static void test_open_refusals(void **state)
 	assert_int_equal(hib_sink_open("/dev/null", HIB_SINK_READ, &s), -EINVAL);	/* chr */
 	assert_int_equal(hib_sink_open("", HIB_SINK_READ, &s), -EINVAL);
 	assert_int_equal(hib_sink_open(path, 7, &s), -EINVAL);
+	/* A missing device is not created as a file on devtmpfs. */
+	assert_int_equal(hib_sink_open("/dev/hibtest-no-such-device", HIB_SINK_WRITE, &s),
+			 -ENOENT);
+	assert_int_equal(access("/dev/hibtest-no-such-device", F_OK), -1);
 	assert_null(s);
 }
 
