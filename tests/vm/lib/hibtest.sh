@@ -95,3 +95,19 @@ hib_wait_state() {
 hib_task_field() {
 	awk -v f="$2:" '$1 == f { print $2 }' /proc/$1/status 2>/dev/null
 }
+
+# hib_nothing_frozen NAME: ok if no task is frozen: Frozen: 1 (any freezer,
+# /dev/snapshot's too) or UserFrozen: 1 (freeze_processes(2), SIGFREEZE).
+hib_nothing_frozen() {
+	frozen=$(grep -lE '^(User)?Frozen:.1' /proc/[0-9]*/status 2>/dev/null | head -n 3)
+	if [ -z "$frozen" ]; then
+		hib_ok "$1"
+	else
+		hib_notok "$1" "still frozen: $(echo $frozen)"
+	fi
+}
+
+# hib_report_field FILE FIELD: a field of a `hibstate check` report.
+hib_report_field() {
+	sed -n "s/.*\<$2=\([^ ]*\).*/\1/p" "$1" | head -n 1
+}
