@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * memfill: the workload of the hibernation benchmark (bench/scenarios/hib-bench.sh).
+ *
+ *   memfill run --mib N --seed S --dir D
+ *	allocates N MiB of anonymous memory in thirds: pseudo-random (incompressible),
+ *	text-like (words from a small dictionary, lines of ~70 characters) and zero pages
+ *	(written, so they are real resident pages), touches every page, computes a digest
+ *	of the whole region, writes D/pid and D/ready ("mib= digest= fill_ms="), then stays
+ *	alive answering requests on the FIFO D/req (replies on the FIFO D/rep):
+ *	  ping    -> "pong tsc=T"            (T: raw time stamp counter, read by the workload)
+ *	  digest  -> "digest=H expected=E ms=M"
+ *   memfill ask D CMD    send CMD, print the reply
+ *   memfill clock        print "tsc=T" (raw time stamp counter)
+ *   memfill tsc-hz       print the time stamp counter frequency (calibrated over 250 ms)
+ *
+ * Under QEMU/TCG the guest TSC counts host TSC ticks since that QEMU process started the
+ * VM, so a TSC value taken in a resumed system measures from the start of the boot that
+ * resumed it: that is how the benchmark times "boot to workload running again" across
+ * the restore, where the kernel's own clocks jump back to the hibernated system's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline uint64_t rdtsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint64_t rng_state;
+
+static inline uint64_t rng(void)	/* xorshift64* */
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+static const char *const words[64] = {
+	"the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with",
+	"be", "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which",
+	"but", "have", "an", "had", "they", "you", "were", "their", "one", "all", "we",
+	"can", "her", "has", "there", "been", "if", "more", "when", "will", "would", "who",
+	"so", "no", "memory", "kernel", "image", "page", "swap", "process", "frozen",
+	"resume", "system", "device", "write", "read", "time", "power", "state", "task",
+};
+
+static void fill_text(unsigned char *p, size_t len)
+{
+	size_t i = 0, col = 0;
+
+	while (i < len) {
+		uint64_t r = rng();
+
+		for (int k = 0; k < 8 && i < len; k++, r >>= 8) {
+			const char *w = words[r & 63];
+			size_t n = strlen(w);
+
+			n = n > len - i ? len - i : n;
+			memcpy(p + i, w, n);
+			if (r & 64)	/* some capitalised words */
+				p[i] = (unsigned char)(p[i] & ~0x20);
+			i += n;
+			col += n + 1;
+			if (i < len)
+				p[i++] = col > 70 ? (col = 0, '\n') : ((r & 0x80) && (r & 0x40) ? ',' : ' ');
+		}
+	}
+}
+
+static uint64_t digest(const unsigned char *p, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ len;
+
+	for (size_t i = 0; i < len / 8; i++) {
+		h ^= w[i] * 0xC2B2AE3D27D4EB4FULL;
+		h = (h << 31 | h >> 33) * 0x9E3779B185EBCA87ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		return -1;
+	return rename(tmp, path);
+}
+
+static int cmd_run(size_t mib, uint64_t seed, const char *dir)
+{
+	size_t len = mib << 20, pages = len / 4096, third = pages / 3;
+	size_t r_len = third * 4096, t_len = third * 4096, z_len = len - r_len - t_len;
+	char path[4096], buf[512], line[256];
+	unsigned char *mem;
+	uint64_t expected;
+	double t0 = now_ms(), fill_ms;
+	FILE *req;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		perror("memfill: mmap");
+		return 1;
+	}
+	rng_state = seed ? seed : 1;
+	for (size_t i = 0; i < r_len / 8; i++)
+		((uint64_t *)mem)[i] = rng();
+	fill_text(mem + r_len, t_len);
+	memset(mem + r_len + t_len, 0, z_len);	/* written: resident, not the zero page */
+	expected = digest(mem, len);
+	fill_ms = now_ms() - t0;
+
+	snprintf(path, sizeof(path), "%s/req", dir);
+	unlink(path);
+	if (mkfifo(path, 0600) < 0) {
+		perror("memfill: mkfifo req");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/rep", dir);
+	unlink(path);
+	if (mkfifo(path, 0600) < 0) {
+		perror("memfill: mkfifo rep");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/req", dir);
+	req = fopen(path, "r+");	/* read-write: never sees EOF */
+	if (!req) {
+		perror("memfill: open req");
+		return 1;
+	}
+	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	write_file(dir, "pid", buf);
+	snprintf(buf, sizeof(buf), "mib=%zu random_mib=%.1f text_mib=%.1f zero_mib=%.1f "
+		 "digest=%016" PRIx64 " fill_ms=%.0f\n", mib, r_len / 1048576.0,
+		 t_len / 1048576.0, z_len / 1048576.0, expected, fill_ms);
+	write_file(dir, "ready", buf);
+
+	while (fgets(line, sizeof(line), req)) {
+		uint64_t tsc = rdtsc();
+		FILE *rep;
+
+		line[strcspn(line, "\n")] = 0;
+		if (!strcmp(line, "ping")) {
+			snprintf(buf, sizeof(buf), "pong tsc=%" PRIu64 "\n", tsc);
+		} else if (!strcmp(line, "digest")) {
+			double d0 = now_ms();
+			uint64_t h = digest(mem, len);
+
+			snprintf(buf, sizeof(buf), "digest=%016" PRIx64 " expected=%016" PRIx64
+				 " ms=%.0f\n", h, expected, now_ms() - d0);
+		} else {
+			snprintf(buf, sizeof(buf), "error unknown request '%s'\n", line);
+		}
+		snprintf(path, sizeof(path), "%s/rep", dir);
+		rep = fopen(path, "w");
+		if (!rep)
+			continue;
+		fputs(buf, rep);
+		fclose(rep);
+	}
+	return 0;
+}
+
+static int cmd_ask(const char *dir, const char *what)
+{
+	char path[4096], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/req", dir);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%s\n", what) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "memfill: cannot send to %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/rep", dir);
+	f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f)) {
+		fprintf(stderr, "memfill: no reply on %s\n", path);
+		return 1;
+	}
+	fclose(f);
+	fputs(line, stdout);
+	return 0;
+}
+
+static int cmd_tsc_hz(void)
+{
+	double t0 = now_ms(), t1;
+	uint64_t c0 = rdtsc(), c1;
+
+	do {
+		t1 = now_ms();
+	} while (t1 - t0 < 250);
+	c1 = rdtsc();
+	printf("%.0f\n", (double)(c1 - c0) / ((t1 - t0) / 1e3));
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: memfill run --mib N [--seed S] --dir D\n"
+			"       memfill ask D ping|digest\n"
+			"       memfill clock\n"
+			"       memfill tsc-hz\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "run")) {
+		size_t mib = 0;
+		uint64_t seed = 1;
+		const char *dir = NULL;
+
+		for (int i = 2; i + 1 < argc; i += 2) {
+			if (!strcmp(argv[i], "--mib"))
+				mib = strtoull(argv[i + 1], NULL, 0);
+			else if (!strcmp(argv[i], "--seed"))
+				seed = strtoull(argv[i + 1], NULL, 0);
+			else if (!strcmp(argv[i], "--dir"))
+				dir = argv[i + 1];
+			else
+				return usage();
+		}
+		if (!mib || !dir)
+			return usage();
+		return cmd_run(mib, seed, dir);
+	}
+	if (argc == 4 && !strcmp(argv[1], "ask"))
+		return cmd_ask(argv[2], argv[3]);
+	if (argc == 2 && !strcmp(argv[1], "clock")) {
+		printf("tsc=%" PRIu64 "\n", rdtsc());
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "tsc-hz"))
+		return cmd_tsc_hz();
+	return usage();
+}

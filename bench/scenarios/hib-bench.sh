@@ -1,0 +1,153 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# vmtest: timeout=900 boots=2 disks=swap:1400M,image:1400M mem=1024 smp=2
+#
+# `make bench`, hibernation part: one hibernate -> power-off -> resume cycle of a
+# `memfill` workload (bench.pct percent of the VM's RAM: thirds of random, text-like
+# and zero pages) with either
+#   bench.method=stock   the kernel's own hibernation: mkswap + swapon $HIB_DISK_swap,
+#                        echo shutdown > /sys/power/disk; echo disk > /sys/power/state;
+#                        boot 2 resumes with echo MAJ:MIN > /sys/power/resume
+#   bench.method=ours    hibernatectl hibernate --output $HIB_DISK_image; boot 2 runs
+#                        hibernatectl resume --input $HIB_DISK_image
+# Both methods boot with the same two disks, so the QEMU machine is identical.
+#
+# Lines for bench/run-bench.sh (key=value):
+#   BENCH-HIB-INFO    kernel, memory, workload size, tsc_hz
+#   BENCH-HIB-START   the workload's state right before the hibernate command
+#   BENCH-HIB-B2      boot 2, right before the resume: uptime_ms and raw TSC
+#   BENCH-HIB-RESUMED in the resumed system: the workload's answer (raw TSC), digest
+#   BENCH-HIB-FAILED  the hibernate command returned an error (recorded, not hidden)
+# plus kernel log lines on the console (printk time stamps on, console loglevel 7):
+# "bench: hibernate start" (written to /dev/kmsg), "Wrote/Read N kbytes in T seconds"
+# (stock), "reboot: Power down".
+. /lib/hibtest.sh
+
+METHOD=ours PCT=25 RAM=1024 SEED=20261122
+for a in $(cat /proc/cmdline); do
+	case "$a" in
+	bench.method=*) METHOD=${a#bench.method=} ;;
+	bench.pct=*) PCT=${a#bench.pct=} ;;
+	bench.ram=*) RAM=${a#bench.ram=} ;;
+	esac
+done
+D=/run/memfill
+# A marker in the first sector of the disk this method does not use tells boot 2
+# that boot 1's hibernation failed (so "no image" is then expected).
+if [ "$METHOD" = stock ]; then spare=$HIB_DISK_image; else spare=$HIB_DISK_swap; fi
+MARK=HIBBENCH-HIBERNATE-FAILED
+
+# Kernel messages with time stamps on the console (the hibernating kernel's "Wrote"
+# line and "Power down" are never in a log that survives, only on the console).
+echo 1 > /sys/module/printk/parameters/time
+uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+tsc() { memfill clock | sed 's/tsc=//'; }
+
+case $HIB_BOOT in
+1)
+	ram_mib=$RAM	# QEMU -m, from run-bench.sh
+	mib=$(( ram_mib * PCT / 100 ))
+	hz=$(memfill tsc-hz)
+	echo "BENCH-HIB-INFO method=$METHOD pct=$PCT kernel=$(uname -r) cpus=$(nproc)" \
+		"memtotal_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo) ram_mib=$ram_mib" \
+		"mib=$mib tsc_hz=$hz boot1_uptime_ms=$(uptime_ms) boot1_tsc=$(tsc)"
+
+	if [ "$METHOD" = stock ]; then
+		hib_check mkswap mkswap "$HIB_DISK_swap" || exit 0
+		hib_check swapon swapon "$HIB_DISK_swap" || exit 0
+		echo shutdown > /sys/power/disk
+		hib_log "/sys/power/disk: $(cat /sys/power/disk); image_size $(cat /sys/power/image_size)"
+	fi
+
+	mkdir -p $D
+	memfill run --mib "$mib" --seed $SEED --dir $D &
+	i=0
+	while [ ! -e $D/ready ] && [ $i -lt 6000 ]; do sleep 0.1; i=$((i + 1)); done
+	if [ ! -e $D/ready ]; then
+		hib_notok workload-start "memfill not ready after 600 s"
+		exit 0
+	fi
+	pid=$(cat $D/pid)
+	ready=$(cat $D/ready)
+	digest=$(echo "$ready" | sed 's/.*digest=\([0-9a-f]*\).*/\1/')
+	rss=$(awk '/^VmRSS/ { print $2 }' /proc/$pid/status)
+	swap_kb=$(awk '/^VmSwap/ { print $2 }' /proc/$pid/status)
+	if [ "$rss" -ge $(( mib * 1024 )) ]; then
+		hib_ok workload-resident "$mib MiB, VmRSS $rss kB, VmSwap $swap_kb kB ($ready)"
+	else
+		hib_notok workload-resident "VmRSS $rss kB < $mib MiB"
+	fi
+	pswpout0=$(awk '/^pswpout/ { print $2 }' /proc/vmstat)
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	echo "BENCH-HIB-START method=$METHOD pct=$PCT mib=$mib pid=$pid rss_kb=$rss" \
+		"memfree_kb=$(awk '/MemFree/ { print $2 }' /proc/meminfo)" \
+		"memavail_kb=$(awk '/MemAvailable/ { print $2 }' /proc/meminfo) $ready"
+
+	echo 7 > /proc/sys/kernel/printk
+	hib_expect_poweroff
+	echo "bench: hibernate start" > /dev/kmsg
+	t0=$(uptime_ms)
+	if [ "$METHOD" = stock ]; then
+		out=$( (echo disk > /sys/power/state) 2>&1 )
+		rc=$?
+	else
+		hibernatectl hibernate --output "$HIB_DISK_image"
+		rc=$?
+		out="exit $rc"
+	fi
+	# Resumed (or the hibernation failed): time the workload's first answer.
+	ans=$(memfill ask $D ping)
+	echo 5 > /proc/sys/kernel/printk
+	if [ $rc != 0 ]; then
+		err=$(echo "$out" | sed -n 's/.*\(Cannot allocate memory\).*/ENOMEM/p')
+		[ -n "$err" ] || err=$(echo "$out" | tail -n 1 | tr ' ' '_')
+		echo "BENCH-HIB-FAILED method=$METHOD pct=$PCT mib=$mib rc=$rc err=$err after_ms=$(( $(uptime_ms) - t0 ))"
+		printf '%s\n' "$MARK" | dd of="$spare" bs=512 count=1 conv=notrunc 2>/dev/null
+		sync
+		if [ "$METHOD" = stock ]; then
+			# The stock kernel's limit: an outcome to record, not a test failure.
+			hib_ok hibernate-$METHOD-$PCT "failed: $err (recorded): $out"
+		else
+			hib_notok hibernate-$METHOD-$PCT "failed: $err: $out"
+		fi
+		[ -n "$ans" ] && hib_ok workload-alive "$ans" || hib_notok workload-alive "no answer"
+		exit 0
+	fi
+	tsc_ans=$(echo "$ans" | sed -n 's/^pong tsc=\([0-9]*\)$/\1/p')
+	d=$(memfill ask $D digest)
+	got=$(echo "$d" | sed 's/^digest=\([0-9a-f]*\).*/\1/')
+	pswpout1=$(awk '/^pswpout/ { print $2 }' /proc/vmstat)
+	rss1=$(awk '/^VmRSS/ { print $2 }' /proc/$pid/status)
+	echo "BENCH-HIB-RESUMED method=$METHOD pct=$PCT mib=$mib ans_tsc=$tsc_ans" \
+		"pswpout_pages=$(( pswpout1 - pswpout0 )) rss_kb=$rss1 digest_ok=$([ "$got" = "$digest" ] && echo 1 || echo 0)"
+	[ -n "$tsc_ans" ] && hib_ok workload-answers "$ans" || hib_notok workload-answers "$ans"
+	if [ "$got" = "$digest" ]; then
+		hib_ok workload-digest "$d"
+	else
+		hib_notok workload-digest "before $digest, after: $d"
+	fi
+	[ -d /proc/$pid ] && hib_ok workload-same-pid "$pid" || hib_notok workload-same-pid "$pid gone"
+	;;
+2)
+	echo 7 > /proc/sys/kernel/printk
+	if [ "$METHOD" = stock ]; then
+		dev=$(cat /sys/block/${HIB_DISK_swap#/dev/}/dev)
+		echo "BENCH-HIB-B2 method=$METHOD uptime_ms=$(uptime_ms) tsc=$(tsc)"
+		echo "$dev" > /sys/power/resume
+		rc=$?
+	else
+		echo "BENCH-HIB-B2 method=$METHOD uptime_ms=$(uptime_ms) tsc=$(tsc)"
+		hibernatectl resume --input "$HIB_DISK_image"
+		rc=$?
+	fi
+	echo 5 > /proc/sys/kernel/printk
+	# Still here: nothing was resumed.
+	if [ "$(dd if="$spare" bs=512 count=1 2>/dev/null | head -n 1)" = "$MARK" ]; then
+		hib_ok resume-nothing "boot 1's hibernation had failed; no image (rc $rc)"
+	else
+		hib_notok resume-returned "resume returned $rc without restoring"
+	fi
+	;;
+esac
+exit 0
