@@ -43,6 +43,13 @@
 #define H_BUILD_ID	(H_HOST_ID + HIB_IMAGE_STR_MAX)
 #define H_CSUM		(H_BUILD_ID + HIB_BUILD_ID_MAX)		/* 512 */
 
+/* protected origins: own area and checksum, all zero when there are none */
+#define O_BASE		1024
+#define O_COUNT		O_BASE
+#define O_RECS		(O_BASE + 8)
+#define O_REC_SIZE	(2 * HIB_IMAGE_ORIGIN_STR_MAX + 8 + 16)	/* 280 */
+#define O_CSUM		(HIB_IMAGE_BLOCK - 8)
+
 /* commit block */
 #define C_MAGIC		0
 #define C_HEADER_CSUM	8
@@ -55,7 +62,8 @@
 #define R_FLAGS		4
 #define R_CSUM		40
 
-_Static_assert(H_CSUM + 8 <= HIB_IMAGE_BLOCK, "header fits its block");
+_Static_assert(H_CSUM + 8 <= O_BASE, "header fits before the origins");
+_Static_assert(O_RECS + HIB_IMAGE_ORIGINS_MAX * O_REC_SIZE <= O_CSUM, "origins fit");
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -134,6 +142,21 @@ void hib_image_header_encode(const struct hib_image_info *info, uint8_t *block)
 	put_str(block + H_HOST_ID, info->host_id, HIB_IMAGE_STR_MAX);
 	memcpy(block + H_BUILD_ID, info->build_id, HIB_BUILD_ID_MAX);
 	put64(block + H_CSUM, csum(block, H_CSUM));
+	if (info->n_origins) {
+		uint32_t i, n = MIN(info->n_origins, (uint32_t)HIB_IMAGE_ORIGINS_MAX);
+
+		put32(block + O_COUNT, n);
+		for (i = 0; i < n; i++) {
+			uint8_t *rec = block + O_RECS + i * O_REC_SIZE;
+			const struct hib_image_origin *o = &info->origins[i];
+
+			put_str(rec, o->name, HIB_IMAGE_ORIGIN_STR_MAX);
+			put_str(rec + HIB_IMAGE_ORIGIN_STR_MAX, o->uuid, HIB_IMAGE_ORIGIN_STR_MAX);
+			put64(rec + 2 * HIB_IMAGE_ORIGIN_STR_MAX, o->sectors);
+			memcpy(rec + 2 * HIB_IMAGE_ORIGIN_STR_MAX + 8, o->sb_hash, 16);
+		}
+		put64(block + O_CSUM, csum(block + O_BASE, O_CSUM - O_BASE));
+	}
 }
 
 void hib_chunk_encode(const struct hib_chunk *c, uint8_t rec[HIB_RECORD_SIZE])
@@ -440,6 +463,20 @@ int hib_image_writer_new(struct hib_sink *sink, const struct hib_image_info *ide
 	return 0;
 }
 
+int hib_image_writer_set_origins(struct hib_image_writer *w, const struct hib_image_origin *o,
+				 uint32_t n)
+{
+	if (!w || (n && !o))
+		return -EINVAL;
+	if (n > HIB_IMAGE_ORIGINS_MAX)
+		return -E2BIG;
+	memset(w->info.origins, 0, sizeof(w->info.origins));
+	if (n)
+		memcpy(w->info.origins, o, n * sizeof(*o));
+	w->info.n_origins = n;
+	return 0;
+}
+
 int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uint64_t created)
 {
 	int r;
@@ -633,8 +670,36 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 	if (get64(b + H_CSUM) != csum(b, H_CSUM))
 		return reader_fail(r, -EBADMSG, H_CSUM, "header checksum mismatch");
 	r->header_csum = get64(b + H_CSUM);
-	if (!all_zero(b + H_CSUM + 8, HIB_IMAGE_BLOCK - H_CSUM - 8))
+	if (!all_zero(b + H_CSUM + 8, O_BASE - H_CSUM - 8))
 		return reader_fail(r, -EBADMSG, H_CSUM + 8, "header padding not zero");
+	if (!all_zero(b + O_BASE, HIB_IMAGE_BLOCK - O_BASE)) {
+		uint32_t i, n = get32(b + O_COUNT);
+
+		if (get64(b + O_CSUM) != csum(b + O_BASE, O_CSUM - O_BASE))
+			return reader_fail(r, -EBADMSG, O_CSUM, "protected-origin table checksum "
+					   "mismatch");
+		if (n == 0 || n > HIB_IMAGE_ORIGINS_MAX)
+			return reader_fail(r, -EBADMSG, O_COUNT, "bad protected-origin count %u",
+					   n);
+		if (!all_zero(b + O_COUNT + 4, 4) ||
+		    !all_zero(b + O_RECS + n * O_REC_SIZE, O_CSUM - O_RECS - n * O_REC_SIZE))
+			return reader_fail(r, -EBADMSG, O_COUNT, "protected-origin padding not "
+					   "zero");
+		for (i = 0; i < n; i++) {
+			const uint8_t *rec = b + O_RECS + i * O_REC_SIZE;
+			struct hib_image_origin *o = &info->origins[i];
+
+			if (!str_ok(rec, HIB_IMAGE_ORIGIN_STR_MAX) || !rec[0] ||
+			    !str_ok(rec + HIB_IMAGE_ORIGIN_STR_MAX, HIB_IMAGE_ORIGIN_STR_MAX))
+				return reader_fail(r, -EBADMSG, O_RECS + i * O_REC_SIZE,
+						   "bad protected-origin name");
+			memcpy(o->name, rec, HIB_IMAGE_ORIGIN_STR_MAX);
+			memcpy(o->uuid, rec + HIB_IMAGE_ORIGIN_STR_MAX, HIB_IMAGE_ORIGIN_STR_MAX);
+			o->sectors = get64(rec + 2 * HIB_IMAGE_ORIGIN_STR_MAX);
+			memcpy(o->sb_hash, rec + 2 * HIB_IMAGE_ORIGIN_STR_MAX + 8, 16);
+		}
+		info->n_origins = n;
+	}
 	if (get32(b + H_FLAGS) != 0)
 		return reader_fail(r, -EPROTONOSUPPORT, H_FLAGS, "unknown header flags %#x",
 				   get32(b + H_FLAGS));

@@ -148,6 +148,22 @@ int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes);
 #define HIB_IMAGE_STR_MAX	128	/* kernel release, kernel version, host id (NUL incl.) */
 #define HIB_BUILD_ID_MAX	64
 
+/*
+ * A protected origin (DESIGN.md section 6) at the snapshot instant: the dm device, its size
+ * and an XXH128 of its first 64 KiB (the superblock region), read while the filesystem was
+ * frozen.  Stored in the header block from offset 1024 with its own checksum; an all-zero
+ * area means "no origins" (images written before origins existed).
+ */
+#define HIB_IMAGE_ORIGINS_MAX		8
+#define HIB_IMAGE_ORIGIN_STR_MAX	128
+
+struct hib_image_origin {
+	char name[HIB_IMAGE_ORIGIN_STR_MAX];	/* dm name */
+	char uuid[HIB_IMAGE_ORIGIN_STR_MAX];	/* dm uuid, "" if none */
+	uint64_t sectors;
+	uint8_t sb_hash[16];
+};
+
 /* The header, in host form. */
 struct hib_image_info {
 	uint32_t version;
@@ -163,6 +179,8 @@ struct hib_image_info {
 	char host_id[HIB_IMAGE_STR_MAX];		/* machine-id, else hostname */
 	uint8_t build_id[HIB_BUILD_ID_MAX];
 	uint32_t build_id_len;		/* 0: unknown */
+	uint32_t n_origins;
+	struct hib_image_origin origins[HIB_IMAGE_ORIGINS_MAX];
 };
 
 /* One chunk record, in host form. */
@@ -246,6 +264,9 @@ struct hib_image_writer;
  */
 int hib_image_writer_new(struct hib_sink *sink, const struct hib_image_info *identity,
 			 struct hib_image_writer **ret_writer);
+/* Record the protected origins (before hib_image_writer_begin()).  -E2BIG if too many. */
+int hib_image_writer_set_origins(struct hib_image_writer *w, const struct hib_image_origin *o,
+				 uint32_t n);
 /*
  * Start an image of @image_pages pages: write the header and clear the commit block (so
  * whatever image was there is no longer valid).  No allocation.
