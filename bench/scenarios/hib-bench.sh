@@ -92,15 +92,16 @@ case $HIB_BOOT in
 		out=$( (echo disk > /sys/power/state) 2>&1 )
 		rc=$?
 	else
-		hibernatectl hibernate --output "$HIB_DISK_image"
+		hibernatectl hibernate --output "$HIB_DISK_image" 2> /run/hib.err
 		rc=$?
-		out="exit $rc"
+		out="exit $rc: $(cat /run/hib.err)"
+		cat /run/hib.err
 	fi
 	# Resumed (or the hibernation failed): time the workload's first answer.
 	ans=$(memfill ask $D ping)
 	echo 5 > /proc/sys/kernel/printk
 	if [ $rc != 0 ]; then
-		err=$(echo "$out" | sed -n 's/.*\(Cannot allocate memory\).*/ENOMEM/p')
+		err=$(echo "$out" | sed -n 's/.*\(Cannot allocate memory\|not enough free memory\).*/ENOMEM/p' | head -n 1)
 		[ -n "$err" ] || err=$(echo "$out" | tail -n 1 | tr ' ' '_')
 		echo "BENCH-HIB-FAILED method=$METHOD pct=$PCT mib=$mib rc=$rc err=$err after_ms=$(( $(uptime_ms) - t0 ))"
 		printf '%s\n' "$MARK" | dd of="$spare" bs=512 count=1 conv=notrunc 2>/dev/null
