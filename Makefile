@@ -1,6 +1,6 @@
 # Top-level entry points; see README.md.
 #
-#   make demo    boot the VM and show freeze / thaw one / thaw all
+#   make demo    hibernate a workload in the VM, power off, boot again, resume it
 #   make check   unit tests, VM tests and the UAPI header check
 #
 # Everything runs as root on Debian 12; `make deps` installs what is missing.
@@ -37,12 +37,17 @@ build: deps
 	fi
 	ninja -C $(BUILD)
 
+# The hibernate summary table (hibernatectl's own lines, printed before the power-off) and
+# the "restoring" line of boot 2 are shown too.
+DEMO_SHOW := ^(DEMO|HIBTEST|hibernation image|  [a-zA-Z]|powering off|restoring|resumed)
+
 demo: deps kernel build
 	$(PYTHON) tests/vm/vmtest.py --kernel $(KERNEL) \
 		--bin $(BUILD)/hibernatectl/hibernatectl \
 		--bin $(BUILD)/tests/vm/hibworkload \
+		--bin $(BUILD)/tests/vm/hibstate \
 		--workdir $(BUILD)/vm-work \
-		--scenario tests/vm/scenarios/demo.sh --show '^(DEMO|HIBTEST)'
+		--scenario tests/vm/scenarios/demo.sh --show '$(DEMO_SHOW)'
 
 check: deps kernel build
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh
