@@ -38,6 +38,9 @@ void hibctl_usage(FILE *f)
 	      "  resume --input DEV|FILE [--threads N]\n"
 	      "         Restore the image on DEV|FILE (run from the initramfs).  Without a\n"
 	      "         valid image it says so and exits 6 so that the boot goes on.\n"
+	      "  check [--output DEV|FILE] [--config FILE] [--cow DEV]\n"
+	      "         Say whether hibernation can run now and why not: kernel support,\n"
+	      "         filesystems that cannot be protected, the COW store, the target.\n"
 	      "  image info|verify DEV|FILE [--json]\n"
 	      "         Show the image header; verify also checks every chunk and the FINAL\n"
 	      "         record (without /dev/snapshot).\n"
@@ -52,6 +55,10 @@ void hibctl_usage(FILE *f)
 	      "  -o, --output DEV|FILE   where hibernate writes the image\n"
 	      "  -i, --input DEV|FILE    where resume reads the image from\n"
 	      "      --no-poweroff       hibernate: thaw instead of powering off\n"
+	      "      --config FILE       hibernate / check: instead of\n"
+	      "                          /etc/hibernate/hibernate.conf (hibernate.conf(5))\n"
+	      "      --cow DEV           hibernate / check: the COW store for the snapshots\n"
+	      "                          of the protected filesystems (overrides cow =)\n"
 	      "  -n, --threads N         compression threads (default: online CPUs)\n"
 	      "  -h, --help              show this help\n"
 	      "  -V, --version           show the version\n"
@@ -139,6 +146,7 @@ static const struct {
 	{ "hibernate", HIBCTL_CMD_HIBERNATE },
 	{ "resume", HIBCTL_CMD_RESUME },
 	{ "image", HIBCTL_CMD_IMAGE_INFO },	/* needs "info" or "verify" next */
+	{ "check", HIBCTL_CMD_CHECK },
 	{ "help", HIBCTL_CMD_HELP },
 };
 
@@ -227,6 +235,9 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				continue;	/* "help freeze" */
 			if (args->command == HIBCTL_CMD_STATUS)
 				return usage_error(args, "status takes no arguments ('%s')", a);
+			if (args->command == HIBCTL_CMD_CHECK)
+				return usage_error(args, "check takes no operands ('%s'): use "
+						   "--output", a);
 			if (args->command == HIBCTL_CMD_HIBERNATE ||
 			    args->command == HIBCTL_CMD_RESUME)
 				return usage_error(args, "%s takes no operands ('%s'): use --%s",
@@ -276,7 +287,37 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 			return usage_error(args, "unknown option '%s' (options follow the command)",
 					   a);
 
-		if (args->command == HIBCTL_CMD_FREEZE) {
+		if (args->command == HIBCTL_CMD_HIBERNATE || args->command == HIBCTL_CMD_CHECK) {
+			r = match_opt(args, argc, argv, &i, "config", 0, true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (!*value)
+					return usage_error(args, "empty --config path");
+				args->config_path = value;
+				continue;
+			}
+			r = match_opt(args, argc, argv, &i, "cow", 0, true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (!*value)
+					return usage_error(args, "empty --cow path");
+				args->cow_path = value;
+				continue;
+			}
+		}
+		if (args->command == HIBCTL_CMD_CHECK) {
+			r = match_opt(args, argc, argv, &i, "output", 'o', true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (!*value)
+					return usage_error(args, "empty path");
+				args->path = value;
+				continue;
+			}
+		} else if (args->command == HIBCTL_CMD_FREEZE) {
 			r = match_opt(args, argc, argv, &i, "timeout", 't', true, &value);
 			if (r < 0)
 				return r;

@@ -30,6 +30,7 @@ enum hibctl_command {
 	HIBCTL_CMD_RESUME,
 	HIBCTL_CMD_IMAGE_INFO,
 	HIBCTL_CMD_IMAGE_VERIFY,
+	HIBCTL_CMD_CHECK,
 };
 
 #define HIBCTL_ERROR_MAX 256
@@ -42,6 +43,8 @@ struct hibctl_args {
 	bool json;			/* status / image --json */
 	const char *path;		/* hibernate --output, resume --input, image operand */
 	bool no_poweroff;		/* hibernate --no-poweroff */
+	const char *config_path;	/* hibernate / check --config */
+	const char *cow_path;		/* hibernate / check --cow */
 	unsigned int threads;		/* hibernate / resume --threads, 0 = online CPUs */
 	pid_t *pids;			/* operands */
 	size_t n_pids;

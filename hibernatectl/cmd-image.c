@@ -199,6 +199,8 @@ int hibctl_test_build_id(const char *hex, struct hib_image_info *id)
 int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
 {
 	struct hib_image_writer *w = NULL;
+	const char *fail_at = getenv("HIBERNATE_TEST_FAIL");
+	struct hibctl_dm *dm = NULL;
 	struct hib_pipeline *p = NULL;
 	struct hib_sink *sink = NULL;
 	struct hib_refusals refusals = {};
@@ -259,6 +261,11 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 			hib_strerror(r));
 		goto out;
 	}
+	/* The protected filesystems and their COW store (cmd-dm.c); nothing is created yet. */
+	ret = hibctl_dm_prepare(ctx, args, sink, &dm);
+	if (ret)
+		goto out;
+	ret = HIBCTL_EXIT_ERROR;
 	r = hib_image_writer_new(sink, &id, &w);
 	if (r >= 0)
 		r = hib_pipeline_new(args->threads, id.chunk_size, &p);
@@ -298,6 +305,19 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	}
 	frozen = true;
 
+	/* Step 4: freeze the protected filesystems and switch them to dm snapshots. */
+	r = hibctl_dm_protect(ctx, dm);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": everything was thawed again\n");
+		goto out;
+	}
+	/* TEST HOOK (tests/vm/scenarios/dm.sh): an abort between step 4 and the snapshot. */
+	if (fail_at && strcmp(fail_at, "snapshot") == 0) {
+		fprintf(ctx->err, PROG ": test hook: failing before snapshot_kernel "
+			"(HIBERNATE_TEST_FAIL=snapshot); everything was thawed again\n");
+		goto out;
+	}
+
 	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES;
 	r = hib_snapshot_kernel(&sk);
 	t0 = now_ms();
@@ -309,6 +329,8 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		goto out;
 	}
 	if (sk.resumed) {
+		/* R5: the protected filesystems back on their own tables, then every task. */
+		hibctl_dm_resumed(ctx, dm);
 		r = hib_thaw_all();
 		frozen = false;
 		if (r < 0)
@@ -326,6 +348,26 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	st.pages = sk.image_pages;
 	st.raw = sk.image_pages * id.page_size;
 
+	/* Step 5b: thaw the protected filesystems; later writes land in the COW stores. */
+	r = hibctl_dm_thaw(ctx, dm);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": everything was thawed again\n");
+		goto out;
+	}
+	hibctl_dm_test_window(ctx, dm);
+	r = hibctl_dm_identities(dm, w);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot record the protected origins: %s; everything "
+			"was thawed again\n", hib_strerror(r));
+		goto out;
+	}
+	/* TEST HOOK (tests/vm/scenarios/dm.sh): the image write fails after step 5b. */
+	if (fail_at && strcmp(fail_at, "write") == 0) {
+		fprintf(ctx->err, PROG ": test hook: failing the image write "
+			"(HIBERNATE_TEST_FAIL=write); everything was thawed again\n");
+		goto out;
+	}
+
 	/* 3. Stream the image through the pipeline into the sink. */
 	r = hib_image_writer_begin(w, sk.image_pages, (uint64_t)time(NULL));
 	if (r >= 0) {
@@ -340,6 +382,10 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 			hib_strerror(r));
 		goto out;
 	}
+	/* A COW store that overflowed during the write lost writes: do not power off. */
+	r = hibctl_dm_check_valid(ctx, dm);
+	if (r < 0)
+		goto out;
 	r = hib_image_writer_finish(w);
 	st.sync_ms = now_ms() - t1;
 	if (r < 0) {
@@ -355,6 +401,9 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 
 	/* 4. Power off, or thaw for testing. */
 	if (args->no_poweroff) {
+		/* Abort after 5b: merge the writes made since the snapshot back. */
+		int rdm = hibctl_dm_abort(ctx, dm);
+
 		r = hib_thaw_all();
 		frozen = false;
 		if (r < 0) {
@@ -363,7 +412,7 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		}
 		print_summary(ctx->out, args->path, &st);
 		fprintf(ctx->out, "not powering off (--no-poweroff): everything was thawed again\n");
-		ret = HIBCTL_EXIT_OK;
+		ret = rdm < 0 ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
 		goto out;
 	}
 	print_summary(ctx->out, args->path, &st);
@@ -383,6 +432,8 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 out:
 	if (snap_fd >= 0)
 		close(snap_fd);
+	/* Any abort: switch back (before 5b) or merge back (after), remove the helpers. */
+	hibctl_dm_abort(ctx, dm);
 	if (frozen) {
 		r = hib_thaw_all();
 		if (r < 0)
@@ -394,6 +445,7 @@ out:
 	hib_image_writer_free(w);
 	hib_sink_close(sink);
 	hib_refusals_free(&refusals);
+	hibctl_dm_free(dm);
 	return ret;
 }
 
@@ -468,6 +520,12 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		ret = HIBCTL_EXIT_BADIMAGE;
 		goto out;
 	}
+
+	/* R2: every protected origin must be as it was at the snapshot instant. */
+	ret = hibctl_dm_verify_image(ctx, info, args->path);
+	if (ret)
+		goto out;
+	ret = HIBCTL_EXIT_ERROR;
 
 	r = hib_pipeline_new(args->threads, info->chunk_size, &p);
 	if (r < 0) {
@@ -564,6 +622,10 @@ static void info_text(FILE *f, const char *path, const struct hib_image_info *i,
 	fprintf(f, "  %-17s %" PRIu64 " of %u bytes\n", "chunks", fin->chunks, i->chunk_size);
 	fprintf(f, "  %-17s %s\n", "codec", i->codec == HIB_CODEC_LZ4 ? "lz4" : "?");
 	fprintf(f, "  %-17s %s\n", "cipher", i->cipher == HIB_CIPHER_NONE ? "none" : "?");
+	for (uint32_t k = 0; k < i->n_origins; k++)
+		fprintf(f, "  %-17s %s%s%s, %" PRIu64 " sectors\n", "protected origin",
+			i->origins[k].name, i->origins[k].uuid[0] ? " uuid " : "",
+			i->origins[k].uuid, i->origins[k].sectors);
 }
 
 static int info_json(FILE *f, const char *path, const struct hib_image_info *i,

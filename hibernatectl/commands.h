@@ -11,6 +11,8 @@
 #include "args.h"
 #include "hibernate.h"
 
+struct hib_dm_backend;
+
 struct hibctl_ctx {
 	const char *proc_root;	/* NULL: /proc */
 	pid_t self;		/* our pid: where the ancestor chain starts */
@@ -21,6 +23,10 @@ struct hibctl_ctx {
 	const char *notes_path;		/* /sys/kernel/notes */
 	const char *machine_id_path;	/* /etc/machine-id */
 	bool no_mlock;			/* tests: skip mlockall() */
+	/* protected filesystems; NULL: the real system */
+	const char *mountinfo_path;	/* /proc/self/mountinfo */
+	const char *sys_root;		/* /sys */
+	const struct hib_dm_backend *dm_backend;	/* libdevmapper */
 };
 
 /* Each returns an exit code (HIBCTL_EXIT_*). */
@@ -37,6 +43,32 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
  */
 struct hib_image_info;
 int hibctl_test_build_id(const char *hex, struct hib_image_info *id);
+
+int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+
+/*
+ * The protected filesystems (cmd-dm.c), called by hibernate / resume at the steps of
+ * DESIGN.md section 1.  _prepare returns 0 or an exit code (message printed) and gives a
+ * handle even when nothing is protected; the others return 0 or -errno (message printed)
+ * and do nothing for a NULL handle.
+ */
+struct hibctl_dm;
+struct hib_sink;
+struct hib_image_writer;
+int hibctl_dm_prepare(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
+		      struct hib_sink *sink, struct hibctl_dm **ret);
+int hibctl_dm_protect(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+int hibctl_dm_thaw(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+int hibctl_dm_check_valid(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+int hibctl_dm_abort(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+int hibctl_dm_resumed(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+int hibctl_dm_identities(struct hibctl_dm *d, struct hib_image_writer *w);
+void hibctl_dm_test_window(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+void hibctl_dm_free(struct hibctl_dm *d);
+/* R2: every protected origin in @info unchanged?  0 or HIBCTL_EXIT_BADIMAGE (printed). */
+struct hib_image_info;
+int hibctl_dm_verify_image(const struct hibctl_ctx *ctx, const struct hib_image_info *info,
+			   const char *path);
 
 /* -errno (or errno) to exit code. */
 int hibctl_exit_code(int err);

@@ -71,6 +71,9 @@ int main(int argc, char **argv)
 	case HIBCTL_CMD_RESUME:
 		ret = hibctl_cmd_resume(&ctx, &args);
 		break;
+	case HIBCTL_CMD_CHECK:
+		ret = hibctl_cmd_check(&ctx, &args);
+		break;
 	case HIBCTL_CMD_IMAGE_INFO:
 	case HIBCTL_CMD_IMAGE_VERIFY:
 		ret = hibctl_cmd_image(&ctx, &args);
