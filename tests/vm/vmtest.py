@@ -7,8 +7,8 @@
               --scenario tests/vm/scenarios/freeze.sh
 
 The runner builds an initramfs (cpio newc, gzip) holding busybox-static, the
-given binaries with every shared library ldd lists for them, dmsetup, the
-shell helpers (tests/vm/lib/hibtest.sh) and the scenario, boots it once per
+given binaries with every shared library ldd lists for them, dmsetup,
+mkfs.ext4 and e2fsck, the shell helpers (tests/vm/lib/hibtest.sh) and the scenario, boots it once per
 boot the scenario asks for, keeps the serial console in
 build/vm-logs/<scenario>.log and fails on:
 
@@ -263,7 +263,7 @@ def build_initramfs(path, args, scenario, env):
     cpio.add_host_file('scenario.sh', scenario, 0o755)
     for b in args.bin:
         add_with_libs(cpio, b, 'usr/bin/' + os.path.basename(b))
-    for tool in ('dmsetup',):
+    for tool in ('dmsetup', 'mkfs.ext4', 'e2fsck'):
         p = shutil.which(tool, path='/usr/sbin:/sbin:/usr/bin:/bin')
         if p:
             add_with_libs(cpio, p, 'usr/sbin/' + tool)

@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libhibernate/dm.c: the snapshot sequencing against a fake device-mapper (struct
+ * hib_dm_backend), with a failure injected at every call in turn: whatever fails, the
+ * tear-down leaves only the origins, on their own tables, resumed and thawed, and never
+ * removes a helper the origin still uses.  Also the image header's origin table, R2, the
+ * configuration parser and the mount selection.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm.h"
+#include "image.h"
+
+/* ---- the fake ------------------------------------------------------------------------------ */
+
+#define FAKE_MAJOR 253
+#define FAKE_DEVS 16
+
+struct fake_dev {
+	bool exists;
+	char name[HIB_DM_NAME_MAX];
+	char uuid[HIB_DM_UUID_MAX];
+	uint32_t minor;
+	struct hib_dm_table live;
+	struct hib_dm_table inactive;
+	bool has_inactive;
+	bool suspended;
+	unsigned int merge_polls;	/* status calls while on snapshot-merge */
+};
+
+struct fake {
+	struct fake_dev d[FAKE_DEVS];
+	uint32_t next_minor;
+	int frozen[64];			/* by fd */
+	unsigned int calls;
+	unsigned int fail_at;		/* 1-based call number to fail once; 0 never */
+	bool failed;
+	bool overflow;			/* status of a snapshot says Invalid */
+	uint8_t content;		/* what read_dev returns */
+	uint64_t dev_sectors;		/* what read_dev says the size is (0: the table's) */
+	char failed_op[32];
+};
+
+static int maybe_fail(struct fake *f, const char *op)
+{
+	f->calls++;
+	if (f->fail_at && f->calls == f->fail_at && !f->failed) {
+		f->failed = true;
+		snprintf(f->failed_op, sizeof(f->failed_op), "%s", op);
+		return -EIO;
+	}
+	return 0;
+}
+
+static struct fake_dev *find(struct fake *f, const char *name, const char *uuid)
+{
+	unsigned int i;
+
+	for (i = 0; i < FAKE_DEVS; i++) {
+		if (!f->d[i].exists)
+			continue;
+		if (name && strcmp(f->d[i].name, name) == 0)
+			return &f->d[i];
+		if (!name && uuid && strcmp(f->d[i].uuid, uuid) == 0)
+			return &f->d[i];
+	}
+	return NULL;
+}
+
+static struct fake_dev *add(struct fake *f, const char *name, const char *uuid,
+			    const struct hib_dm_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < FAKE_DEVS; i++) {
+		if (!f->d[i].exists) {
+			memset(&f->d[i], 0, sizeof(f->d[i]));
+			f->d[i].exists = true;
+			snprintf(f->d[i].name, sizeof(f->d[i].name), "%s", name);
+			snprintf(f->d[i].uuid, sizeof(f->d[i].uuid), "%s", uuid ? uuid : "");
+			f->d[i].minor = f->next_minor++;
+			f->d[i].live = *t;
+			return &f->d[i];
+		}
+	}
+	return NULL;
+}
+
+/* Does any device's table use @minor? */
+static bool in_use(struct fake *f, uint32_t minor)
+{
+	char tok[32];
+	unsigned int i, j;
+
+	snprintf(tok, sizeof(tok), "%u:%u", FAKE_MAJOR, minor);
+	for (i = 0; i < FAKE_DEVS; i++) {
+		if (!f->d[i].exists)
+			continue;
+		for (j = 0; j < f->d[i].live.n; j++) {
+			const char *p = f->d[i].live.t[j].params;
+			size_t n = strlen(tok);
+
+			while ((p = strstr(p, tok))) {
+				if (p[n] == ' ' || p[n] == 0)
+					return true;
+				p += n;
+			}
+		}
+	}
+	return false;
+}
+
+static int f_info(void *ud, const char *name, const char *uuid, struct hib_dm_info *ret)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "info");
+
+	if (r)
+		return r;
+	memset(ret, 0, sizeof(*ret));
+	d = find(f, name, uuid);
+	if (d) {
+		ret->exists = true;
+		ret->major = FAKE_MAJOR;
+		ret->minor = d->minor;
+		snprintf(ret->name, sizeof(ret->name), "%s", d->name);
+		snprintf(ret->uuid, sizeof(ret->uuid), "%s", d->uuid);
+	}
+	return 0;
+}
+
+static int f_table(void *ud, const char *name, struct hib_dm_table *ret)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "table");
+
+	if (r)
+		return r;
+	d = find(f, name, NULL);
+	if (!d)
+		return -ENXIO;
+	*ret = d->live;
+	return 0;
+}
+
+static int f_create(void *ud, const char *name, const char *uuid, const struct hib_dm_table *t,
+		    struct hib_dm_info *ret)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "create");
+
+	if (r)
+		return r;
+	if (find(f, name, NULL))
+		return -EBUSY;
+	d = add(f, name, uuid, t);
+	assert_non_null(d);
+	memset(ret, 0, sizeof(*ret));
+	ret->exists = true;
+	ret->major = FAKE_MAJOR;
+	ret->minor = d->minor;
+	return 0;
+}
+
+static int f_reload(void *ud, const char *name, const struct hib_dm_table *t)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "reload");
+
+	if (r)
+		return r;
+	d = find(f, name, NULL);
+	if (!d)
+		return -ENXIO;
+	d->inactive = *t;
+	d->has_inactive = true;
+	return 0;
+}
+
+static int f_suspend(void *ud, const char *name, bool lockfs)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "suspend");
+	unsigned int i;
+
+	if (r)
+		return r;
+	d = find(f, name, NULL);
+	if (!d)
+		return -ENXIO;
+	/* A frozen filesystem must never be suspended with lockfs (it would deadlock). */
+	if (lockfs)
+		for (i = 0; i < 64; i++)
+			assert_int_equal(f->frozen[i], 0);
+	d->suspended = true;
+	return 0;
+}
+
+static int f_resume(void *ud, const char *name)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "resume");
+
+	if (r)
+		return r;
+	d = find(f, name, NULL);
+	if (!d)
+		return -ENXIO;
+	if (d->has_inactive) {
+		d->live = d->inactive;
+		d->has_inactive = false;
+		d->merge_polls = 0;
+	}
+	d->suspended = false;
+	return 0;
+}
+
+static int f_remove(void *ud, const char *name)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "remove");
+
+	if (r)
+		return r;
+	d = find(f, name, NULL);
+	if (!d)
+		return -ENXIO;
+	if (in_use(f, d->minor))
+		return -EBUSY;
+	d->exists = false;
+	return 0;
+}
+
+static int f_status(void *ud, const char *name, char *buf, size_t size)
+{
+	struct fake *f = ud;
+	struct fake_dev *d;
+	int r = maybe_fail(f, "status");
+
+	if (r)
+		return r;
+	d = find(f, name, NULL);
+	if (!d)
+		return -ENXIO;
+	if (f->overflow && strncmp(d->live.t[0].type, "snapshot", 8) == 0)
+		snprintf(buf, size, "Invalid");
+	else if (strcmp(d->live.t[0].type, "snapshot-merge") == 0)
+		snprintf(buf, size, "%u/65536 16", d->merge_polls++ < 2 ? 1000u : 16u);
+	else if (strcmp(d->live.t[0].type, "snapshot") == 0)
+		snprintf(buf, size, "1000/65536 16");
+	else
+		buf[0] = 0;
+	return 0;
+}
+
+static int f_freeze(void *ud, int fd)
+{
+	struct fake *f = ud;
+	int r = maybe_fail(f, "fs_freeze");
+
+	if (r)
+		return r;
+	assert_true(fd >= 0 && fd < 64);
+	if (f->frozen[fd])
+		return -EBUSY;
+	f->frozen[fd] = 1;
+	return 0;
+}
+
+static int f_thaw(void *ud, int fd)
+{
+	struct fake *f = ud;
+	int r = maybe_fail(f, "fs_thaw");
+
+	if (r)
+		return r;
+	assert_true(fd >= 0 && fd < 64);
+	if (!f->frozen[fd])
+		return -EINVAL;
+	f->frozen[fd] = 0;
+	return 0;
+}
+
+static int f_read_dev(void *ud, uint32_t major, uint32_t minor, void *buf, size_t len,
+		      uint64_t *ret_sectors)
+{
+	struct fake *f = ud;
+	unsigned int i;
+	int r = maybe_fail(f, "read_dev");
+
+	if (r)
+		return r;
+	for (i = 0; i < FAKE_DEVS; i++)
+		if (f->d[i].exists && f->d[i].minor == minor)
+			break;
+	if (i == FAKE_DEVS)
+		return -ENXIO;
+	memset(buf, f->content, len);
+	*ret_sectors = f->dev_sectors ? f->dev_sectors : f->d[i].live.t[0].length;
+	return (int)len;
+}
+
+static void f_sleep(void *ud, unsigned int ms)
+{
+	(void)ud;
+	(void)ms;
+}
+
+static struct fake F;
+
+static const struct hib_dm_backend fake_be = {
+	.info = f_info, .table = f_table, .create = f_create, .reload = f_reload,
+	.suspend = f_suspend, .resume = f_resume, .remove = f_remove, .status = f_status,
+	.fs_freeze = f_freeze, .fs_thaw = f_thaw, .read_dev = f_read_dev, .sleep_ms = f_sleep,
+	.ud = &F,
+};
+
+static char cow_path[64];
+
+static struct hib_dm_table linear(uint64_t len, unsigned int disk)
+{
+	struct hib_dm_table t;
+
+	memset(&t, 0, sizeof(t));
+	t.n = 1;
+	t.t[0].length = len;
+	strcpy(t.t[0].type, "linear");
+	snprintf(t.t[0].params, sizeof(t.t[0].params), "8:%u 2048", disk);
+	return t;
+}
+
+/* Two origins, a COW file, prepared. */
+static void world(struct hib_dm_set *set, unsigned int fail_at)
+{
+	struct hib_dm_table a = linear(1 << 20, 16), b = linear(1 << 19, 32);
+	int fd;
+
+	memset(&F, 0, sizeof(F));
+	F.content = 0x5a;
+	add(&F, "vg-a", "LVM-aaaa", &a);
+	add(&F, "vg-b", "", &b);
+	snprintf(cow_path, sizeof(cow_path), "/tmp/test-dm-cow.XXXXXX");
+	fd = mkstemp(cow_path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	close(fd);
+
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_add(set, "vg-a", "/"), 0);
+	assert_int_equal(hib_dm_add(set, "vg-b", "/tmp"), 0);
+	assert_int_equal(hib_dm_add(set, "vg-b", "/tmp"), -EEXIST);
+	assert_int_equal(hib_dm_prepare(set, cow_path, 8, 48, 128 * 2048, 0), 0);
+	/* Failure points count from here. */
+	F.calls = 0;
+	F.fail_at = fail_at;
+}
+
+static void world_done(struct hib_dm_set *set)
+{
+	hib_dm_set_done(set);
+	unlink(cow_path);
+}
+
+/* Only the origins, on their own tables, resumed, nothing loaded, nothing frozen. */
+static void assert_clean(void)
+{
+	struct hib_dm_table a = linear(1 << 20, 16), b = linear(1 << 19, 32);
+	unsigned int i, n = 0;
+
+	for (i = 0; i < FAKE_DEVS; i++) {
+		struct fake_dev *d = &F.d[i];
+
+		if (!d->exists)
+			continue;
+		n++;
+		if (strcmp(d->name, "vg-a") && strcmp(d->name, "vg-b"))
+			fail_msg("left over: %s (failure injected at call %u, %s)", d->name,
+				 F.fail_at, F.failed_op);
+		assert_false(d->suspended);
+		assert_memory_equal(&d->live, strcmp(d->name, "vg-a") ? &b : &a, sizeof(a));
+	}
+	assert_int_equal(n, 2);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(F.frozen[i], 0);
+}
+
+/* Safe, not necessarily clean: X is resumed and every device a table uses exists. */
+static void assert_safe(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FAKE_DEVS; i++) {
+		struct fake_dev *d = &F.d[i];
+		unsigned int maj, min1, min2;
+
+		if (!d->exists || strncmp(d->live.t[0].type, "snapshot", 8))
+			continue;
+		assert_int_equal(sscanf(d->live.t[0].params, "%u:%u %u:%u", &maj, &min1, &maj,
+					&min2), 4);
+		assert_true(in_use(&F, min1));
+	}
+}
+
+static unsigned int count_calls(void (*run)(struct hib_dm_set *))
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	unsigned int n;
+
+	world(set, 0);
+	run(set);
+	n = F.calls;
+	world_done(set);
+	free(set);
+	return n;
+}
+
+/* ---- protect, and abort before 5b ------------------------------------------------------------ */
+
+static void run_protect(struct hib_dm_set *set)
+{
+	assert_int_equal(hib_dm_protect(set), 0);
+}
+
+static void test_protect_ok(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	struct fake_dev *a;
+	struct hib_image_origin o[HIB_IMAGE_ORIGINS_MAX];
+	uint32_t n;
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	a = find(&F, "vg-a", NULL);
+	assert_string_equal(a->live.t[0].type, "snapshot");
+	assert_non_null(find(&F, "vg-a-real", NULL));
+	assert_non_null(find(&F, "vg-a-cow", NULL));
+	assert_non_null(find(&F, "vg-b-real", NULL));
+	/* X-real has X's own table; X points at X-real and X-cow, chunk 8, persistent. */
+	assert_string_equal(find(&F, "vg-a-real", NULL)->live.t[0].params, "8:16 2048");
+	assert_non_null(strstr(a->live.t[0].params, " P 8"));
+	assert_false(a->suspended);
+	/* Frozen until 5b. */
+	assert_int_equal(F.frozen[set->o[0].fd], 1);
+	hib_dm_identities(set, o, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(o[0].name, "vg-a");
+	assert_string_equal(o[0].uuid, "LVM-aaaa");
+	assert_int_equal(o[0].sectors, 1 << 20);
+	/* COW slices proportional, inside the device, not overlapping. */
+	assert_true(set->o[0].cow_sectors > set->o[1].cow_sectors);
+	assert_int_equal(set->o[1].cow_offset, set->o[0].cow_sectors);
+	assert_true(set->o[1].cow_offset + set->o[1].cow_sectors <= 128 * 2048);
+
+	assert_int_equal(hib_dm_abort(set), 0);
+	assert_clean();
+	world_done(set);
+	free(set);
+}
+
+static void test_protect_every_failure(void **state)
+{
+	unsigned int n = count_calls(run_protect), k;
+
+	assert_true(n > 10);
+	for (k = 1; k <= n; k++) {
+		struct hib_dm_set *set = malloc(sizeof(*set));
+
+		world(set, k);
+		assert_int_not_equal(hib_dm_protect(set), 0);
+		assert_true(F.failed);
+		/* hib_dm_protect() undid everything itself. */
+		assert_clean();
+		/* And a later abort is harmless. */
+		assert_int_equal(hib_dm_abort(set), 0);
+		assert_clean();
+		world_done(set);
+		free(set);
+	}
+}
+
+static void run_abort_before(struct hib_dm_set *set)
+{
+	unsigned int base;
+
+	F.fail_at = 0;
+	assert_int_equal(hib_dm_protect(set), 0);
+	base = F.calls;
+	(void)base;
+	assert_int_equal(hib_dm_abort(set), 0);
+}
+
+static void test_abort_before_every_failure(void **state)
+{
+	unsigned int total = count_calls(run_abort_before), n_protect = count_calls(run_protect);
+	unsigned int k;
+
+	for (k = n_protect + 1; k <= total; k++) {
+		struct hib_dm_set *set = malloc(sizeof(*set));
+
+		world(set, k);
+		assert_int_equal(hib_dm_protect(set), 0);
+		hib_dm_abort(set);
+		assert_true(F.failed);
+		assert_safe();
+		/* Running the tear-down again finishes it. */
+		hib_dm_abort(set);
+		assert_clean();
+		world_done(set);
+		free(set);
+	}
+}
+
+/* ---- after 5b: merge ------------------------------------------------------------------------ */
+
+static void run_merge(struct hib_dm_set *set)
+{
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	assert_int_equal(hib_dm_abort(set), 0);
+}
+
+static void test_merge_ok(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	assert_int_equal(F.frozen[set->o[0].fd], 0);
+	assert_int_equal(hib_dm_check_valid(set), 0);
+	assert_int_equal(hib_dm_abort(set), 0);
+	assert_int_equal(set->lost, 0);
+	assert_clean();
+	world_done(set);
+	free(set);
+}
+
+static void test_merge_every_failure(void **state)
+{
+	unsigned int total = count_calls(run_merge), k;
+
+	for (k = 1; k <= total; k++) {
+		struct hib_dm_set *set = malloc(sizeof(*set));
+		int r;
+
+		world(set, k);
+		r = hib_dm_protect(set);
+		if (r == 0) {
+			r = hib_dm_thaw(set);
+			hib_dm_abort(set);
+			assert_safe();
+			/* The caller retries / the next abort completes it. */
+			hib_dm_abort(set);
+		}
+		assert_true(F.failed);
+		assert_clean();
+		world_done(set);
+		free(set);
+	}
+}
+
+static void test_overflow(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	F.overflow = true;
+	assert_int_equal(hib_dm_check_valid(set), -ENOSPC);
+	assert_int_equal(hib_dm_abort(set), 0);
+	assert_true(set->lost & HIB_DM_LOST_OVERFLOW);
+	F.overflow = false;
+	assert_clean();
+	world_done(set);
+	free(set);
+}
+
+/* ---- R5 -------------------------------------------------------------------------------------- */
+
+static void run_resumed(struct hib_dm_set *set)
+{
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_resumed(set), 0);
+}
+
+static void test_resumed_every_failure(void **state)
+{
+	unsigned int total = count_calls(run_resumed), n_protect = count_calls(run_protect);
+	unsigned int k;
+
+	for (k = n_protect; k <= total; k++) {
+		struct hib_dm_set *set = malloc(sizeof(*set));
+
+		world(set, k == n_protect ? 0 : k);
+		assert_int_equal(hib_dm_protect(set), 0);
+		hib_dm_resumed(set);
+		assert_safe();
+		hib_dm_resumed(set);
+		assert_clean();
+		world_done(set);
+		free(set);
+	}
+}
+
+/* ---- prepare refusals -------------------------------------------------------------------------- */
+
+static void test_prepare_refusals(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	struct hib_dm_table t = linear(1 << 20, 16);
+
+	world(set, 0);
+	/* COW too small for two origins. */
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_add(set, "vg-a", "/"), 0);
+	assert_int_equal(hib_dm_add(set, "vg-b", "/tmp"), 0);
+	assert_int_equal(hib_dm_prepare(set, cow_path, 8, 48, 20 * 2048, 0), -ENOSPC);
+	hib_dm_set_done(set);
+	/* Unknown device. */
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_add(set, "nope", "/"), 0);
+	assert_int_equal(hib_dm_prepare(set, "/dev/null", 8, 48, 128 * 2048, 0), -ENOENT);
+	hib_dm_set_done(set);
+	/* Leftover helper from an interrupted run. */
+	add(&F, "vg-a-real", "", &t);
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_add(set, "vg-a", "/"), 0);
+	assert_int_equal(hib_dm_prepare(set, "/dev/null", 8, 48, 128 * 2048, 0), -EEXIST);
+	hib_dm_set_done(set);
+	/* Bad chunk size. */
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_prepare(set, "/dev/null", 8, 48, 128 * 2048, 12), -EINVAL);
+	world_done(set);
+	free(set);
+}
+
+/* ---- R2 and the header ------------------------------------------------------------------------- */
+
+static void test_verify_origin(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	struct hib_image_origin o[HIB_IMAGE_ORIGINS_MAX];
+	char why[256];
+	uint32_t n;
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	hib_dm_identities(set, o, &n);
+	assert_int_equal(hib_dm_resumed(set), 0);
+	assert_int_equal(hib_dm_verify_origin(&fake_be, &o[0], why, sizeof(why)), 0);
+	assert_int_equal(hib_dm_verify_origin(&fake_be, &o[1], why, sizeof(why)), 0);
+	F.content = 0x5b;	/* the superblock region changed */
+	assert_int_equal(hib_dm_verify_origin(&fake_be, &o[0], why, sizeof(why)), -ESTALE);
+	assert_non_null(strstr(why, "vg-a"));
+	assert_non_null(strstr(why, "modified"));
+	F.content = 0x5a;
+	F.dev_sectors = 12345;	/* resized */
+	assert_int_equal(hib_dm_verify_origin(&fake_be, &o[1], why, sizeof(why)), -ESTALE);
+	assert_non_null(strstr(why, "size"));
+	F.dev_sectors = 0;
+	strcpy(o[1].name, "gone");
+	assert_int_equal(hib_dm_verify_origin(&fake_be, &o[1], why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "gone"));
+	world_done(set);
+	free(set);
+}
+
+static void test_header_origins(void **state)
+{
+	struct hib_image_info id, *got;
+	struct hib_image_origin o[2];
+	struct hib_image_writer *w;
+	struct hib_image_reader *rd;
+	struct hib_sink *s;
+	struct hib_chunk c;
+	char raw[4096], comp[8192];
+	size_t len;
+	uint8_t *data;
+
+	memset(&id, 0, sizeof(id));
+	id.page_size = 4096;
+	id.chunk_size = 4096;
+	id.codec = HIB_CODEC_LZ4;
+	memset(o, 0, sizeof(o));
+	strcpy(o[0].name, "vg-root");
+	strcpy(o[0].uuid, "LVM-xyz");
+	o[0].sectors = 1234;
+	memset(o[0].sb_hash, 0xab, 16);
+	strcpy(o[1].name, "vg-home");
+	assert_int_equal(hib_sink_open_memory(1 << 20, &s), 0);
+	assert_int_equal(hib_image_writer_new(s, &id, &w), 0);
+	assert_int_equal(hib_image_writer_set_origins(w, o, HIB_IMAGE_ORIGINS_MAX + 1), -E2BIG);
+	assert_int_equal(hib_image_writer_set_origins(w, o, 2), 0);
+	assert_int_equal(hib_image_writer_begin(w, 1, 1), 0);
+	memset(raw, 1, sizeof(raw));
+	assert_int_equal(hib_chunk_compress(raw, sizeof(raw), comp, sizeof(comp), &c), 0);
+	c.seq = 0;
+	assert_int_equal(hib_image_writer_put(w, &c, comp), 0);
+	assert_int_equal(hib_image_writer_finish(w), 0);
+	s->writable = false;
+	assert_int_equal(hib_image_reader_open(s, &rd, NULL, NULL), 0);
+	got = (struct hib_image_info *)hib_image_reader_info(rd);
+	assert_int_equal(got->n_origins, 2);
+	assert_string_equal(got->origins[0].name, "vg-root");
+	assert_string_equal(got->origins[0].uuid, "LVM-xyz");
+	assert_int_equal(got->origins[0].sectors, 1234);
+	assert_memory_equal(got->origins[0].sb_hash, o[0].sb_hash, 16);
+	assert_string_equal(got->origins[1].name, "vg-home");
+	hib_image_reader_free(rd);
+
+	/* A flipped bit in the origin table is caught by its checksum. */
+	data = hib_sink_memory_data(s, &len);
+	data[1024 + 8 + 3] ^= 1;
+	assert_int_equal(hib_image_reader_open(s, &rd, NULL, NULL), -EBADMSG);
+	hib_image_writer_free(w);
+	hib_sink_close(s);
+}
+
+/* ---- configuration and selection --------------------------------------------------------------- */
+
+static void test_conf(void **state)
+{
+	const char *good = "# comment\n[protect]\ndevices = /dev/mapper/vg-root, vg-home\n"
+			   "mountpoints = /srv\ncow = /dev/vdb\nchunk-sectors = 16\n"
+			   "allow-unprotected = yes\n";
+	struct hib_conf c;
+	char why[256];
+
+	assert_int_equal(hib_conf_parse(good, strlen(good), "t.conf", &c, why, sizeof(why)), 0);
+	assert_int_equal(c.n_devices, 2);
+	assert_string_equal(c.devices[0], "vg-root");
+	assert_string_equal(c.devices[1], "vg-home");
+	assert_int_equal(c.n_mountpoints, 1);
+	assert_string_equal(c.cow, "/dev/vdb");
+	assert_int_equal(c.chunk, 16);
+	assert_true(c.allow_unprotected);
+
+#define BAD(text, msg) do { \
+		assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, \
+						sizeof(why)), -EINVAL); \
+		assert_non_null(strstr(why, msg)); \
+	} while (0)
+	BAD("cow = /dev/vdb\n", "t.conf:1: 'cow' outside a section");
+	BAD("[other]\n", "t.conf:1: unknown section");
+	BAD("[protect]\n\nfoo = 1\n", "t.conf:3: unknown key 'foo'");
+	BAD("[protect]\nallow-unprotected = maybe\n", "yes or no");
+	BAD("[protect]\nchunk-sectors = 12\n", "power of two");
+	BAD("[protect]\nmountpoints = relative\n", "absolute");
+	BAD("[protect]\ncow = vdb\n", "one block device");
+	BAD("[protect]\njunk\n", "KEY = VALUE");
+	assert_int_equal(hib_conf_load("/nonexistent/hibernate.conf", &c, why, sizeof(why)), 0);
+	assert_int_equal(c.n_devices, 0);
+	assert_false(c.allow_unprotected);
+}
+
+static void test_scan_and_select(void **state)
+{
+	char dir[] = "/tmp/test-dm-sys.XXXXXX", p[512], mi[600];
+	struct hib_mount m[8];
+	struct hib_conf c;
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	unsigned int n, unprot[8], nu;
+	char why[256];
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "mkdir -p %s/dev/block/253:0/dm %s/dev/block/8:1 "
+		 "%s/dev/block/253:1/dm && echo vg-root > %s/dev/block/253:0/dm/name && "
+		 "echo vg-ro > %s/dev/block/253:1/dm/name", dir, dir, dir, dir, dir);
+	assert_int_equal(system(p), 0);
+	snprintf(mi, sizeof(mi), "%s/mountinfo", dir);
+	f = fopen(mi, "w");
+	assert_non_null(f);
+	fputs("1 0 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw\n"
+	      "2 1 0:5 / /proc rw - proc proc rw\n"
+	      "3 1 8:1 / /boot rw - ext4 /dev/sda1 rw\n"
+	      "4 1 253:1 / /ro ro - ext4 /dev/mapper/vg-ro ro\n"
+	      "5 1 253:0 /x /bind\\040mount rw - ext4 /dev/mapper/vg-root rw\n"
+	      "6 1 0:40 / /tmp rw - tmpfs tmpfs rw\n", f);
+	fclose(f);
+	assert_int_equal(hib_scan_mounts(mi, dir, m, 8, &n), 0);
+	assert_int_equal(n, 2);	/* root (once, not the bind mount) and /boot */
+	assert_string_equal(m[0].mountpoint, "/");
+	assert_true(m[0].dm);
+	assert_string_equal(m[0].dm_name, "vg-root");
+	assert_string_equal(m[1].mountpoint, "/boot");
+	assert_false(m[1].dm);
+
+	memset(&c, 0, sizeof(c));
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_select(set, &c, m, n, unprot, &nu, why, sizeof(why)), 0);
+	assert_int_equal(set->n, 1);
+	assert_string_equal(set->o[0].name, "vg-root");
+	assert_int_equal(nu, 1);
+	assert_int_equal(unprot[0], 1);
+	hib_dm_set_done(set);
+
+	/* A configured mountpoint that is not on dm cannot be protected. */
+	c.n_mountpoints = 1;
+	strcpy(c.mountpoints[0], "/boot");
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_select(set, &c, m, n, unprot, &nu, why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "/boot"));
+	hib_dm_set_done(set);
+	free(set);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_protect_ok),
+		cmocka_unit_test(test_protect_every_failure),
+		cmocka_unit_test(test_abort_before_every_failure),
+		cmocka_unit_test(test_merge_ok),
+		cmocka_unit_test(test_merge_every_failure),
+		cmocka_unit_test(test_overflow),
+		cmocka_unit_test(test_resumed_every_failure),
+		cmocka_unit_test(test_prepare_refusals),
+		cmocka_unit_test(test_verify_origin),
+		cmocka_unit_test(test_header_origins),
+		cmocka_unit_test(test_conf),
+		cmocka_unit_test(test_scan_and_select),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
