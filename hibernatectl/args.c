@@ -59,6 +59,9 @@ void hibctl_usage(FILE *f)
 	      "                          /etc/hibernate/hibernate.conf (hibernate.conf(5))\n"
 	      "      --cow DEV           hibernate / check: the COW store for the snapshots\n"
 	      "                          of the protected filesystems (overrides cow =)\n"
+	      "      --no-stream         hibernate: copy every page at the snapshot, even with\n"
+	      "                          swap off (default: frozen tasks' pages are streamed\n"
+	      "                          from their frames when swap is off)\n"
 	      "  -n, --threads N         compression threads (default: online CPUs)\n"
 	      "  -h, --help              show this help\n"
 	      "  -V, --version           show the version\n"
@@ -382,6 +385,13 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 					return r;
 				if (r > 0) {
 					args->no_poweroff = true;
+					continue;
+				}
+				r = match_opt(args, argc, argv, &i, "no-stream", 0, false, NULL);
+				if (r < 0)
+					return r;
+				if (r > 0) {
+					args->no_stream = true;
 					continue;
 				}
 				r = match_opt(args, argc, argv, &i, "timeout", 't', true, &value);

@@ -45,6 +45,7 @@ struct hibctl_args {
 	bool no_poweroff;		/* hibernate --no-poweroff */
 	const char *config_path;	/* hibernate / check --config */
 	const char *cow_path;		/* hibernate / check --cow */
+	bool no_stream;			/* hibernate --no-stream: copy every page */
 	unsigned int threads;		/* hibernate / resume --threads, 0 = online CPUs */
 	pid_t *pids;			/* operands */
 	size_t n_pids;

@@ -26,8 +26,12 @@
 
 #define PROG "hibernatectl"
 
-/* Pages snapshot_kernel(2) keeps free for us: page cache for the image writes. */
-#define HIBCTL_OVERHEAD_PAGES 8192
+/*
+ * Pages snapshot_kernel(2) keeps free for us, beyond the buffers we allocated
+ * and locked before freezing: bios and page cache for the image writes.  The
+ * kernel's sizing takes twice this off the largest image, so keep it small.
+ */
+#define HIBCTL_OVERHEAD_PAGES 1024
 
 static double now_ms(void)
 {
@@ -90,6 +94,8 @@ static void progress_cb(void *ud, uint64_t in, uint64_t out)
 
 struct hib_stats {
 	uint64_t pages;
+	uint64_t copied;		/* data pages copied at the snapshot */
+	uint64_t streamed;		/* data pages read from their own frames */
 	uint64_t raw;
 	uint64_t comp;
 	uint64_t chunks;
@@ -106,6 +112,8 @@ static void print_summary(FILE *f, const char *target, const struct hib_stats *s
 
 	fprintf(f, "hibernation image written to %s\n", target);
 	fprintf(f, "  %-18s %" PRIu64 "\n", "pages", s->pages);
+	fprintf(f, "  %-18s %" PRIu64 " copied (%.1f MiB), %" PRIu64 " streamed from frames\n",
+		"data pages", s->copied, mib(s->copied * 4096), s->streamed);
 	fprintf(f, "  %-18s %" PRIu64 " (%.1f MiB)\n", "bytes in (raw)", s->raw, mib(s->raw));
 	fprintf(f, "  %-18s %" PRIu64 " (%.1f MiB)\n", "bytes out", s->comp, mib(s->comp));
 	fprintf(f, "  %-18s %.2f\n", "ratio", s->comp ? (double)s->raw / (double)s->comp : 0.0);
@@ -122,8 +130,9 @@ static void print_summary(FILE *f, const char *target, const struct hib_stats *s
 		s->freeze_ms + s->snapshot_ms + s->write_ms + s->sync_ms);
 	fprintf(f, "HIBERNATE-STATS pages=%" PRIu64 " raw=%" PRIu64 " compressed=%" PRIu64
 		" chunks=%" PRIu64 " threads=%u freeze_ms=%.1f snapshot_ms=%.1f write_ms=%.1f"
-		" sync_ms=%.1f\n", s->pages, s->raw, s->comp, s->chunks, s->threads, s->freeze_ms,
-		s->snapshot_ms, s->write_ms, s->sync_ms);
+		" sync_ms=%.1f copied=%" PRIu64 " streamed=%" PRIu64 "\n", s->pages, s->raw,
+		s->comp, s->chunks, s->threads, s->freeze_ms, s->snapshot_ms, s->write_ms,
+		s->sync_ms, s->copied, s->streamed);
 }
 
 static const char *snapshot_strerror(int r)
@@ -211,7 +220,7 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	struct progress pr;
 	char meminfo[PATH_MAX];
 	uint64_t mem, need, have = 0;
-	bool frozen = false, locked = false;
+	bool frozen = false, locked = false, stream;
 	int r, ret = HIBCTL_EXIT_ERROR, snap_fd = -1;
 	double t0, t1;
 
@@ -277,6 +286,15 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		goto out;
 	}
 	st.threads = hib_pipeline_threads(p);
+	/*
+	 * Frozen tasks' pages are streamed from their frames (images of most
+	 * of RAM) when swap is off; the kernel refuses it with swap on.
+	 */
+	r = hib_swap_active(ctx->proc_root);
+	stream = !args->no_stream && r == 0;
+	if (r > 0 && !args->no_stream)
+		fprintf(ctx->err, PROG ": swap is on: every page is copied at the snapshot, so the "
+			"image must fit in half of RAM\n");
 	progress_init(&pr, ctx->err, "writing image", false);
 	if (!ctx->no_mlock) {
 		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
@@ -319,6 +337,8 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	}
 
 	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES;
+	if (stream)
+		sk.flags |= SNAPSHOT_KERNEL_STREAM;
 	r = hib_snapshot_kernel(&sk);
 	t0 = now_ms();
 	st.snapshot_ms = t0 - t1;
@@ -367,6 +387,7 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 			"(HIBERNATE_TEST_FAIL=write); everything was thawed again\n");
 		goto out;
 	}
+	(void)hib_snapshot_fd_stats(snap_fd, &st.copied, &st.streamed);
 
 	/* 3. Stream the image through the pipeline into the sink. */
 	r = hib_image_writer_begin(w, sk.image_pages, (uint64_t)time(NULL));

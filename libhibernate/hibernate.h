@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -179,6 +180,23 @@ int hib_read_status(const char *proc_root, pid_t pid, pid_t tid,
 int hib_read_wchan(const char *proc_root, pid_t pid, pid_t tid, char ret_wchan[HIB_WCHAN_MAX]);
 /* Read and parse /proc/@pid/stat. */
 int hib_read_stat(const char *proc_root, pid_t pid, struct hib_proc_stat *ret_stat);
+
+/*
+ * /proc/swaps: the number of active swap areas (lines after the header).  -EBADMSG if the
+ * text has no "Filename" header.  hib_swap_active() reads @proc_root/swaps (0 when missing).
+ */
+int hib_parse_swaps(const char *buf, size_t len);
+int hib_swap_active(const char *proc_root);
+
+/*
+ * The fdinfo of a snapshot_kernel(2) FD: data pages copied at the snapshot and streamed from
+ * their frames ("copied_pages:" and "streamed_pages:").  -ENOENT if a field is missing (a
+ * kernel without streaming), -EBADMSG if malformed.  hib_snapshot_fd_stats() reads
+ * /proc/self/fdinfo/@fd.
+ */
+int hib_parse_snapshot_fdinfo(const char *buf, size_t len, uint64_t *ret_copied,
+			      uint64_t *ret_streamed);
+int hib_snapshot_fd_stats(int fd, uint64_t *ret_copied, uint64_t *ret_streamed);
 
 /*
  * The numeric entries of /proc (processes), or of /proc/@pid/task when @pid > 0 (threads),

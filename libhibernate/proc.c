@@ -605,3 +605,99 @@ int hib_scan_frozen(const char *proc_root, bool all, struct hib_proc_info **ret_
 		*ret_fields = fields;
 	return 0;
 }
+
+int hib_parse_swaps(const char *buf, size_t len)
+{
+	size_t i;
+	int lines = 0;
+
+	if (!buf || len > HIB_PROC_FILE_MAX)
+		return -EINVAL;
+	/* A header line, then one line per active swap area. */
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\n')
+			lines++;
+	if (len && buf[len - 1] != '\n')
+		lines++;
+	if (lines == 0 || memcmp(buf, "Filename", len < 8 ? len : 8))
+		return -EBADMSG;
+	return lines - 1;
+}
+
+int hib_swap_active(const char *proc_root)
+{
+	char path[PATH_MAX], buf[HIB_PROC_FILE_MAX];
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/swaps", proc_root ? proc_root : HIB_PROC_DEFAULT_ROOT);
+	r = read_small_file(path, buf, sizeof(buf), &len);
+	if (r == -ESRCH)
+		return 0;	/* no /proc/swaps: a kernel without CONFIG_SWAP */
+	if (r < 0)
+		return r;
+	return hib_parse_swaps(buf, len);
+}
+
+/* The value of "@key:\t<number>" in fdinfo text, or -ENOENT. */
+static int fdinfo_value(const char *buf, size_t len, const char *key, uint64_t *ret)
+{
+	size_t klen = strlen(key), i = 0;
+
+	while (i < len) {
+		const char *line = buf + i, *nl = memchr(line, '\n', len - i);
+		size_t llen = nl ? (size_t)(nl - line) : len - i;
+
+		if (llen > klen + 1 && !memcmp(line, key, klen) && line[klen] == ':') {
+			char num[32], *end;
+			size_t j = klen + 1, n = 0;
+
+			while (j < llen && (line[j] == ' ' || line[j] == '\t'))
+				j++;
+			while (j < llen && n < sizeof(num) - 1)
+				num[n++] = line[j++];
+			num[n] = '\0';
+			errno = 0;
+			*ret = strtoull(num, &end, 10);
+			if (!n || errno || *end)
+				return -EBADMSG;
+			return 0;
+		}
+		i += llen + 1;
+	}
+	return -ENOENT;
+}
+
+int hib_parse_snapshot_fdinfo(const char *buf, size_t len, uint64_t *ret_copied,
+			      uint64_t *ret_streamed)
+{
+	uint64_t copied, streamed;
+	int r;
+
+	if (!buf || !ret_copied || !ret_streamed || len > HIB_PROC_FILE_MAX)
+		return -EINVAL;
+	r = fdinfo_value(buf, len, "copied_pages", &copied);
+	if (r < 0)
+		return r;
+	r = fdinfo_value(buf, len, "streamed_pages", &streamed);
+	if (r < 0)
+		return r;
+	*ret_copied = copied;
+	*ret_streamed = streamed;
+	return 0;
+}
+
+int hib_snapshot_fd_stats(int fd, uint64_t *ret_copied, uint64_t *ret_streamed)
+{
+	char path[64], buf[HIB_PROC_FILE_MAX];
+	size_t len;
+	int r;
+
+	if (fd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	r = read_small_file(path, buf, sizeof(buf), &len);
+	if (r < 0)
+		return r;
+	return hib_parse_snapshot_fdinfo(buf, len, ret_copied, ret_streamed);
+}

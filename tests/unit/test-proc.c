@@ -373,6 +373,46 @@ static void test_scan_missing_root(void **state)
 	assert_int_equal(hib_scan_frozen("/nonexistent-hibtest", false, &p, &n, NULL), -ENOENT);
 }
 
+static void test_parse_swaps(void **state)
+{
+	static const char none[] = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+	static const char two[] = "Filename\t\tType\tSize\tUsed\tPriority\n"
+				  "/dev/vdb\tpartition\t1048572\t0\t-2\n"
+				  "/swapfile\tfile\t4096\t0\t-3\n";
+
+	assert_int_equal(hib_parse_swaps(none, strlen(none)), 0);
+	assert_int_equal(hib_parse_swaps(two, strlen(two)), 2);
+	assert_int_equal(hib_parse_swaps("", 0), -EBADMSG);
+	assert_int_equal(hib_parse_swaps("garbage\n", 8), -EBADMSG);
+	assert_int_equal(hib_parse_swaps(NULL, 0), -EINVAL);
+}
+
+static void test_parse_snapshot_fdinfo(void **state)
+{
+	static const char ok[] = "pos:\t0\nflags:\t02000000\nmnt_id:\t15\nino:\t1057\n"
+				 "image_pages:\t230000\ncopied_pages:\t11689\n"
+				 "streamed_pages:\t225308\npos:\t0\n";
+	static const char old[] = "image_pages:\t39906\npos:\t0\n";
+	static const char bad[] = "copied_pages:\t12x\nstreamed_pages:\t1\n";
+	uint64_t copied = 7, streamed = 7;
+
+	assert_int_equal(hib_parse_snapshot_fdinfo(ok, strlen(ok), &copied, &streamed), 0);
+	assert_int_equal(copied, 11689);
+	assert_int_equal(streamed, 225308);
+
+	copied = streamed = 7;
+	assert_int_equal(hib_parse_snapshot_fdinfo(old, strlen(old), &copied, &streamed), -ENOENT);
+	assert_int_equal(hib_parse_snapshot_fdinfo(bad, strlen(bad), &copied, &streamed),
+			 -EBADMSG);
+	/* Written only on success. */
+	assert_int_equal(copied, 7);
+	assert_int_equal(streamed, 7);
+	/* A key that only starts the same does not count. */
+	assert_int_equal(hib_parse_snapshot_fdinfo("copied_pages_x:\t1\n", 18, &copied,
+						   &streamed), -ENOENT);
+	assert_int_equal(hib_snapshot_fd_stats(-1, &copied, &streamed), -EBADF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +429,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_frozen, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_scan_stock_kernel, setup_tree, teardown_tree),
 		cmocka_unit_test(test_scan_missing_root),
+		cmocka_unit_test(test_parse_swaps),
+		cmocka_unit_test(test_parse_snapshot_fdinfo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,14 +108,6 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed)
 	char buf[512];
 	pid_t child;
 
-	mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		return 1;
-	for (size_t i = 0; i < words; i++)
-		mem[i] = xorshift(&s);
-	expected = digest(mem, words);
-
 	snprintf(buf, sizeof(buf), "%s/open-file", dir);
 	keep_fd = open(buf, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -133,6 +125,18 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed)
 	}
 	close(to_child[0]);
 	close(from_child[1]);
+
+	/*
+	 * Filled after the fork, so the memory is the daemon's alone (a fork
+	 * after it would share every page copy-on-write with the child).
+	 */
+	mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 1;
+	for (size_t i = 0; i < words; i++)
+		mem[i] = xorshift(&s);
+	expected = digest(mem, words);
 
 	signal(SIGUSR1, on_usr1);
 	signal(SIGALRM, on_alarm);

@@ -91,12 +91,19 @@ struct freeze_processes_args {
 
 #define FREEZE_PROCESSES_ARGS_SIZE_VER0	32
 
-/* snapshot_kernel(2) flags: none yet */
-#define SNAPSHOT_KERNEL_FLAGS	0ULL
+/*
+ * snapshot_kernel(2) flags.  SNAPSHOT_KERNEL_STREAM: do not copy the
+ * anonymous pages of processes held frozen with freeze_processes(2); read(2)
+ * streams them from their own frames (images of most of RAM without swap).
+ * Needs swap off: -EBUSY otherwise.
+ */
+#define SNAPSHOT_KERNEL_STREAM	(1ULL << 0)
+
+#define SNAPSHOT_KERNEL_FLAGS	SNAPSHOT_KERNEL_STREAM
 
 /**
  * struct snapshot_kernel_args - arguments of snapshot_kernel(2)
- * @flags:		zero
+ * @flags:		SNAPSHOT_KERNEL_* flags
  * @overhead_pages:	pages to keep free after the copy for the caller
  * @image_pages:	out: length of the image stream in pages (header,
  *			metadata and data pages), on the suspend side
