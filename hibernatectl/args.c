@@ -41,6 +41,10 @@ void hibctl_usage(FILE *f)
 	      "  check [--output DEV|FILE] [--config FILE] [--cow DEV]\n"
 	      "         Say whether hibernation can run now and why not: kernel support,\n"
 	      "         filesystems that cannot be protected, the COW store, the target.\n"
+	      "  policy check [--policy-dir DIR] [FILE]...\n"
+	      "         Check thaw policy files (hibernate-policy(5)): every error as\n"
+	      "         FILE:LINE:COLUMN: MESSAGE; exits 1 if any file is bad.  Without FILE,\n"
+	      "         every *.policy in DIR (default /etc/hibernate/policy.d).\n"
 	      "  image info|verify DEV|FILE [--json]\n"
 	      "         Show the image header; verify also checks every chunk and the FINAL\n"
 	      "         record (without /dev/snapshot).\n"
@@ -62,6 +66,12 @@ void hibctl_usage(FILE *f)
 	      "      --no-stream         hibernate: copy every page at the snapshot, even with\n"
 	      "                          swap off (default: frozen tasks' pages are streamed\n"
 	      "                          from their frames when swap is off)\n"
+	      "      --policy-dir DIR    hibernate / policy check: the thaw policy\n"
+	      "                          (default /etc/hibernate/policy.d; missing = empty)\n"
+	      "      --sync-timeout MS   hibernate: deadline of the sync after the freeze\n"
+	      "                          (default 10000); on timeout everything is thawed\n"
+	      "      --test=freeze       hibernate: stop after freeze, policy thaw and sync,\n"
+	      "                          hold 2 s, thaw everything\n"
 	      "  -n, --threads N         compression threads (default: online CPUs)\n"
 	      "  -h, --help              show this help\n"
 	      "  -V, --version           show the version\n"
@@ -150,6 +160,7 @@ static const struct {
 	{ "resume", HIBCTL_CMD_RESUME },
 	{ "image", HIBCTL_CMD_IMAGE_INFO },	/* needs "info" or "verify" next */
 	{ "check", HIBCTL_CMD_CHECK },
+	{ "policy", HIBCTL_CMD_POLICY_CHECK },	/* needs "check" next */
 	{ "help", HIBCTL_CMD_HELP },
 };
 
@@ -212,7 +223,7 @@ static int push_pid(struct hibctl_args *args, pid_t **arr, size_t *n, const char
 int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 {
 	const char *cmd_name = NULL;
-	bool only_operands = false, image_sub = false;
+	bool only_operands = false, image_sub = false, policy_sub = false;
 	int i, r;
 
 	memset(args, 0, sizeof(*args));
@@ -246,6 +257,24 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				return usage_error(args, "%s takes no operands ('%s'): use --%s",
 						   cmd_name, a, args->command ==
 						   HIBCTL_CMD_RESUME ? "input" : "output");
+			if (args->command == HIBCTL_CMD_POLICY_CHECK) {
+				if (!policy_sub) {
+					if (strcmp(a, "check") != 0)
+						return usage_error(args, "unknown policy command "
+								   "'%s' (check)", a);
+					policy_sub = true;
+					continue;
+				}
+				if (!*a)
+					return usage_error(args, "empty policy file name");
+				if (!args->files)
+					args->files = &argv[i];
+				else if (args->files + args->n_files != &argv[i])
+					return usage_error(args, "policy files must be given "
+							   "together");
+				args->n_files++;
+				continue;
+			}
 			if (args->command == HIBCTL_CMD_IMAGE_INFO ||
 			    args->command == HIBCTL_CMD_IMAGE_VERIFY) {
 				if (!image_sub) {
@@ -307,6 +336,41 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				if (!*value)
 					return usage_error(args, "empty --cow path");
 				args->cow_path = value;
+				continue;
+			}
+		}
+		if (args->command == HIBCTL_CMD_HIBERNATE ||
+		    args->command == HIBCTL_CMD_POLICY_CHECK) {
+			r = match_opt(args, argc, argv, &i, "policy-dir", 0, true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (!*value)
+					return usage_error(args, "empty --policy-dir path");
+				args->policy_dir = value;
+				continue;
+			}
+		}
+		if (args->command == HIBCTL_CMD_HIBERNATE) {
+			r = match_opt(args, argc, argv, &i, "sync-timeout", 0, true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (hibctl_parse_timeout(value, &args->sync_timeout_ms) < 0 ||
+				    args->sync_timeout_ms == 0)
+					return usage_error(args, "invalid sync timeout '%s': "
+							   "expected milliseconds, 1 to %u",
+							   value, UINT_MAX);
+				continue;
+			}
+			r = match_opt(args, argc, argv, &i, "test", 0, true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (strcmp(value, "freeze") != 0)
+					return usage_error(args, "invalid --test stage '%s' "
+							   "(freeze)", value);
+				args->test_freeze = true;
 				continue;
 			}
 		}
@@ -434,7 +498,16 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 		if (!args->all && args->n_pids == 0)
 			return usage_error(args, "thaw needs process ids or --all");
 		break;
+	case HIBCTL_CMD_POLICY_CHECK:
+		if (!policy_sub)
+			return usage_error(args, "policy needs a command: check");
+		if (args->policy_dir && args->n_files)
+			return usage_error(args, "policy check takes either --policy-dir or "
+					   "files, not both");
+		break;
 	case HIBCTL_CMD_HIBERNATE:
+		if (!args->path && args->test_freeze)
+			break;
 		if (!args->path)
 			return usage_error(args, "hibernate needs --output DEV|FILE");
 		break;
@@ -467,4 +540,6 @@ void hibctl_args_done(struct hibctl_args *args)
 	args->path = NULL;
 	args->n_pids = 0;
 	args->n_keep = 0;
+	args->files = NULL;
+	args->n_files = 0;
 }

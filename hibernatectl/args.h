@@ -31,6 +31,7 @@ enum hibctl_command {
 	HIBCTL_CMD_IMAGE_INFO,
 	HIBCTL_CMD_IMAGE_VERIFY,
 	HIBCTL_CMD_CHECK,
+	HIBCTL_CMD_POLICY_CHECK,
 };
 
 #define HIBCTL_ERROR_MAX 256
@@ -47,6 +48,11 @@ struct hibctl_args {
 	const char *cow_path;		/* hibernate / check --cow */
 	bool no_stream;			/* hibernate --no-stream: copy every page */
 	unsigned int threads;		/* hibernate / resume --threads, 0 = online CPUs */
+	const char *policy_dir;		/* hibernate / policy check --policy-dir */
+	unsigned int sync_timeout_ms;	/* hibernate --sync-timeout, 0 = default */
+	bool test_freeze;		/* hibernate --test=freeze */
+	char *const *files;		/* policy check operands (into argv) */
+	size_t n_files;
 	pid_t *pids;			/* operands */
 	size_t n_pids;
 	pid_t *keep;			/* freeze --keep */

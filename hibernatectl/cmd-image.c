@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "image.h"
 #include "macro.h"
+#include "policy-stage.h"
 
 #define PROG "hibernatectl"
 
@@ -211,6 +212,7 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	const char *fail_at = getenv("HIBERNATE_TEST_FAIL");
 	struct hibctl_dm *dm = NULL;
 	struct hib_pipeline *p = NULL;
+	struct hibctl_policy_stage *pol = NULL;
 	struct hib_sink *sink = NULL;
 	struct hib_refusals refusals = {};
 	struct snapshot_kernel_args sk = {};
@@ -223,6 +225,9 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	bool frozen = false, locked = false, stream;
 	int r, ret = HIBCTL_EXIT_ERROR, snap_fd = -1;
 	double t0, t1;
+
+	if (args->test_freeze)
+		return hibctl_hibernate_test_freeze(ctx, args);
 
 	/* 1. Everything that can fail or allocate, before anything is frozen. */
 	snprintf(meminfo, sizeof(meminfo), "%s/meminfo",
@@ -274,6 +279,10 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	ret = hibctl_dm_prepare(ctx, args, sink, &dm);
 	if (ret)
 		goto out;
+	/* The thaw policy, the mounts to sync and the sync worker (steps 3, 3b). */
+	ret = hibctl_policy_stage_prepare(ctx, args, &pol);
+	if (ret)
+		goto out;
 	ret = HIBCTL_EXIT_ERROR;
 	r = hib_image_writer_new(sink, &id, &w);
 	if (r >= 0)
@@ -322,6 +331,13 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		goto out;
 	}
 	frozen = true;
+
+	/* Steps 3, 3b: thaw the policy's helpers, sync every filesystem with a deadline. */
+	r = hibctl_policy_stage_run(ctx, pol);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": everything was thawed again\n");
+		goto out;
+	}
 
 	/* Step 4: freeze the protected filesystems and switch them to dm snapshots. */
 	r = hibctl_dm_protect(ctx, dm);
@@ -467,6 +483,7 @@ out:
 	hib_sink_close(sink);
 	hib_refusals_free(&refusals);
 	hibctl_dm_free(dm);
+	hibctl_policy_stage_free(pol);
 	return ret;
 }
 

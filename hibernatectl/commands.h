@@ -45,6 +45,7 @@ struct hib_image_info;
 int hibctl_test_build_id(const char *hex, struct hib_image_info *id);
 
 int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 
 /*
  * The protected filesystems (cmd-dm.c), called by hibernate / resume at the steps of

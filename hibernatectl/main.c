@@ -74,6 +74,9 @@ int main(int argc, char **argv)
 	case HIBCTL_CMD_CHECK:
 		ret = hibctl_cmd_check(&ctx, &args);
 		break;
+	case HIBCTL_CMD_POLICY_CHECK:
+		ret = hibctl_cmd_policy_check(&ctx, &args);
+		break;
 	case HIBCTL_CMD_IMAGE_INFO:
 	case HIBCTL_CMD_IMAGE_VERIFY:
 		ret = hibctl_cmd_image(&ctx, &args);
