@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <lz4.h>
+#include <sodium.h>
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
@@ -43,6 +44,19 @@
 #define H_BUILD_ID	(H_HOST_ID + HIB_IMAGE_STR_MAX)
 #define H_CSUM		(H_BUILD_ID + HIB_BUILD_ID_MAX)		/* 512 */
 
+/* encryption area (HIB_CIPHER_XCHACHA20POLY1305 only; zero padding otherwise) */
+#define H_KDF		(H_CSUM + 8)		/* u32 HIB_KDF_* */
+#define H_KDF_ALG	(H_KDF + 4)		/* u32 crypto_pwhash_ALG_* */
+#define H_KDF_OPS	(H_KDF + 8)		/* u64 */
+#define H_KDF_MEM	(H_KDF + 16)		/* u64 */
+#define H_SALT		(H_KDF + 24)		/* 16 bytes */
+#define H_SS_HEADER	(H_SALT + 16)		/* 24 bytes */
+#define H_KEYCHECK	(H_SS_HEADER + 24)	/* 32 bytes */
+#define H_CRYPTO_END	(H_KEYCHECK + 32)
+
+#define HASH_BYTES	32
+#define KEYCHECK_CTX	"hibernate image key check v1"
+
 /* protected origins: own area and checksum, all zero when there are none */
 #define O_BASE		1024
 #define O_COUNT		O_BASE
@@ -61,8 +75,14 @@
 #define R_MAGIC		0
 #define R_FLAGS		4
 #define R_CSUM		40
+#define R_AD		24		/* magic, flags, seq, lengths: a chunk's AD */
 
 _Static_assert(H_CSUM + 8 <= O_BASE, "header fits before the origins");
+_Static_assert(H_CRYPTO_END <= O_BASE, "encryption area fits before the origins");
+_Static_assert(H_SALT - H_SALT + 16 == crypto_pwhash_SALTBYTES, "salt size");
+_Static_assert(crypto_secretstream_xchacha20poly1305_HEADERBYTES == 24, "stream header size");
+_Static_assert(crypto_secretstream_xchacha20poly1305_ABYTES == HIB_CRYPTO_ABYTES, "abytes");
+_Static_assert(crypto_secretstream_xchacha20poly1305_KEYBYTES == HIB_KEY_BYTES, "key size");
 _Static_assert(O_RECS + HIB_IMAGE_ORIGINS_MAX * O_REC_SIZE <= O_CSUM, "origins fit");
 
 static void put32(uint8_t *p, uint32_t v)
@@ -200,8 +220,10 @@ uint64_t hib_image_worst_case(uint64_t raw_bytes, uint32_t chunk_size)
 	if (chunk_size == 0)
 		chunk_size = HIB_IMAGE_CHUNK_DEFAULT;
 	chunks = div_round_up(raw_bytes, chunk_size);
-	return HIB_IMAGE_DATA_OFFSET + chunks * (HIB_RECORD_SIZE + hib_chunk_bound(chunk_size)) +
-	       HIB_RECORD_SIZE;
+	/* Room for encryption whether or not it is on: 25 bytes a chunk. */
+	return HIB_IMAGE_DATA_OFFSET +
+	       chunks * (HIB_RECORD_SIZE + hib_chunk_bound(chunk_size) + HIB_CRYPTO_CHUNK_EXTRA) +
+	       HIB_RECORD_SIZE + HIB_CRYPTO_ABYTES;
 }
 
 /* ---- identity ------------------------------------------------------------------------------ */
@@ -417,6 +439,185 @@ int hib_chunk_decompress(const struct hib_chunk *c, const void *comp, void *out,
 	return 0;
 }
 
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static int crypto_ready(void)
+{
+	return sodium_init() < 0 ? -ENOSYS : 0;
+}
+
+static int key_alloc(struct hib_image_key **ret_key)
+{
+	struct hib_image_key *k;
+	int r;
+
+	r = crypto_ready();
+	if (r < 0)
+		return r;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	/* Keep it out of swap where possible; failure is not fatal (RLIMIT_MEMLOCK). */
+	(void)sodium_mlock(k, sizeof(*k));
+	*ret_key = k;
+	return 0;
+}
+
+void hib_image_key_free(struct hib_image_key *k)
+{
+	if (!k)
+		return;
+	sodium_munlock(k, sizeof(*k));	/* zeroes too */
+	free(k);
+}
+
+int hib_image_key_from_raw(const uint8_t key[HIB_KEY_BYTES], struct hib_image_key **ret_key)
+{
+	struct hib_image_key *k;
+	int r;
+
+	if (!key || !ret_key)
+		return -EINVAL;
+	r = key_alloc(&k);
+	if (r < 0)
+		return r;
+	k->kdf = HIB_KDF_RAW;
+	memcpy(k->key, key, HIB_KEY_BYTES);
+	*ret_key = k;
+	return 0;
+}
+
+int hib_image_key_from_passphrase(const char *pass, size_t len, struct hib_image_key **ret_key)
+{
+	struct hib_image_key *k;
+	int r;
+
+	if (!pass || !ret_key || len == 0 || len >= HIB_PASSPHRASE_MAX)
+		return -EINVAL;
+	r = key_alloc(&k);
+	if (r < 0)
+		return r;
+	k->kdf = HIB_KDF_ARGON2ID;
+	memcpy(k->passphrase, pass, len);
+	k->passphrase_len = len;
+	*ret_key = k;
+	return 0;
+}
+
+/* Read at most @size bytes of @path into @buf.  Length, or -E2BIG if there is more. */
+static ssize_t read_secret(const char *path, uint8_t *buf, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	size_t got = 0;
+	uint8_t extra;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	for (;;) {
+		ssize_t n = read(fd, got < size ? buf + got : &extra, got < size ? size - got : 1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		if (got >= size)
+			return -E2BIG;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int hib_image_key_from_file(const char *path, struct hib_image_key **ret_key)
+{
+	uint8_t buf[2 * HIB_KEY_BYTES + 2], key[HIB_KEY_BYTES];
+	size_t len, bin_len = 0;
+	ssize_t n;
+	int r;
+
+	if (!path || !ret_key)
+		return -EINVAL;
+	r = crypto_ready();
+	if (r < 0)
+		return r;
+	n = read_secret(path, buf, sizeof(buf));
+	if (n < 0)
+		return n == -E2BIG ? -EINVAL : (int)n;
+	len = (size_t)n;
+	if (len == HIB_KEY_BYTES) {
+		memcpy(key, buf, HIB_KEY_BYTES);
+	} else {
+		if (len == 2 * HIB_KEY_BYTES + 1 && buf[len - 1] == '\n')
+			len--;
+		if (len != 2 * HIB_KEY_BYTES ||
+		    sodium_hex2bin(key, sizeof(key), (const char *)buf, len, NULL, &bin_len,
+				   NULL) != 0 || bin_len != HIB_KEY_BYTES) {
+			sodium_memzero(buf, sizeof(buf));
+			return -EINVAL;
+		}
+	}
+	sodium_memzero(buf, sizeof(buf));
+	r = hib_image_key_from_raw(key, ret_key);
+	sodium_memzero(key, sizeof(key));
+	return r;
+}
+
+int hib_image_key_from_passphrase_file(const char *path, struct hib_image_key **ret_key)
+{
+	uint8_t buf[HIB_PASSPHRASE_MAX + 1];
+	ssize_t n;
+	size_t len;
+	int r;
+
+	if (!path || !ret_key)
+		return -EINVAL;
+	n = read_secret(path, buf, sizeof(buf));
+	if (n < 0)
+		return n == -E2BIG ? -EINVAL : (int)n;
+	len = 0;
+	while (len < (size_t)n && buf[len] != '\n')
+		len++;
+	r = hib_image_key_from_passphrase((const char *)buf, len, ret_key);
+	sodium_memzero(buf, sizeof(buf));
+	return r;
+}
+
+/* The stream key from @k and the header's KDF fields in @block.  0 or -errno. */
+static int key_derive(const struct hib_image_key *k, const uint8_t *block,
+		      uint8_t out[HIB_KEY_BYTES])
+{
+	if (k->kdf == HIB_KDF_RAW) {
+		memcpy(out, k->key, HIB_KEY_BYTES);
+		return 0;
+	}
+	if (crypto_pwhash(out, HIB_KEY_BYTES, k->passphrase, k->passphrase_len,
+			  block + H_SALT, get64(block + H_KDF_OPS), (size_t)get64(block + H_KDF_MEM),
+			  (int)get32(block + H_KDF_ALG)) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void keycheck(const uint8_t key[HIB_KEY_BYTES], const uint8_t *block,
+		     uint8_t out[HASH_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, HIB_KEY_BYTES, HASH_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)KEYCHECK_CTX, sizeof(KEYCHECK_CTX));
+	crypto_generichash_update(&st, block + H_KDF, H_KEYCHECK - H_KDF);
+	crypto_generichash_final(&st, out, HASH_BYTES);
+}
+
+/* AD of a message: the header hash and @len bytes of its record. */
+static void make_ad(uint8_t *ad, const uint8_t *header_hash, const uint8_t *rec, size_t len)
+{
+	memcpy(ad, header_hash, HASH_BYTES);
+	memcpy(ad + HASH_BYTES, rec, len);
+}
+
 /* ---- writer -------------------------------------------------------------------------------- */
 
 struct hib_image_writer {
@@ -429,6 +630,12 @@ struct hib_image_writer {
 	bool begun;
 	bool finished;
 	uint8_t block[HIB_IMAGE_BLOCK];
+	/* encryption */
+	struct hib_image_key *key;
+	uint8_t *cbuf;			/* plaintext + ciphertext of one chunk */
+	size_t cbuf_size;
+	uint8_t header_hash[HASH_BYTES];
+	crypto_secretstream_xchacha20poly1305_state ss;
 };
 
 static int check_geometry(uint32_t page_size, uint32_t chunk_size)
@@ -477,6 +684,59 @@ int hib_image_writer_set_origins(struct hib_image_writer *w, const struct hib_im
 	return 0;
 }
 
+int hib_image_writer_set_key(struct hib_image_writer *w, const struct hib_image_key *key)
+{
+	struct hib_image_key *k;
+	size_t size;
+	int r;
+
+	if (!w || !key || w->begun || (key->kdf != HIB_KDF_RAW && key->kdf != HIB_KDF_ARGON2ID))
+		return -EINVAL;
+	r = key_alloc(&k);
+	if (r < 0)
+		return r;
+	*k = *key;
+	/* plaintext (payload + raw checksum), then the ciphertext */
+	size = 2 * (hib_chunk_bound(w->info.chunk_size) + HIB_CRYPTO_CHUNK_EXTRA);
+	free(w->cbuf);
+	w->cbuf = malloc(size);
+	if (!w->cbuf) {
+		hib_image_key_free(k);
+		return -ENOMEM;
+	}
+	w->cbuf_size = size;
+	hib_image_key_free(w->key);
+	w->key = k;
+	w->info.cipher = HIB_CIPHER_XCHACHA20POLY1305;
+	return 0;
+}
+
+/* Fill the encryption area of the encoded header in w->block and start the stream. */
+static int writer_crypto_begin(struct hib_image_writer *w)
+{
+	struct hib_image_key *k = w->key;
+	uint8_t key[HIB_KEY_BYTES];
+	int r;
+
+	put32(w->block + H_KDF, (uint32_t)k->kdf);
+	if (k->kdf == HIB_KDF_ARGON2ID) {
+		put32(w->block + H_KDF_ALG, crypto_pwhash_ALG_ARGON2ID13);
+		put64(w->block + H_KDF_OPS, k->opslimit ? k->opslimit :
+			crypto_pwhash_OPSLIMIT_INTERACTIVE);
+		put64(w->block + H_KDF_MEM, k->memlimit ? k->memlimit :
+			crypto_pwhash_MEMLIMIT_INTERACTIVE);
+		randombytes_buf(w->block + H_SALT, crypto_pwhash_SALTBYTES);
+	}
+	r = key_derive(k, w->block, key);
+	if (r < 0)
+		return r;
+	crypto_secretstream_xchacha20poly1305_init_push(&w->ss, w->block + H_SS_HEADER, key);
+	keycheck(key, w->block, w->block + H_KEYCHECK);
+	sodium_memzero(key, sizeof(key));
+	crypto_generichash(w->header_hash, HASH_BYTES, w->block, HIB_IMAGE_BLOCK, NULL, 0);
+	return 0;
+}
+
 int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uint64_t created)
 {
 	int r;
@@ -489,6 +749,11 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 
 	hib_image_header_encode(&w->info, w->block);
 	w->header_csum = get64(w->block + H_CSUM);
+	if (w->key) {
+		r = writer_crypto_begin(w);
+		if (r < 0)
+			return r;
+	}
 	r = hib_sink_write(w->sink, w->block, HIB_IMAGE_BLOCK, 0);
 	if (r < 0)
 		return r;
@@ -520,6 +785,35 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 	    c->comp_len > hib_chunk_bound(c->raw_len))
 		return -EINVAL;
 
+	if (w->key) {
+		uint8_t ad[HASH_BYTES + R_AD];
+		size_t plain = c->comp_len + 8, stored = plain + HIB_CRYPTO_ABYTES;
+		uint8_t *ct = w->cbuf + plain;
+		struct hib_chunk e = *c;
+
+		/* The raw checksum travels inside the ciphertext. */
+		memcpy(w->cbuf, payload, c->comp_len);
+		put64(w->cbuf + c->comp_len, c->raw_csum);
+		e.raw_csum = 0;
+		hib_chunk_encode(&e, rec);
+		make_ad(ad, w->header_hash, rec, R_AD);
+		crypto_secretstream_xchacha20poly1305_push(&w->ss, ct, NULL, w->cbuf, plain, ad,
+							   sizeof(ad), 0);
+		e.comp_csum = csum(ct, stored);
+		hib_chunk_encode(&e, rec);
+		r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
+		if (r < 0)
+			return r;
+		r = hib_sink_write(w->sink, ct, stored, w->off + sizeof(rec));
+		if (r < 0)
+			return r;
+		XXH3_64bits_update(&w->running, rec, sizeof(rec));
+		w->off += sizeof(rec) + stored;
+		w->totals.chunks++;
+		w->totals.raw_bytes += c->raw_len;
+		w->totals.comp_bytes += stored;
+		return 0;
+	}
 	hib_chunk_encode(c, rec);
 	r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
 	if (r < 0)
@@ -552,6 +846,16 @@ int hib_image_writer_finish(struct hib_image_writer *w)
 	r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
 	if (r < 0)
 		return r;
+	if (w->key) {
+		uint8_t ad[HASH_BYTES + HIB_RECORD_SIZE], tag[HIB_CRYPTO_ABYTES];
+
+		make_ad(ad, w->header_hash, rec, sizeof(rec));
+		crypto_secretstream_xchacha20poly1305_push(&w->ss, tag, NULL, NULL, 0, ad,
+			sizeof(ad), crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+		r = hib_sink_write(w->sink, tag, sizeof(tag), w->off + sizeof(rec));
+		if (r < 0)
+			return r;
+	}
 	r = hib_sink_sync(w->sink);
 	if (r < 0)
 		return r;
@@ -562,7 +866,7 @@ int hib_image_writer_finish(struct hib_image_writer *w)
 	r = hib_sink_sync(w->sink);
 	if (r < 0)
 		return r;
-	w->off += sizeof(rec);
+	w->off += sizeof(rec) + (w->key ? HIB_CRYPTO_ABYTES : 0);
 	w->finished = true;
 	return 0;
 }
@@ -580,6 +884,13 @@ void hib_image_writer_totals(const struct hib_image_writer *w, struct hib_final 
 
 void hib_image_writer_free(struct hib_image_writer *w)
 {
+	if (!w)
+		return;
+	hib_image_key_free(w->key);
+	if (w->cbuf)
+		sodium_memzero(w->cbuf, w->cbuf_size);
+	free(w->cbuf);
+	sodium_memzero(&w->ss, sizeof(w->ss));
 	free(w);
 }
 
@@ -613,6 +924,13 @@ struct hib_image_reader {
 	int state;			/* 0 streaming, 1 done, < 0 error */
 	uint64_t why_off;
 	char why[HIB_IMAGE_WHY_MAX];
+	/* encryption */
+	bool encrypted;
+	uint32_t extra;			/* bytes a chunk's payload takes beyond comp_len */
+	uint8_t *cbuf;			/* ciphertext, then plaintext, of one chunk */
+	size_t cbuf_half;
+	uint8_t header_hash[HASH_BYTES];
+	crypto_secretstream_xchacha20poly1305_state ss;
 };
 
 static int reader_fail(struct hib_image_reader *r, int err, uint64_t off, const char *fmt, ...)
@@ -670,8 +988,13 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 	if (get64(b + H_CSUM) != csum(b, H_CSUM))
 		return reader_fail(r, -EBADMSG, H_CSUM, "header checksum mismatch");
 	r->header_csum = get64(b + H_CSUM);
-	if (!all_zero(b + H_CSUM + 8, O_BASE - H_CSUM - 8))
+	info->cipher = get32(b + H_CIPHER);
+	if (info->cipher == HIB_CIPHER_XCHACHA20POLY1305) {
+		if (!all_zero(b + H_CRYPTO_END, O_BASE - H_CRYPTO_END))
+			return reader_fail(r, -EBADMSG, H_CRYPTO_END, "header padding not zero");
+	} else if (!all_zero(b + H_CSUM + 8, O_BASE - H_CSUM - 8)) {
 		return reader_fail(r, -EBADMSG, H_CSUM + 8, "header padding not zero");
+	}
 	if (!all_zero(b + O_BASE, HIB_IMAGE_BLOCK - O_BASE)) {
 		uint32_t i, n = get32(b + O_COUNT);
 
@@ -709,7 +1032,7 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 	info->cipher = get32(b + H_CIPHER);
 	if (info->codec != HIB_CODEC_LZ4)
 		return reader_fail(r, -EPROTONOSUPPORT, H_CODEC, "unknown codec %u", info->codec);
-	if (info->cipher != HIB_CIPHER_NONE)
+	if (info->cipher != HIB_CIPHER_NONE && info->cipher != HIB_CIPHER_XCHACHA20POLY1305)
 		return reader_fail(r, -EPROTONOSUPPORT, H_CIPHER, "unsupported cipher %u",
 				   info->cipher);
 	if (check_geometry(info->page_size, info->chunk_size) < 0)
@@ -754,12 +1077,73 @@ static int final_decode(struct hib_image_reader *r, const uint8_t *rec, uint64_t
 	return 0;
 }
 
+/* Check @key against the encrypted header in @hdr and start pulling the stream. */
+static int reader_crypto_begin(struct hib_image_reader *r, const struct hib_image_key *key,
+			       const uint8_t *hdr)
+{
+	uint8_t k[HIB_KEY_BYTES], check[HASH_BYTES];
+	uint32_t kdf = get32(hdr + H_KDF);
+	int e;
+
+	e = crypto_ready();
+	if (e < 0)
+		return reader_fail(r, e, 0, "libsodium failed to initialise");
+	if (kdf != HIB_KDF_RAW && kdf != HIB_KDF_ARGON2ID)
+		return reader_fail(r, -EBADMSG, H_KDF, "unknown key derivation %u", kdf);
+	if (kdf == HIB_KDF_ARGON2ID) {
+		uint64_t ops = get64(hdr + H_KDF_OPS), mem = get64(hdr + H_KDF_MEM);
+
+		if (get32(hdr + H_KDF_ALG) != crypto_pwhash_ALG_ARGON2ID13 ||
+		    ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
+		    mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_MODERATE)
+			return reader_fail(r, -EBADMSG, H_KDF_ALG, "passphrase derivation "
+					   "parameters out of range (algorithm %u, ops %" PRIu64
+					   ", memory %" PRIu64 ")", get32(hdr + H_KDF_ALG), ops,
+					   mem);
+		if (key->kdf != HIB_KDF_ARGON2ID)
+			return reader_fail(r, -EKEYREJECTED, H_KDF, "wrong key: the image was "
+					   "encrypted with a passphrase, a key file was given");
+	} else if (key->kdf != HIB_KDF_RAW) {
+		return reader_fail(r, -EKEYREJECTED, H_KDF, "wrong key: the image was encrypted "
+				   "with a key file, a passphrase was given");
+	}
+	e = key_derive(key, hdr, k);
+	if (e < 0)
+		return reader_fail(r, e, H_KDF, "cannot derive the key from the passphrase: %s",
+				   strerror(-e));
+	keycheck(k, hdr, check);
+	if (sodium_memcmp(check, hdr + H_KEYCHECK, HASH_BYTES) != 0) {
+		sodium_memzero(k, sizeof(k));
+		return reader_fail(r, -EKEYREJECTED, H_KEYCHECK, "wrong key: it does not match "
+				   "the key the image was encrypted with");
+	}
+	e = crypto_secretstream_xchacha20poly1305_init_pull(&r->ss, hdr + H_SS_HEADER, k);
+	sodium_memzero(k, sizeof(k));
+	if (e != 0)
+		return reader_fail(r, -EBADMSG, H_SS_HEADER, "bad encryption stream header");
+	crypto_generichash(r->header_hash, HASH_BYTES, hdr, HIB_IMAGE_BLOCK, NULL, 0);
+	r->cbuf_half = hib_chunk_bound(r->info.chunk_size) + HIB_CRYPTO_CHUNK_EXTRA;
+	r->cbuf = malloc(2 * r->cbuf_half);
+	if (!r->cbuf)
+		return reader_fail(r, -ENOMEM, 0, "out of memory");
+	r->encrypted = true;
+	r->extra = HIB_CRYPTO_CHUNK_EXTRA;
+	return 0;
+}
+
 int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_reader,
 			  char *ret_why, uint64_t *ret_off)
 {
+	return hib_image_reader_open_key(sink, NULL, ret_reader, ret_why, ret_off);
+}
+
+int hib_image_reader_open_key(struct hib_sink *sink, const struct hib_image_key *key,
+			      struct hib_image_reader **ret_reader, char *ret_why,
+			      uint64_t *ret_off)
+{
 	struct hib_image_reader *r = NULL;
-	uint8_t *block = NULL, rec[HIB_RECORD_SIZE];
-	uint64_t chunks, max_final;
+	uint8_t *block = NULL, *hdr = NULL, rec[HIB_RECORD_SIZE];
+	uint64_t chunks, max_final, extra;
 	int e;
 
 	if (!sink || !ret_reader)
@@ -768,8 +1152,9 @@ int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_r
 		return -ENOMEM;
 	memset(r, 0, sizeof(*r));
 	r->sink = sink;
+	hdr = malloc(HIB_IMAGE_BLOCK);
 	block = malloc(HIB_IMAGE_BLOCK);
-	if (!block) {
+	if (!block || !hdr) {
 		e = -ENOMEM;
 		goto fail;
 	}
@@ -785,10 +1170,10 @@ int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_r
 		goto fail;
 	}
 
-	e = sink_read_at(r, block, HIB_IMAGE_BLOCK, 0, "header");
+	e = sink_read_at(r, hdr, HIB_IMAGE_BLOCK, 0, "header");
 	if (e < 0)
 		goto fail;
-	e = header_decode(r, block);
+	e = header_decode(r, hdr);
 	if (e < 0)
 		goto fail;
 
@@ -815,10 +1200,28 @@ int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_r
 		goto fail;
 	}
 
+	/* A valid image: now the key, before anything else of it is read. */
+	if (r->info.cipher == HIB_CIPHER_NONE && key) {
+		e = reader_fail(r, -EPERM, H_CIPHER, "the image is not encrypted, and encryption "
+				"is required");
+		goto fail;
+	}
+	if (r->info.cipher != HIB_CIPHER_NONE && !key) {
+		e = reader_fail(r, -ENOKEY, H_CIPHER, "the image is encrypted and no key was "
+				"given");
+		goto fail;
+	}
+	if (key) {
+		e = reader_crypto_begin(r, key, hdr);
+		if (e < 0)
+			goto fail;
+	}
+	extra = r->extra;
+
 	chunks = div_round_up(r->info.raw_bytes, r->info.chunk_size);
 	max_final = HIB_IMAGE_DATA_OFFSET +
-		    chunks * (HIB_RECORD_SIZE + hib_chunk_bound(r->info.chunk_size));
-	if (r->final_off < HIB_IMAGE_DATA_OFFSET + chunks * (HIB_RECORD_SIZE + 1) ||
+		    chunks * (HIB_RECORD_SIZE + hib_chunk_bound(r->info.chunk_size) + extra);
+	if (r->final_off < HIB_IMAGE_DATA_OFFSET + chunks * (HIB_RECORD_SIZE + 1 + extra) ||
 	    r->final_off > max_final) {
 		e = reader_fail(r, -EBADMSG, HIB_IMAGE_BLOCK + C_FINAL_OFF, "FINAL record offset "
 				"%" PRIu64 " impossible for %" PRIu64 " chunks", r->final_off,
@@ -847,6 +1250,7 @@ int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_r
 	XXH3_64bits_reset(&r->running);
 	r->off = HIB_IMAGE_DATA_OFFSET;
 	free(block);
+	free(hdr);
 	*ret_reader = r;
 	return 0;
 
@@ -856,7 +1260,8 @@ fail:
 	if (ret_off)
 		*ret_off = r->why_off;
 	free(block);
-	free(r);
+	free(hdr);
+	hib_image_reader_free(r);
 	return e;
 }
 
@@ -888,8 +1293,73 @@ static int reader_final(struct hib_image_reader *r, const uint8_t *rec, uint64_t
 				   f.chunks, f.raw_bytes, r->seen.chunks, r->seen.raw_bytes);
 	if (f.running_csum != (uint64_t)XXH3_64bits_digest(&r->running))
 		return reader_fail(r, -EBADMSG, off, "FINAL running checksum mismatch");
+	if (r->encrypted) {
+		uint8_t ad[HASH_BYTES + HIB_RECORD_SIZE], tagged[HIB_CRYPTO_ABYTES];
+		unsigned char tag = 0;
+
+		e = sink_read_at(r, tagged, sizeof(tagged), off + HIB_RECORD_SIZE,
+				 "FINAL authentication tag");
+		if (e < 0)
+			return e;
+		make_ad(ad, r->header_hash, rec, HIB_RECORD_SIZE);
+		if (crypto_secretstream_xchacha20poly1305_pull(&r->ss, NULL, NULL, &tag, tagged,
+							       sizeof(tagged), ad, sizeof(ad)) != 0)
+			return reader_fail(r, -EBADMSG, off, "FINAL record: authentication failed "
+					   "(the image was altered or truncated)");
+		if (tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL)
+			return reader_fail(r, -EBADMSG, off, "FINAL record is not tagged as the end "
+					   "of the encrypted stream (image truncated)");
+	}
 	r->state = 1;
 	return 0;
+}
+
+/* The rest of hib_image_reader_next() for an encrypted chunk whose record checked out. */
+static int reader_next_encrypted(struct hib_image_reader *r, const uint8_t *rec,
+				 struct hib_chunk *c, void *buf, size_t buf_size,
+				 struct hib_chunk *ret_chunk)
+{
+	uint8_t ad[HASH_BYTES + R_AD], *plain = r->cbuf + r->cbuf_half;
+	size_t stored = (size_t)c->comp_len + HIB_CRYPTO_CHUNK_EXTRA;
+	unsigned long long mlen = 0;
+	unsigned char tag = 0;
+	uint64_t off = c->offset;
+	int e;
+
+	if (r->final_off - off - HIB_RECORD_SIZE < stored)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 " at offset %" PRIu64
+				   " (%zu bytes) overlaps the FINAL record", c->seq, off, stored);
+	if (c->raw_csum != 0)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": raw checksum in the clear "
+				   "in an encrypted image", c->seq);
+	if (c->comp_len > buf_size || stored > r->cbuf_half)
+		return reader_fail(r, -ENOBUFS, off, "chunk %" PRIu64 ": %u bytes do not fit the "
+				   "buffer", c->seq, c->comp_len);
+	e = sink_read_at(r, r->cbuf, stored, off + HIB_RECORD_SIZE, "chunk payload");
+	if (e < 0)
+		return e;
+	make_ad(ad, r->header_hash, rec, R_AD);
+	if (crypto_secretstream_xchacha20poly1305_pull(&r->ss, plain, &mlen, &tag, r->cbuf,
+						       stored, ad, sizeof(ad)) != 0)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 " at offset %" PRIu64
+				   ": authentication failed (the image was altered, reordered or "
+				   "is corrupt)", c->seq, off);
+	if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE ||
+	    mlen != (unsigned long long)c->comp_len + 8)
+		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": unexpected tag %u or "
+				   "length in the encrypted stream", c->seq, tag);
+	memcpy(buf, plain, c->comp_len);
+	c->raw_csum = get64(plain + c->comp_len);
+	sodium_memzero(plain, (size_t)mlen);
+
+	XXH3_64bits_update(&r->running, rec, HIB_RECORD_SIZE);
+	r->rec_off = off;
+	r->off = off + HIB_RECORD_SIZE + stored;
+	r->seen.chunks++;
+	r->seen.raw_bytes += c->raw_len;
+	r->seen.comp_bytes += stored;
+	*ret_chunk = *c;
+	return 1;
 }
 
 int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size,
@@ -948,6 +1418,8 @@ int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size
 	    ((c.flags & HIB_CHUNK_STORED) && c.comp_len != c.raw_len))
 		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": bad compressed length %u "
 				   "at offset %" PRIu64, c.seq, c.comp_len, off);
+	if (r->encrypted)
+		return reader_next_encrypted(r, rec, &c, buf, buf_size, ret_chunk);
 	if (r->final_off - off - HIB_RECORD_SIZE < c.comp_len)
 		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 " at offset %" PRIu64
 				   " (%u bytes) overlaps the FINAL record", c.seq, off, c.comp_len);
@@ -996,5 +1468,12 @@ uint64_t hib_image_reader_offset(const struct hib_image_reader *r)
 
 void hib_image_reader_free(struct hib_image_reader *r)
 {
+	if (!r)
+		return;
+	if (r->cbuf) {
+		sodium_memzero(r->cbuf, 2 * r->cbuf_half);
+		free(r->cbuf);
+	}
+	sodium_memzero(&r->ss, sizeof(r->ss));
 	free(r);
 }

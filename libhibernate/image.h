@@ -137,6 +137,7 @@ int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes);
 
 #define HIB_CODEC_LZ4		1
 #define HIB_CIPHER_NONE		0
+#define HIB_CIPHER_XCHACHA20POLY1305	1	/* libsodium secretstream */
 
 #define HIB_CHUNK_STORED	(1u << 0)	/* payload is the raw bytes */
 
@@ -233,6 +234,56 @@ void hib_image_header_encode(const struct hib_image_info *info, uint8_t *block);
 void hib_chunk_encode(const struct hib_chunk *c, uint8_t rec[HIB_RECORD_SIZE]);
 void hib_final_encode(const struct hib_final *f, uint8_t rec[HIB_RECORD_SIZE]);
 
+/*
+ * ---- encryption (HIB_CIPHER_XCHACHA20POLY1305) ----------------------------------------------
+ *
+ * libsodium crypto_secretstream_xchacha20poly1305, one stream per image, pushed in the
+ * writer's ordered stage and pulled by the reader in order (it is sequential by design).
+ * The header block carries, after its XXH3 (in what is padding for unencrypted images): the
+ * key derivation (raw key, or argon2id with its salt and limits), the secretstream header and
+ * a key check (keyed BLAKE2b of the salt and stream header, so a wrong key is told apart from
+ * an altered image).  A BLAKE2b of the whole header block is part of every message's
+ * additional data, so the header is authenticated.
+ *
+ *   chunk:  record (48 bytes, as without encryption; raw_csum 0, comp_csum the XXH3 of the
+ *           stored bytes) + one secretstream message of comp_len + 8 bytes of plaintext (the
+ *           lz4 payload and the raw checksum, which would otherwise leak the plaintext) =
+ *           comp_len + HIB_CRYPTO_CHUNK_EXTRA bytes; AD = header hash + the record's first
+ *           24 bytes (magic, flags, seq, raw and compressed lengths)
+ *   FINAL:  record + an empty message tagged TAG_FINAL, AD = header hash + the record
+ *
+ * The reader decrypts each chunk before handing it out (before any decompression), and
+ * refuses the FINAL record unless its message authenticates with TAG_FINAL.
+ */
+#define HIB_KEY_BYTES		32
+#define HIB_CRYPTO_ABYTES	17	/* crypto_secretstream_xchacha20poly1305_ABYTES */
+#define HIB_CRYPTO_CHUNK_EXTRA	(8 + HIB_CRYPTO_ABYTES)
+#define HIB_KDF_RAW		1
+#define HIB_KDF_ARGON2ID	2
+#define HIB_PASSPHRASE_MAX	1024
+
+/* Key material: a raw key, or a passphrase derived with the image's salt. */
+struct hib_image_key {
+	int kdf;			/* HIB_KDF_* */
+	uint8_t key[HIB_KEY_BYTES];	/* HIB_KDF_RAW */
+	char passphrase[HIB_PASSPHRASE_MAX];	/* HIB_KDF_ARGON2ID, NUL-terminated */
+	size_t passphrase_len;
+	uint64_t opslimit;		/* writer: argon2id cost (0: libsodium's "interactive") */
+	uint64_t memlimit;
+};
+
+/*
+ * Load a key file: exactly 32 raw bytes, or 64 hex digits (one trailing newline allowed).
+ * -EINVAL for anything else, -errno if it cannot be read.
+ */
+int hib_image_key_from_file(const char *path, struct hib_image_key **ret_key);
+/* A passphrase: the file's first line (without the newline), 1..HIB_PASSPHRASE_MAX-1 bytes. */
+int hib_image_key_from_passphrase_file(const char *path, struct hib_image_key **ret_key);
+int hib_image_key_from_passphrase(const char *pass, size_t len, struct hib_image_key **ret_key);
+int hib_image_key_from_raw(const uint8_t key[HIB_KEY_BYTES], struct hib_image_key **ret_key);
+/* Wipes and frees. */
+void hib_image_key_free(struct hib_image_key *k);
+
 /* ---- chunk codec (what the pipeline's workers run) ---------------------------------------- */
 
 /* Worst-case payload of a chunk of @raw_len bytes. */
@@ -272,7 +323,15 @@ int hib_image_writer_set_origins(struct hib_image_writer *w, const struct hib_im
  * whatever image was there is no longer valid).  No allocation.
  */
 int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uint64_t created);
-/* Append chunk @c (seq must be the next one) with payload @payload.  No allocation. */
+/*
+ * Encrypt the image with @key (copied; before hib_image_writer_begin()).  Derives the key now
+ * for a passphrase (argon2id, a fresh salt).  Allocates the ciphertext buffer.
+ */
+int hib_image_writer_set_key(struct hib_image_writer *w, const struct hib_image_key *key);
+/*
+ * Append chunk @c (seq must be the next one) with payload @payload.  No allocation.  With a
+ * key, the payload is encrypted here: call it in sequence order from one thread.
+ */
 int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 			 const void *payload);
 /* Write FINAL, fsync, write the commit block, fsync.  -EIO if the totals do not add up. */
@@ -300,6 +359,15 @@ struct hib_image_reader;
  */
 int hib_image_reader_open(struct hib_sink *sink, struct hib_image_reader **ret_reader,
 			  char *ret_why, uint64_t *ret_off);
+/*
+ * The same with encryption configured (@key not NULL): an unencrypted image is refused with
+ * -EPERM, a wrong key with -EKEYREJECTED.  Without a key (@key NULL), an encrypted image is
+ * refused with -ENOKEY.  A chunk or FINAL record that does not authenticate is -EBADMSG from
+ * hib_image_reader_next() with the reason.
+ */
+int hib_image_reader_open_key(struct hib_sink *sink, const struct hib_image_key *key,
+			      struct hib_image_reader **ret_reader, char *ret_why,
+			      uint64_t *ret_off);
 const struct hib_image_info *hib_image_reader_info(const struct hib_image_reader *r);
 /* The totals from the commit block's FINAL record, read ahead by hib_image_reader_open(). */
 const struct hib_final *hib_image_reader_final(const struct hib_image_reader *r);

@@ -8,6 +8,7 @@ libelf-dev libssl-dev dwarves
 linux-source-6.1
 qemu-system-x86 busybox-static dmsetup e2fsprogs
 libdevmapper-dev liblz4-dev libxxhash-dev libcap-dev libcmocka-dev libjson-c-dev
+libsodium-dev
 python3"
 
 missing=""

@@ -316,7 +316,8 @@ static void m_chunk_size_huge(uint8_t *img, size_t *len) { put32(img + 20, 0xfff
 static void m_pages_absurd(uint8_t *img, size_t *len) { put64(img + 32, 1ULL << 50); put64(img + 40, (1ULL << 50) * page); fix_header(img); fix_commit(img); }
 static void m_pages_raw_mismatch(uint8_t *img, size_t *len) { put64(img + 40, 12345); fix_header(img); fix_commit(img); }
 static void m_codec(uint8_t *img, size_t *len) { put32(img + 24, 9); fix_header(img); fix_commit(img); }
-static void m_cipher(uint8_t *img, size_t *len) { put32(img + 28, 1); fix_header(img); fix_commit(img); }
+static void m_cipher(uint8_t *img, size_t *len) { put32(img + 28, 9); fix_header(img); fix_commit(img); }
+static void m_cipher_nokey(uint8_t *img, size_t *len) { put32(img + 28, 1); fix_header(img); fix_commit(img); }
 static void m_build_id_len(uint8_t *img, size_t *len) { put32(img + 56, 1000); fix_header(img); fix_commit(img); }
 static void m_unterminated(uint8_t *img, size_t *len) { memset(img + 64, 'x', HIB_IMAGE_STR_MAX); fix_header(img); fix_commit(img); }
 static void m_not_valid(uint8_t *img, size_t *len) { memset(img + HIB_IMAGE_BLOCK, 0, HIB_IMAGE_BLOCK); }
@@ -380,6 +381,7 @@ static const struct mutation mutations[] = {
 	{ "raw bytes != pages", m_pages_raw_mismatch, AT_OPEN, -EBADMSG, "page count" },
 	{ "codec", m_codec, AT_OPEN, -EPROTONOSUPPORT, "codec" },
 	{ "cipher", m_cipher, AT_OPEN, -EPROTONOSUPPORT, "cipher" },
+	{ "encrypted, no key", m_cipher_nokey, AT_OPEN, -ENOKEY, "no key" },
 	{ "build id length", m_build_id_len, AT_OPEN, -EBADMSG, "build id" },
 	{ "unterminated string", m_unterminated, AT_OPEN, -EBADMSG, "unterminated" },
 	{ "not marked valid", m_not_valid, AT_OPEN, -ENODATA, "not marked valid" },
@@ -609,10 +611,11 @@ static void test_worst_case(void **state)
 {
 	uint64_t w = hib_image_worst_case(1ULL << 30, HIB_IMAGE_CHUNK_DEFAULT);
 
-	/* 1024 chunks, each bounded by lz4's bound plus a record. */
+	/* 1024 chunks, each bounded by lz4's bound plus a record and room for encryption. */
 	assert_true(w > 1ULL << 30);
 	assert_int_equal(w, HIB_IMAGE_DATA_OFFSET + 1024 * (HIB_RECORD_SIZE +
-			 hib_chunk_bound(HIB_IMAGE_CHUNK_DEFAULT)) + HIB_RECORD_SIZE);
+			 hib_chunk_bound(HIB_IMAGE_CHUNK_DEFAULT) + HIB_CRYPTO_CHUNK_EXTRA) +
+			 HIB_RECORD_SIZE + HIB_CRYPTO_ABYTES);
 }
 
 static void test_writer_rejects(void **state)
