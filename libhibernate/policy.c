@@ -131,7 +131,8 @@ static void parse_section(struct parser *ps, const char *l, const char *p, const
 	const char *q;
 	size_t n;
 
-	*sec = SEC_NONE;	/* keys after a bad header are reported once, as below */
+	/* Keys under a bad header are not reported again: the header's error says it all. */
+	*sec = (enum section)-1;
 	if (!close) {
 		perr(ps, col_of(l, end), "section header not closed with ']'");
 		return;
