@@ -3,7 +3,7 @@
  * hibstate: a workload whose whole state can be compared before and after a
  * hibernation cycle.
  *
- *   hibstate start --dir DIR [--mib N] [--seed S]
+ *   hibstate start --dir DIR [--mib N] [--seed S] [--extras]
  *	Starts a daemon that fills N MiB (default 64) with seeded pseudo-random
  *	data, keeps open a file, /dev/null, a pipe pair to a child that echoes
  *	what it reads, and an interval timer; writes DIR/pid once ready.
@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +100,65 @@ static void echo_child(int in, int out)
 	}
 }
 
-static int daemon_main(const char *dir, size_t mib, uint64_t seed)
+/*
+ * --extras: 8 MiB each of memory the kernel must copy rather than stream
+ * (shared memory, pages shared copy-on-write with a second child) and of
+ * mlocked private memory, all seeded and part of the digest.
+ */
+#define EXTRA_WORDS (8u << 20) / sizeof(uint64_t)
+
+struct extras {
+	uint64_t *shm, *cow, *locked;
+};
+
+static uint64_t *fill_region(int flags, uint64_t *s)
 {
+	uint64_t *p = mmap(NULL, EXTRA_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			   flags | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (size_t i = 0; i < EXTRA_WORDS; i++)
+		p[i] = xorshift(s);
+	return p;
+}
+
+static int make_extras(struct extras *x, uint64_t seed)
+{
+	uint64_t s = seed * 31 + 7;
+	pid_t pid;
+
+	x->shm = fill_region(MAP_SHARED, &s);
+	x->cow = fill_region(MAP_PRIVATE, &s);
+	x->locked = fill_region(MAP_PRIVATE | MAP_LOCKED, &s);
+	if (!x->shm || !x->cow || !x->locked)
+		return -1;
+	/* A child that shares x->cow (and x->shm) and just waits. */
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return 0;
+}
+
+static uint64_t all_digest(const uint64_t *mem, size_t words, const struct extras *x)
+{
+	uint64_t h = digest(mem, words);
+
+	if (x->shm) {
+		h ^= digest(x->shm, EXTRA_WORDS) * 3;
+		h ^= digest(x->cow, EXTRA_WORDS) * 5;
+		h ^= digest(x->locked, EXTRA_WORDS) * 7;
+	}
+	return h;
+}
+
+static int daemon_main(const char *dir, size_t mib, uint64_t seed, bool extras)
+{
+	struct extras x = {};
 	int to_child[2], from_child[2], keep_fd, null_fd;
 	size_t words = mib * 1024 * 1024 / sizeof(uint64_t);
 	struct itimerval it = { { 0, 100000 }, { 0, 100000 } };
@@ -126,8 +184,11 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed)
 	close(to_child[0]);
 	close(from_child[1]);
 
+	if (extras && make_extras(&x, seed))
+		return 1;
+
 	/*
-	 * Filled after the fork, so the memory is the daemon's alone (a fork
+	 * Filled after the forks, so the memory is the daemon's alone (a fork
 	 * after it would share every page copy-on-write with the child).
 	 */
 	mem = mmap(NULL, words * sizeof(uint64_t), PROT_READ | PROT_WRITE,
@@ -136,7 +197,7 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed)
 		return 1;
 	for (size_t i = 0; i < words; i++)
 		mem[i] = xorshift(&s);
-	expected = digest(mem, words);
+	expected = all_digest(mem, words, &x);
 
 	signal(SIGUSR1, on_usr1);
 	signal(SIGALRM, on_alarm);
@@ -168,7 +229,7 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed)
 		t0 = ticks;
 		snprintf(buf, sizeof(buf),
 			 "pid=%d digest=%016llx expected=%016llx echo=%s ticks=%ld child=%d\n",
-			 getpid(), (unsigned long long)digest(mem, words),
+			 getpid(), (unsigned long long)all_digest(mem, words, &x),
 			 (unsigned long long)expected, echo_ok ? "ok" : "fail",
 			 t0, child);
 		write_file(dir, "report", buf);
@@ -226,11 +287,13 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "mib", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "extras", no_argument, NULL, 'x' },
 		{}
 	};
 	const char *dir = NULL;
 	uint64_t seed = 42;
 	size_t mib = 64;
+	bool extras = false;
 	int c;
 
 	if (argc < 2) {
@@ -245,6 +308,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			mib = strtoul(optarg, NULL, 0);
+			break;
+		case 'x':
+			extras = true;
 			break;
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -284,7 +350,7 @@ int main(int argc, char **argv)
 			if (null > 2)
 				close(null);
 			setsid();
-			return daemon_main(dir, mib, seed);
+			return daemon_main(dir, mib, seed, extras);
 		}
 		for (int i = 0; i < 3000; i++) {
 			if (!access(path, F_OK))
