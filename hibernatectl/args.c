@@ -32,10 +32,11 @@ void hibctl_usage(FILE *f)
 	      "         Say whether the kernel supports freeze_processes(2) and list the\n"
 	      "         frozen and freezing processes.\n"
 	      "  hibernate --output DEV|FILE [--no-poweroff] [--threads N] [--timeout MS]\n"
+	      "            [--key-file F | --passphrase-file F]\n"
 	      "         Check the target, lock memory, freeze every task, snapshot the kernel,\n"
 	      "         write the image (lz4 on N threads) and power off.  --no-poweroff thaws\n"
 	      "         everything once the image is written instead.\n"
-	      "  resume --input DEV|FILE [--threads N]\n"
+	      "  resume --input DEV|FILE [--threads N] [--key-file F | --passphrase-file F]\n"
 	      "         Restore the image on DEV|FILE (run from the initramfs).  Without a\n"
 	      "         valid image it says so and exits 6 so that the boot goes on.\n"
 	      "  check [--output DEV|FILE] [--config FILE] [--cow DEV]\n"
@@ -45,7 +46,7 @@ void hibctl_usage(FILE *f)
 	      "         Check thaw policy files (hibernate-policy(5)): every error as\n"
 	      "         FILE:LINE:COLUMN: MESSAGE; exits 1 if any file is bad.  Without FILE,\n"
 	      "         every *.policy in DIR (default /etc/hibernate/policy.d).\n"
-	      "  image info|verify DEV|FILE [--json]\n"
+	      "  image info|verify DEV|FILE [--json] [--key-file F | --passphrase-file F]\n"
 	      "         Show the image header; verify also checks every chunk and the FINAL\n"
 	      "         record (without /dev/snapshot).\n"
 	      "\n"
@@ -73,6 +74,10 @@ void hibctl_usage(FILE *f)
 	      "      --test=freeze       hibernate: stop after freeze, policy thaw and sync,\n"
 	      "                          hold 2 s, thaw everything\n"
 	      "  -n, --threads N         compression threads (default: online CPUs)\n"
+	      "      --key-file F        hibernate / resume / image: encrypt, or require the\n"
+	      "                          image to be encrypted, with the key in F (32 bytes raw\n"
+	      "                          or 64 hex digits); XChaCha20-Poly1305\n"
+	      "      --passphrase-file F the same with a passphrase (F's first line; argon2id)\n"
 	      "  -h, --help              show this help\n"
 	      "  -V, --version           show the version\n"
 	      "\n"
@@ -339,6 +344,28 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				continue;
 			}
 		}
+		if (args->command == HIBCTL_CMD_HIBERNATE || args->command == HIBCTL_CMD_RESUME ||
+		    args->command == HIBCTL_CMD_IMAGE_INFO ||
+		    args->command == HIBCTL_CMD_IMAGE_VERIFY) {
+			r = match_opt(args, argc, argv, &i, "key-file", 0, true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (!*value)
+					return usage_error(args, "empty --key-file path");
+				args->key_file = value;
+				continue;
+			}
+			r = match_opt(args, argc, argv, &i, "passphrase-file", 0, true, &value);
+			if (r < 0)
+				return r;
+			if (r > 0) {
+				if (!*value)
+					return usage_error(args, "empty --passphrase-file path");
+				args->passphrase_file = value;
+				continue;
+			}
+		}
 		if (args->command == HIBCTL_CMD_HIBERNATE ||
 		    args->command == HIBCTL_CMD_POLICY_CHECK) {
 			r = match_opt(args, argc, argv, &i, "policy-dir", 0, true, &value);
@@ -484,6 +511,8 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				   cmd_name ? cmd_name : "this command");
 	}
 
+	if (args->key_file && args->passphrase_file)
+		return usage_error(args, "--key-file and --passphrase-file exclude each other");
 	switch (args->command) {
 	case HIBCTL_CMD_NONE:
 		return usage_error(args, "no command given");

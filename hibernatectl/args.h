@@ -48,6 +48,8 @@ struct hibctl_args {
 	const char *cow_path;		/* hibernate / check --cow */
 	bool no_stream;			/* hibernate --no-stream: copy every page */
 	unsigned int threads;		/* hibernate / resume --threads, 0 = online CPUs */
+	const char *key_file;		/* hibernate / resume / image --key-file */
+	const char *passphrase_file;	/* hibernate / resume / image --passphrase-file */
 	const char *policy_dir;		/* hibernate / policy check --policy-dir */
 	unsigned int sync_timeout_ms;	/* hibernate --sync-timeout, 0 = default */
 	bool test_freeze;		/* hibernate --test=freeze */

@@ -206,8 +206,41 @@ int hibctl_test_build_id(const char *hex, struct hib_image_info *id)
 	return 1;
 }
 
+/*
+ * The key of --key-file / --passphrase-file into *ret_key (NULL without either).  0, or
+ * prints why not and returns the exit code.
+ */
+static int load_key(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
+		    struct hib_image_key **ret_key)
+{
+	const char *path = args->key_file ? args->key_file : args->passphrase_file;
+	struct hib_image_key *k = NULL;
+	int r;
+
+	*ret_key = NULL;
+	if (!path)
+		return 0;
+	if (args->key_file)
+		r = hib_image_key_from_file(path, &k);
+	else
+		r = hib_image_key_from_passphrase_file(path, &k);
+	if (r == -EINVAL) {
+		fprintf(ctx->err, PROG ": %s: %s\n", path, args->key_file ?
+			"not a key: expected 32 raw bytes or 64 hex digits" :
+			"no passphrase: expected one non-empty line (at most 1023 bytes)");
+		return HIBCTL_EXIT_ERROR;
+	}
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot read %s: %s\n", path, hib_strerror(r));
+		return HIBCTL_EXIT_ERROR;
+	}
+	*ret_key = k;
+	return 0;
+}
+
 int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
 {
+	_cleanup_(hib_image_key_freep) struct hib_image_key *key = NULL;
 	struct hib_image_writer *w = NULL;
 	const char *fail_at = getenv("HIBERNATE_TEST_FAIL");
 	struct hibctl_dm *dm = NULL;
@@ -283,8 +316,13 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	ret = hibctl_policy_stage_prepare(ctx, args, &pol);
 	if (ret)
 		goto out;
+	ret = load_key(ctx, args, &key);
+	if (ret)
+		goto out;
 	ret = HIBCTL_EXIT_ERROR;
 	r = hib_image_writer_new(sink, &id, &w);
+	if (r >= 0 && key)
+		r = hib_image_writer_set_key(w, key);
 	if (r >= 0)
 		r = hib_pipeline_new(args->threads, id.chunk_size, &p);
 	if (r >= 0)
@@ -490,13 +528,15 @@ out:
 /* ---- opening an image ---------------------------------------------------------------------- */
 
 /* Open @path and its image; prints why not and returns the exit code, or 0. */
-static int open_image(const struct hibctl_ctx *ctx, const char *path, int mode,
-		      struct hib_sink **ret_sink, struct hib_image_reader **ret_reader)
+static int open_image(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
+		      const char *path, int mode, struct hib_sink **ret_sink,
+		      struct hib_image_reader **ret_reader)
 {
+	_cleanup_(hib_image_key_freep) struct hib_image_key *key = NULL;
 	char why[HIB_IMAGE_WHY_MAX];
 	struct hib_sink *sink;
 	uint64_t off = 0;
-	int r;
+	int r, ret;
 
 	r = hib_sink_open(path, mode, &sink);
 	if (r < 0) {
@@ -504,9 +544,19 @@ static int open_image(const struct hibctl_ctx *ctx, const char *path, int mode,
 			hib_strerror(r));
 		return HIBCTL_EXIT_NOIMAGE;
 	}
-	r = hib_image_reader_open(sink, ret_reader, why, &off);
+	ret = load_key(ctx, args, &key);
+	if (ret) {
+		hib_sink_close(sink);
+		return ret;
+	}
+	r = hib_image_reader_open_key(sink, key, ret_reader, why, &off);
 	if (r < 0) {
 		hib_sink_close(sink);
+		if (r == -EPERM || r == -ENOKEY || r == -EKEYREJECTED) {
+			fprintf(ctx->err, PROG ": hibernation image on %s refused: %s%s\n", path,
+				why, r == -ENOKEY ? " (--key-file or --passphrase-file)" : "");
+			return HIBCTL_EXIT_BADIMAGE;
+		}
 		if (r == -ENODATA) {
 			fprintf(ctx->out, "no hibernation image on %s (%s)\n", path, why);
 			return HIBCTL_EXIT_NOIMAGE;
@@ -539,7 +589,7 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	uint64_t off = 0;
 	double t0;
 
-	ret = open_image(ctx, args->path, HIB_SINK_UPDATE, &sink, &rd);
+	ret = open_image(ctx, args, args->path, HIB_SINK_UPDATE, &sink, &rd);
 	if (ret)
 		return ret;
 	ret = HIBCTL_EXIT_ERROR;
@@ -631,6 +681,17 @@ out:
 
 /* ---- image info / verify ------------------------------------------------------------------- */
 
+static const char *cipher_name(uint32_t cipher)
+{
+	switch (cipher) {
+	case HIB_CIPHER_NONE:
+		return "none";
+	case HIB_CIPHER_XCHACHA20POLY1305:
+		return "xchacha20poly1305";
+	}
+	return "?";
+}
+
 static void info_text(FILE *f, const char *path, const struct hib_image_info *i,
 		      const struct hib_final *fin)
 {
@@ -659,7 +720,7 @@ static void info_text(FILE *f, const char *path, const struct hib_image_info *i,
 		fin->comp_bytes ? (double)i->raw_bytes / (double)fin->comp_bytes : 0.0);
 	fprintf(f, "  %-17s %" PRIu64 " of %u bytes\n", "chunks", fin->chunks, i->chunk_size);
 	fprintf(f, "  %-17s %s\n", "codec", i->codec == HIB_CODEC_LZ4 ? "lz4" : "?");
-	fprintf(f, "  %-17s %s\n", "cipher", i->cipher == HIB_CIPHER_NONE ? "none" : "?");
+	fprintf(f, "  %-17s %s\n", "cipher", cipher_name(i->cipher));
 	for (uint32_t k = 0; k < i->n_origins; k++)
 		fprintf(f, "  %-17s %s%s%s, %" PRIu64 " sectors\n", "protected origin",
 			i->origins[k].name, i->origins[k].uuid[0] ? " uuid " : "",
@@ -695,7 +756,8 @@ static int info_json(FILE *f, const char *path, const struct hib_image_info *i,
 	    json_object_object_add(o, "chunks", json_object_new_int64((int64_t)fin->chunks)) < 0 ||
 	    json_object_object_add(o, "chunk_size", json_object_new_int64(i->chunk_size)) < 0 ||
 	    json_object_object_add(o, "codec", json_object_new_string("lz4")) < 0 ||
-	    json_object_object_add(o, "cipher", json_object_new_string("none")) < 0 ||
+	    json_object_object_add(o, "cipher",
+				   json_object_new_string(cipher_name(i->cipher))) < 0 ||
 	    (verified >= 0 &&
 	     json_object_object_add(o, "verified", json_object_new_boolean(verified)) < 0))
 		r = -ENOMEM;
@@ -715,7 +777,7 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	int r, ret, fd = -1;
 	uint64_t off = 0;
 
-	ret = open_image(ctx, args->path, HIB_SINK_READ, &sink, &rd);
+	ret = open_image(ctx, args, args->path, HIB_SINK_READ, &sink, &rd);
 	if (ret)
 		return ret;
 	ret = HIBCTL_EXIT_ERROR;

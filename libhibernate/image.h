@@ -283,6 +283,10 @@ int hib_image_key_from_passphrase(const char *pass, size_t len, struct hib_image
 int hib_image_key_from_raw(const uint8_t key[HIB_KEY_BYTES], struct hib_image_key **ret_key);
 /* Wipes and frees. */
 void hib_image_key_free(struct hib_image_key *k);
+static inline void hib_image_key_freep(struct hib_image_key **k)
+{
+	hib_image_key_free(*k);
+}
 
 /* ---- chunk codec (what the pipeline's workers run) ---------------------------------------- */
 
