@@ -12,7 +12,7 @@ PYTHON  ?= /usr/bin/python3
 
 export HIB_KERNEL := $(abspath $(KERNEL))
 
-.PHONY: all deps kernel build demo check check-header bench clean
+.PHONY: all deps kernel build demo check check-header bench clean fuzz
 
 all: build
 
@@ -51,6 +51,10 @@ demo: deps kernel build
 
 check: deps kernel build
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh
+
+# The policy parser under libFuzzer for a minute (clang; `make check` runs it for 10 s).
+fuzz:
+	tests/fuzz/run-fuzz.sh 60 $(BUILD)/fuzz
 
 check-header:
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh --header-only

@@ -27,8 +27,8 @@ if [ "${1:-}" = --header-only ]; then
 	exit
 fi
 
-echo "== meson test (suites unit and vm; kernel $HIB_KERNEL)"
-meson test -C "$BUILD" --print-errorlogs --suite unit --suite vm
+echo "== meson test (suites unit, fuzz and vm; kernel $HIB_KERNEL)"
+meson test -C "$BUILD" --print-errorlogs --suite unit --suite fuzz --suite vm
 rc=$?
 
 # Count from meson's own log, plus the header check.
