@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libhibernate: an image on an HTTP server (any server that takes PUT, MOVE and ranged GET:
+ * nginx with its WebDAV module), behind the sink interface of image.h.  Same conventions:
+ * 0 / non-negative or -errno, ret_* written only on success, free functions accept NULL, no
+ * printing.
+ *
+ * Layout on the server.  The image writer writes the header block at offset 0 and the commit
+ * block ("valid" mark) at 4096 first and last, the records in between strictly in order.  An
+ * HTTP upload is one sequential stream, so the sink keeps those two blocks
+ * (HIB_IMAGE_DATA_OFFSET bytes) in memory and sends them as the object's *trailer*: the
+ * object holds image bytes 8192.. first, then the header and commit blocks.  Reading maps
+ * offsets back (image offset o < 8192 is object offset size - 8192 + o, the rest o - 8192),
+ * so the image reader sees the usual layout.  Only the 8 KiB of the two blocks and one
+ * read-ahead window are ever in memory, never the image.
+ *
+ * Writing (HIB_SINK_WRITE): the records stream through one chunked PUT to URL.part (started
+ * on the first record, fed by a thread that runs libcurl); sync() is a no-op until the commit
+ * block holds a valid mark, then it sends the trailer, completes the PUT and publishes with a
+ * WebDAV MOVE URL.part -> URL (Overwrite: T): a half-written image is never visible under URL.
+ * Closing an unpublished sink aborts the PUT and DELETEs URL.part.
+ *
+ * Reading (HIB_SINK_READ / UPDATE): HEAD for the size, ranged GETs (one window of
+ * HIB_HTTP_WINDOW bytes at a time).  In UPDATE mode, a sync() after the commit block was
+ * cleared (hib_image_invalidate(), one-shot resume) DELETEs URL.
+ *
+ * Every request but the streamed PUT is retried (bounded, with backoff) on a transport error
+ * or a 408/429/5xx answer.  TLS certificates are verified for https (libcurl's default, never
+ * turned off).
+ */
+#ifndef LIBHIBERNATE_HTTP_H
+#define LIBHIBERNATE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HIB_HTTP_WINDOW		(4u << 20)
+#define HIB_HTTP_TOKEN_MAX	4096
+#define HIB_HTTP_URL_MAX	2048
+
+struct hib_http_config {
+	char bearer_token[HIB_HTTP_TOKEN_MAX];	/* "" for none */
+	const char *ca_file;		/* NULL: the system's CA store */
+	unsigned int retries;		/* extra attempts of a failed request */
+	unsigned int backoff_ms;	/* first wait; doubles, at most 8 s */
+	unsigned int connect_timeout_ms;
+	unsigned int timeout_ms;	/* a whole non-streamed request */
+	unsigned int stall_timeout_s;	/* streamed PUT: abort after this long without progress */
+};
+
+/*
+ * Defaults (3 retries from 200 ms, 10 s to connect, 60 s a request, 30 s stall), then the
+ * environment: HIBERNATE_HTTP_TOKEN or HIBERNATE_HTTP_TOKEN_FILE (first line) for a bearer
+ * token, HIBERNATE_HTTP_CA_FILE, HIBERNATE_HTTP_RETRIES, HIBERNATE_HTTP_TIMEOUT_MS.  -EINVAL
+ * for a malformed value, -errno if the token file cannot be read.
+ */
+int hib_http_config_from_env(struct hib_http_config *ret_config);
+
+/* Is @path an http:// or https:// URL? */
+bool hib_http_is_url(const char *path);
+
+/*
+ * Open the image at @url (http:// or https://) as a sink, in any of the hib_sink_open() modes.
+ * Checks that the server answers (HEAD) before returning; for reading, -ENOENT if there is no
+ * object, -EACCES if refused.
+ */
+int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *config,
+		       struct hib_sink **ret_sink);
+
+/* ---- the retry logic, with a transport that tests can script -------------------------------- */
+
+struct hib_http_request {
+	const char *method;		/* HEAD, GET, MOVE, DELETE */
+	const char *url;
+	const char *destination;	/* MOVE */
+	uint64_t range_off;		/* GET: bytes range_off .. range_off + range_len - 1 */
+	size_t range_len;		/* GET: 0 for none */
+	void *buf;			/* GET: room for range_len bytes */
+};
+
+struct hib_http_response {
+	long status;
+	size_t got;			/* GET: bytes received */
+	uint64_t length;		/* HEAD: Content-Length */
+};
+
+/* One attempt: 0 with *resp filled (any status), or -errno for a transport failure. */
+typedef int (*hib_http_send_fn)(void *ud, const struct hib_http_request *req,
+				struct hib_http_response *resp);
+typedef void (*hib_http_sleep_fn)(void *ud, unsigned int ms);
+
+/* Whether an attempt's outcome (@err < 0, else @status) is worth another try. */
+bool hib_http_transient(int err, long status);
+
+/*
+ * Send @req through @send, up to 1 + config->retries times while the outcome is transient,
+ * sleeping backoff_ms, 2 * backoff_ms, ... (at most 8 s) in between through @sleep (NULL:
+ * nanosleep).  Returns 0 with *ret_resp the last answer (whatever its status), or the last
+ * transport error.  *ret_attempts (may be NULL) gets the number of attempts.
+ */
+int hib_http_do(const struct hib_http_config *config, hib_http_send_fn send, void *send_ud,
+		hib_http_sleep_fn sleep, void *sleep_ud, const struct hib_http_request *req,
+		struct hib_http_response *ret_resp, unsigned int *ret_attempts);
+
+/* An HTTP status as -errno: 2xx 0, 404/410 -ENOENT, 401/403 -EACCES, 413/507 -ENOSPC,
+ * 416 -ENODATA, else -EIO. */
+int hib_http_status_errno(long status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHIBERNATE_HTTP_H */
