@@ -95,6 +95,7 @@ struct sync_mount {
 
 struct hibctl_policy_stage {
 	struct hib_policy *policy;
+	bool policy_borrowed;		/* ctx->policy */
 	struct hib_policy *reference;	/* the default dir when --policy-dir differs */
 	struct sync_mount *mounts;
 	size_t n_mounts;
@@ -242,7 +243,8 @@ void hibctl_policy_stage_free(struct hibctl_policy_stage *st)
 		free(st->mounts[i].fstype);
 	}
 	free(st->mounts);
-	hib_policy_free(st->policy);
+	if (!st->policy_borrowed)
+		hib_policy_free(st->policy);
 	hib_policy_free(st->reference);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
@@ -269,7 +271,14 @@ int hibctl_policy_stage_prepare(const struct hibctl_ctx *ctx, const struct hibct
 	atomic_store(&st->current, -1);
 	st->timeout_ms = args->sync_timeout_ms ? args->sync_timeout_ms : SYNC_TIMEOUT_DEFAULT_MS;
 
-	r = hib_policy_load_dir(dir, &st->policy, errs);
+	if (ctx->policy) {
+		st->policy = (struct hib_policy *)ctx->policy;
+		st->policy_borrowed = true;
+		dir = "hibernated's policy";
+		r = 0;
+	} else {
+		r = hib_policy_load_dir(dir, &st->policy, errs);
+	}
 	if (r < 0) {
 		fprintf(ctx->err, PROG ": cannot read the policy in %s: %s; nothing was frozen\n",
 			dir, hib_strerror(r));
@@ -285,7 +294,7 @@ int hibctl_policy_stage_prepare(const struct hibctl_ctx *ctx, const struct hibct
 	for (i = 0; i < st->policy->n_rules; i++)
 		fprintf(ctx->out, "  %-16s order %-5d %s\n", st->policy->rules[i].name,
 			st->policy->rules[i].order, st->policy->rules[i].thaw ? "thaw" : "keep frozen");
-	if (strcmp(dir, HIB_POLICY_DEFAULT_DIR) != 0) {
+	if (!ctx->policy && strcmp(dir, HIB_POLICY_DEFAULT_DIR) != 0) {
 		errs->count = 0;
 		if (hib_policy_load_dir(HIB_POLICY_DEFAULT_DIR, &st->reference, errs) < 0)
 			st->reference = NULL;

@@ -12,6 +12,7 @@
 #include "hibernate.h"
 
 struct hib_dm_backend;
+struct hib_policy;
 
 struct hibctl_ctx {
 	const char *proc_root;	/* NULL: /proc */
@@ -27,6 +28,8 @@ struct hibctl_ctx {
 	const char *mountinfo_path;	/* /proc/self/mountinfo */
 	const char *sys_root;		/* /sys */
 	const struct hib_dm_backend *dm_backend;	/* libdevmapper */
+	/* hibernated: its last good policy (borrowed); NULL: hibernate loads --policy-dir */
+	const struct hib_policy *policy;
 };
 
 /* Each returns an exit code (HIBCTL_EXIT_*). */

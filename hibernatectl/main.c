@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "client.h"
 #include "commands.h"
 
 static int log_max = HIB_LOG_WARNING;
@@ -65,9 +66,16 @@ int main(int argc, char **argv)
 	case HIBCTL_CMD_STATUS:
 		ret = hibctl_cmd_status(&ctx, &args);
 		break;
-	case HIBCTL_CMD_HIBERNATE:
-		ret = hibctl_cmd_hibernate(&ctx, &args);
+	case HIBCTL_CMD_HIBERNATE: {
+		/* Through hibernated when it runs (HIBERNATECTL_NO_DAEMON=1: never). */
+		const char *sock = hibctl_daemon_socket();
+
+		if (sock)
+			ret = hibctl_request(sock, argc, argv, stdout, stderr);
+		else
+			ret = hibctl_cmd_hibernate(&ctx, &args);
 		break;
+	}
 	case HIBCTL_CMD_RESUME:
 		ret = hibctl_cmd_resume(&ctx, &args);
 		break;
