@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# vmtest: timeout=400 boots=3 mem=1024 smp=2 net=user
+#
+# The full cycle through an HTTP server, encrypted: run by with-nginx.py, which
+# starts a WebDAV nginx on the host's loopback and passes its URL as
+# hibtest.url= (10.0.2.2 from the guest, QEMU user networking).  Boot 1
+# hibernates a workload with 64 MiB of seeded memory to the server with a key
+# file; boot 2's initramfs first tries a wrong key (refused, the image stays),
+# then resumes with the right one: the image is streamed back with ranged
+# GETs, authenticated chunk by chunk and deleted from the server before the
+# restore; the workload's pid and memory digest are the same.  Boot 3 finds no
+# image on the server and boots on.  with-nginx.py --expect-empty checks that
+# nothing is left on the server.
+. /lib/hibtest.sh
+
+state=/run/hibstate
+key=/run/image.key
+wrong=/run/wrong.key
+
+base=$(sed -n 's/.*hibtest\.url=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -z "$base" ]; then
+	hib_notok net-url "no hibtest.url= on the kernel command line: run through with-nginx.py"
+	exit 0
+fi
+url=${base}images/guest.img
+
+# The same key in every boot (the initramfs is the same; RAM is not kept).
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
+printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong
+
+net_up() {
+	ifconfig lo 127.0.0.1 up
+	ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
+		route add default gw 10.0.2.2
+}
+
+case $HIB_BOOT in
+1)
+	hib_check net-up net_up || exit 0
+	mkdir -p $state
+	hib_check workload-start hibstate start --dir $state --mib 64 --seed 1234 || exit 0
+	hibstate check --dir $state > $state/before.report
+	cat $state/before.report
+
+	hib_expect_poweroff
+	hibernatectl hibernate --output "$url" --key-file $key
+	rc=$?
+	if [ $rc = 0 ]; then
+		hib_ok net-cycle-resumed "snapshot_kernel(2) reported the resume side"
+	else
+		hib_notok net-cycle-resumed "hibernatectl hibernate exited $rc without resuming"
+		exit 0
+	fi
+	hibstate check --dir $state > $state/after.report
+	cat $state/after.report
+	pid_before=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/before.report)
+	pid_after=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/after.report)
+	[ "$pid_before" = "$pid_after" ] && hib_ok net-cycle-same-pid "$pid_after" ||
+		hib_notok net-cycle-same-pid "$pid_before -> $pid_after"
+	d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
+	d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
+	if [ "$d_before" = "$d_after" ] && grep -q "expected=$d_after" $state/after.report; then
+		hib_ok net-cycle-memory-digest "$d_after"
+	else
+		hib_notok net-cycle-memory-digest "$d_before -> $d_after"
+	fi
+	;;
+2)
+	hib_check net-up net_up || exit 0
+	out=$(hibernatectl resume --input "$url" --key-file $wrong 2>&1)
+	rc=$?
+	echo "$out"
+	if [ $rc = 7 ] && echo "$out" | grep -q "wrong key"; then
+		hib_ok net-wrong-key-refused "$(echo "$out" | tail -n 1)"
+	else
+		hib_notok net-wrong-key-refused "exit $rc: $out"
+	fi
+	# On success this never returns: boot 1's system goes on and reports.
+	hibernatectl resume --input "$url" --key-file $key
+	hib_notok net-resume-returned "hibernatectl resume returned $?"
+	;;
+3)
+	hib_check net-up net_up || exit 0
+	out=$(hibernatectl resume --input "$url" --key-file $key 2>&1)
+	rc=$?
+	echo "$out"
+	if [ $rc = 6 ] && echo "$out" | grep -q "no hibernation image"; then
+		hib_ok net-resume-one-shot "the image is gone from the server"
+	else
+		hib_notok net-resume-one-shot "exit $rc: $out"
+	fi
+	;;
+esac
+exit 0
