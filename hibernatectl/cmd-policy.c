@@ -359,13 +359,16 @@ static void report_blocked(const struct hibctl_ctx *ctx, struct hibctl_policy_st
 			r = rule_for(st->policy, &pp);
 			ref = st->reference ? rule_for(st->reference, &pp) : NULL;
 		}
-		if (p->state != 'D' && !(frozen && (r || ref)))
+		/* Blocked: in D and not frozen (frozen tasks show D too).  Frozen: if a policy
+		 * names it, it is likely the helper the sync needs. */
+		if (!(p->state == 'D' && !frozen) && !(frozen && (r || ref)))
 			continue;
 		hibctl_sanitize(comm, sizeof(comm), p->comm, sizeof(p->comm));
-		fprintf(ctx->err, PROG ":   pid %d (%s) %s%s%s", (int)p->pid, comm,
-			p->state == 'D' ? "waits in " : "is frozen",
-			p->state == 'D' ? (p->wchan[0] ? p->wchan : "?") : "",
-			p->state == 'D' && frozen ? ", frozen" : "");
+		if (frozen)
+			fprintf(ctx->err, PROG ":   pid %d (%s) is frozen", (int)p->pid, comm);
+		else
+			fprintf(ctx->err, PROG ":   pid %d (%s) waits in %s", (int)p->pid, comm,
+				p->wchan[0] ? p->wchan : "?");
 		if (r && r->thaw)
 			fprintf(ctx->err, "; policy %s thaws it\n", r->name);
 		else if (r)
