@@ -214,6 +214,54 @@ static void test_usage_text(void **state)
 	free(buf);
 }
 
+static void test_policy_options(void **state)
+{
+	struct hibctl_args a;
+
+	assert_int_equal(PARSE(&a, "policy", "check"), 0);
+	assert_int_equal(a.command, HIBCTL_CMD_POLICY_CHECK);
+	assert_int_equal(a.n_files, 0);
+	assert_null(a.policy_dir);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "policy", "check", "a.policy", "b.policy"), 0);
+	assert_int_equal(a.n_files, 2);
+	assert_string_equal(a.files[0], "a.policy");
+	assert_string_equal(a.files[1], "b.policy");
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "policy", "check", "--policy-dir", "/d"), 0);
+	assert_string_equal(a.policy_dir, "/d");
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "policy"), -EINVAL);
+	assert_non_null(strstr(a.error, "check"));
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "policy", "lint"), -EINVAL);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "policy", "check", "--policy-dir", "/d", "x"), -EINVAL);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "policy", "check", "a", "--policy-dir=/d", "b"), -EINVAL);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "policy", "check", "--policy-dir="), -EINVAL);
+	hibctl_args_done(&a);
+
+	assert_int_equal(PARSE(&a, "hibernate", "--output", "/dev/x", "--policy-dir", "/p",
+			       "--sync-timeout", "2500"), 0);
+	assert_string_equal(a.policy_dir, "/p");
+	assert_int_equal(a.sync_timeout_ms, 2500);
+	assert_false(a.test_freeze);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "hibernate", "--test=freeze"), 0);	/* no --output needed */
+	assert_true(a.test_freeze);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "hibernate", "--test=snapshot"), -EINVAL);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "hibernate", "-o", "x", "--sync-timeout", "0"), -EINVAL);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "hibernate", "-o", "x", "--sync-timeout", "1s"), -EINVAL);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "freeze", "--policy-dir", "/p"), -EINVAL);
+	hibctl_args_done(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_parse_pid_and_timeout),
 		cmocka_unit_test(test_usage_text),
+		cmocka_unit_test(test_policy_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
