@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Run a VM scenario with a WebDAV nginx on the host's loopback.
 
-    with-nginx.py [--expect-empty] -- vmtest.py ARGS...
+    with-nginx.py [--expect-empty] [--kill-at-bytes N] -- vmtest.py ARGS...
 
 Starts nginx (its WebDAV module: PUT, DELETE, MOVE) on a free 127.0.0.1 port
 serving a fresh temporary directory, runs the command given after `--` with
@@ -10,12 +10,16 @@ serving a fresh temporary directory, runs the command given after `--` with
 maps 10.0.2.2 to the host's loopback, KERNEL-NOTES.md), then stops nginx.
 With --expect-empty the run fails if anything is left on the server (the
 one-shot resume deletes the image; an aborted upload leaves no .part).
+With --kill-at-bytes N, nginx (its whole process group) is killed with
+SIGKILL as soon as a request body it is receiving passes N bytes: a server
+dying in the middle of an upload.
 
 Exit status: the command's, or 1 if the server was not left empty, 2 if
 nginx could not be started.
 """
 
 import os
+import threading
 import shutil
 import signal
 import socket
@@ -46,9 +50,17 @@ def port_open(port):
 def main():
     argv = sys.argv[1:]
     expect_empty = False
-    if argv and argv[0] == '--expect-empty':
-        expect_empty = True
-        argv = argv[1:]
+    kill_at = None
+    while argv and argv[0] != '--':
+        if argv[0] == '--expect-empty':
+            expect_empty = True
+            argv = argv[1:]
+        elif argv[0] == '--kill-at-bytes' and len(argv) > 1:
+            kill_at = int(argv[1])
+            argv = argv[2:]
+        else:
+            print(__doc__)
+            return 2
     if not argv or argv[0] != '--' or len(argv) < 2:
         print(__doc__)
         return 2
@@ -83,7 +95,35 @@ http {
     }
 }
 ''' % {'top': top, 'www': www, 'port': port})
-    nginx = subprocess.Popen([NGINX, '-c', conf, '-p', top, '-e', os.path.join(top, 'error.log')])
+    nginx = subprocess.Popen([NGINX, '-c', conf, '-p', top, '-e',
+                              os.path.join(top, 'error.log')], start_new_session=True)
+    killed = threading.Event()
+    stop = threading.Event()
+
+    def killpg():
+        try:
+            os.killpg(nginx.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def watch_bodies():
+        body = os.path.join(top, 'body')
+        while not stop.is_set():
+            for d, _, files in os.walk(body):
+                for n in files:
+                    try:
+                        size = os.path.getsize(os.path.join(d, n))
+                    except OSError:
+                        continue
+                    if size >= kill_at:
+                        print('with-nginx: killing nginx: a request body reached %d '
+                              'bytes' % size)
+                        sys.stdout.flush()
+                        killpg()
+                        killed.set()
+                        return
+            time.sleep(0.005)
+
     try:
         for _ in range(100):
             if port_open(port) or nginx.poll() is not None:
@@ -95,14 +135,28 @@ http {
         print('with-nginx: WebDAV nginx on 127.0.0.1:%d serving %s' % (port, www))
         sys.stdout.flush()
         url = 'http://10.0.2.2:%d/' % port
+        watcher = None
+        if kill_at is not None:
+            watcher = threading.Thread(target=watch_bodies, daemon=True)
+            watcher.start()
         rc = subprocess.call(cmd + ['--append', 'hibtest.url=' + url])
+        stop.set()
+        if watcher:
+            watcher.join()
+            if not killed.is_set():
+                print('with-nginx: FAIL: no request body reached %d bytes: nginx was '
+                      'never killed' % kill_at)
+                rc = rc or 1
         left = []
         for d, _, files in os.walk(www):
             left += [os.path.relpath(os.path.join(d, n), www) for n in files]
-        with open(os.path.join(top, 'access.log')) as f:
-            print('with-nginx: requests:')
-            for line in f:
-                print('  ' + line.rstrip())
+        try:
+            with open(os.path.join(top, 'access.log')) as f:
+                print('with-nginx: requests:')
+                for line in f:
+                    print('  ' + line.rstrip())
+        except OSError:
+            pass
         if expect_empty:
             if left:
                 print('with-nginx: FAIL: left on the server: %s' % ' '.join(left))
@@ -111,13 +165,16 @@ http {
                 print('with-nginx: ok: nothing left on the server')
         return rc
     finally:
+        stop.set()
         if nginx.poll() is None:
             nginx.send_signal(signal.SIGTERM)
             try:
                 nginx.wait(10)
             except subprocess.TimeoutExpired:
-                nginx.kill()
+                killpg()
                 nginx.wait()
+        elif killed.is_set():
+            killpg()	# workers orphaned by the SIGKILL of the master, if any
         shutil.rmtree(top, ignore_errors=True)
 
 

@@ -1,0 +1,46 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# vmtest: timeout=300 boots=1 mem=1024 smp=2 net=user
+#
+# The server dies in the middle of the upload: run by with-nginx.py
+# --kill-at-bytes, which SIGKILLs nginx once the request body it receives
+# passes a few MiB.  The hibernation must abort cleanly: hibernatectl fails
+# with a message naming the target, every task is thawed, the workload goes on
+# with its memory intact, and (with-nginx.py --expect-empty) nothing is left on
+# the server, neither under the final name nor as URL.part.
+. /lib/hibtest.sh
+
+state=/run/hibstate
+key=/run/image.key
+
+base=$(sed -n 's/.*hibtest\.url=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -z "$base" ]; then
+	hib_notok net-url "no hibtest.url= on the kernel command line: run through with-nginx.py"
+	exit 0
+fi
+url=${base}images/guest.img
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
+
+ifconfig lo 127.0.0.1 up
+hib_check net-up sh -c "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
+	route add default gw 10.0.2.2" || exit 0
+mkdir -p $state
+hib_check workload-start hibstate start --dir $state --mib 64 --seed 99 || exit 0
+hibstate check --dir $state > $state/before.report
+
+out=$(hibernatectl hibernate --output "$url" --key-file $key 2>&1)
+rc=$?
+echo "$out" | tail -n 5
+if [ $rc != 0 ] && echo "$out" | grep -q "writing the image to $url failed" &&
+   echo "$out" | grep -q "everything was thawed again"; then
+	hib_ok net-abort-message "$(echo "$out" | grep "writing the image" | tail -n 1)"
+else
+	hib_notok net-abort-message "exit $rc: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+fi
+hib_nothing_frozen net-abort-thawed
+hibstate check --dir $state > $state/after.report
+d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
+d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
+[ "$d_before" = "$d_after" ] && hib_ok net-abort-workload-intact "$d_after" ||
+	hib_notok net-abort-workload-intact "$d_before -> $d_after"
+exit 0
