@@ -63,9 +63,19 @@ int main(int argc, char **argv)
 	case HIBCTL_CMD_THAW:
 		ret = hibctl_cmd_thaw(&ctx, &args);
 		break;
-	case HIBCTL_CMD_STATUS:
+	case HIBCTL_CMD_STATUS: {
+		const char *sock = hibctl_daemon_socket();
+
 		ret = hibctl_cmd_status(&ctx, &args);
+		/* What hibernated is doing, in text mode (JSON stays one object). */
+		if (sock && !args.json) {
+			char *req[] = { "hibernatectl", "status", NULL };
+
+			fflush(stdout);
+			(void)hibctl_request(sock, 2, req, stdout, stderr);
+		}
 		break;
+	}
 	case HIBCTL_CMD_HIBERNATE: {
 		/* Through hibernated when it runs (HIBERNATECTL_NO_DAEMON=1: never). */
 		const char *sock = hibctl_daemon_socket();

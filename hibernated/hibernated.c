@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -43,6 +44,9 @@ static const char *policy_dir = HIB_POLICY_DEFAULT_DIR;
 static gid_t trusted_gid = (gid_t)-1;
 static struct hib_policy *policy;		/* last good */
 static atomic_bool busy;
+static atomic_uint busy_uid;
+static atomic_int busy_pid;
+static atomic_llong busy_since;
 static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void log_stderr(int level, const char *fmt, va_list ap)
@@ -191,6 +195,7 @@ static bool trusted(int fd, struct ucred *cred)
 struct request {
 	int fd;
 	struct ucred cred;
+	bool trusted;
 };
 
 static void *serve(void *arg)
@@ -217,13 +222,47 @@ static void *serve(void *arg)
 	out = fdopen(req->fd, "w");
 	if (!out) {
 		close(req->fd);
-		goto done;
+		free(req);
+		return NULL;
 	}
 	setvbuf(out, NULL, _IOLBF, 0);
 	argv[argc++] = "hibernatectl";
 	for (p = buf; p < buf + n && *p && argc < ARGS_MAX + 1; p += strlen(p) + 1)
 		argv[argc++] = p;
 	argv[argc] = NULL;
+	if (argc == 2 && strcmp(argv[1], "status") == 0) {
+		/* Anyone may ask. */
+		if (atomic_load(&busy))
+			fprintf(out, "hibernated: running a hibernation for uid %u (pid %d) for %lld s\n",
+				atomic_load(&busy_uid), atomic_load(&busy_pid),
+				(long long)time(NULL) - atomic_load(&busy_since));
+		else
+			fprintf(out, "hibernated: idle, policy %zu rules from %s\n",
+				policy ? policy->n_rules : 0, policy_dir);
+		fprintf(out, "hibernated: exit 0\n");
+		fclose(out);
+		free(req);
+		return NULL;
+	}
+	if (!req->trusted) {
+		fprintf(stderr, "hibernated: refused a request from uid %u\n",
+			(unsigned int)req->cred.uid);
+		fprintf(out, "hibernated: permission denied: only root or the trusted group may "
+			"hibernate\nhibernated: exit %d\n", HIBCTL_EXIT_PERM);
+		fclose(out);
+		free(req);
+		return NULL;
+	}
+	if (atomic_exchange(&busy, true)) {
+		fprintf(out, "hibernated: busy: another hibernation is running\n"
+			"hibernated: exit %d\n", HIBCTL_EXIT_BUSY);
+		fclose(out);
+		free(req);
+		return NULL;
+	}
+	atomic_store(&busy_uid, (unsigned int)req->cred.uid);
+	atomic_store(&busy_pid, (int)req->cred.pid);
+	atomic_store(&busy_since, (long long)time(NULL));
 	r = hibctl_parse_args(argc, argv, &args);
 	if (r < 0 || args.command != HIBCTL_CMD_HIBERNATE) {
 		fprintf(out, "hibernated: %s\n", r < 0 && args.error[0] ? args.error :
@@ -249,7 +288,6 @@ static void *serve(void *arg)
 	hibctl_args_done(&args);
 	fprintf(out, "hibernated: exit %d\n", ret);
 	fclose(out);
-done:
 	free(req);
 	atomic_store(&busy, false);
 	return NULL;
@@ -381,34 +419,22 @@ int main(int argc, char **argv)
 		}
 		if (pfd[0].revents & POLLIN) {
 			struct request *req;
-			struct ucred cred;
+			struct ucred cred = { .pid = 0 };
 			pthread_t t;
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 			if (cfd < 0)
 				continue;
-			if (!trusted(cfd, &cred)) {
-				fprintf(stderr, "hibernated: refused a request from uid %u\n",
-					(unsigned int)cred.uid);
-				refuse(cfd, "permission denied: only root or the trusted group may "
-				       "hibernate", HIBCTL_EXIT_PERM);
-				continue;
-			}
-			if (atomic_exchange(&busy, true)) {
-				refuse(cfd, "busy: another hibernation is running", HIBCTL_EXIT_BUSY);
-				continue;
-			}
 			req = malloc(sizeof(*req));
 			if (!req) {
-				atomic_store(&busy, false);
 				refuse(cfd, "out of memory", HIBCTL_EXIT_ERROR);
 				continue;
 			}
 			req->fd = cfd;
+			req->trusted = trusted(cfd, &cred);
 			req->cred = cred;
 			if (pthread_create(&t, NULL, serve, req) != 0) {
 				free(req);
-				atomic_store(&busy, false);
 				refuse(cfd, "cannot start the request", HIBCTL_EXIT_ERROR);
 				continue;
 			}

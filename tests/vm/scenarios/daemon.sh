@@ -34,6 +34,13 @@ else
 	hib_ok daemon-caps
 fi
 
+if /usr/bin/setpriv --reuid 1000 --regid 1000 --clear-groups hibernatectl status |
+	grep -q "^hibernated: idle, policy 1 rules"; then
+	hib_ok daemon-status "hibernatectl status shows the daemon"
+else
+	hib_notok daemon-status "$(hibernatectl status | tail -n 1)"
+fi
+
 hib_expect_rc daemon-unprivileged 4 /usr/bin/setpriv --reuid 1000 --regid 1000 --clear-groups \
 	hibernatectl hibernate --no-poweroff --output "$IMG"
 if grep -q "refused a request from uid 1000" /tmp/hd.log; then
