@@ -8,7 +8,7 @@ libelf-dev libssl-dev dwarves
 linux-source-6.1
 qemu-system-x86 busybox-static dmsetup e2fsprogs
 libdevmapper-dev liblz4-dev libxxhash-dev libcap-dev libcmocka-dev libjson-c-dev
-libsodium-dev libcurl4-openssl-dev nginx-light
+libsodium-dev libcurl4-openssl-dev nginx-light curl
 bindfs clang util-linux
 python3"
 
