@@ -1454,7 +1454,8 @@ const char *hib_image_reader_why(const struct hib_image_reader *r, uint64_t *ret
 
 void hib_image_reader_fail(struct hib_image_reader *r, const struct hib_chunk *c, int err)
 {
-	if (!r || !c || r->state < 0)
+	/* A chunk before the reader's own failure (it reads ahead) is the better reason. */
+	if (!r || !c || (r->state < 0 && r->why_off <= c->offset))
 		return;
 	reader_fail(r, err, c->offset, "chunk %" PRIu64 " at offset %" PRIu64 ": %s", c->seq,
 		    c->offset, err == -EBADMSG ? "decompression or raw checksum failed" :

@@ -51,6 +51,7 @@ struct hib_pipeline {
 	uint64_t next_write;
 	bool eof;
 	int err;
+	uint64_t err_seq;		/* where err belongs: the chunk, or produced for the producer */
 	unsigned int busy;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
@@ -93,7 +94,13 @@ static void *worker_main(void *arg)
 		unsigned int i;
 		int r;
 
-		while (!p->quit && !(p->job && !p->err && p->next_work < p->produced))
+		/*
+		 * After an error, chunks before the one it belongs to are still transformed: the
+		 * error reported is the earliest chunk's (the producer may have read ahead to a
+		 * bad FINAL record while a worker had yet to find the bad chunk before it).
+		 */
+		while (!p->quit && !(p->job && p->next_work < p->produced &&
+				     (!p->err || p->next_work < p->err_seq)))
 			pthread_cond_wait(&p->cond, &p->lock);
 		if (p->quit)
 			break;
@@ -109,8 +116,9 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&p->lock);
 		s->err = r;
-		if (r < 0 && !p->err) {
+		if (r < 0 && (!p->err || s->seq < p->err_seq)) {
 			p->err = r;
+			p->err_seq = s->seq;
 			p->fail_chunk = s->chunk;
 			p->fail_valid = true;
 		}
@@ -161,8 +169,11 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&p->lock);
 		if (r < 0) {
-			if (!p->err)
+			if (!p->err || s->seq < p->err_seq) {
 				p->err = r;
+				p->err_seq = s->seq;
+				p->fail_valid = false;
+			}
 		} else {
 			p->bytes_in = in;
 			p->bytes_out = out;
@@ -273,6 +284,7 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	p->bytes_in = p->bytes_out = 0;
 	p->eof = false;
 	p->err = 0;
+	p->err_seq = 0;
 	p->fail_valid = false;
 	p->job = job;
 	pthread_mutex_unlock(&p->lock);
@@ -298,8 +310,10 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 
 		pthread_mutex_lock(&p->lock);
 		if (r <= 0) {
-			if (r < 0 && !p->err)
+			if (r < 0 && !p->err) {
 				p->err = r;
+				p->err_seq = p->produced;
+			}
 			p->eof = true;
 			pthread_cond_broadcast(&p->cond);
 			pthread_mutex_unlock(&p->lock);
@@ -313,7 +327,9 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 
 	/* Wait for the workers and the writer: all written, or nobody busy after an error. */
 	pthread_mutex_lock(&p->lock);
-	while (p->err ? p->busy > 0 : !(p->eof && p->next_write == p->produced))
+	while (p->err ? p->busy > 0 || (p->next_work < p->produced &&
+					p->next_work < p->err_seq) :
+			!(p->eof && p->next_write == p->produced))
 		pthread_cond_wait(&p->cond, &p->lock);
 	err = p->err;
 	in = p->bytes_in;
