@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Run a VM scenario with a WebDAV nginx on the host's loopback.
 
-    with-nginx.py [--expect-empty] [--kill-at-bytes N] -- vmtest.py ARGS...
+    with-nginx.py [--expect-empty] [--kill-at-bytes N] [--limit-rate R] -- vmtest.py ARGS...
 
 Starts nginx (its WebDAV module: PUT, DELETE, MOVE) on a free 127.0.0.1 port
 serving a fresh temporary directory, runs the command given after `--` with
@@ -12,7 +12,8 @@ With --expect-empty the run fails if anything is left on the server (the
 one-shot resume deletes the image; an aborted upload leaves no .part).
 With --kill-at-bytes N, nginx (its whole process group) is killed with
 SIGKILL as soon as a request body it is receiving passes N bytes: a server
-dying in the middle of an upload.
+dying in the middle of an upload.  --limit-rate R (nginx syntax, e.g. 2m)
+slows the responses down, so that a guest can cut a download in the middle.
 
 Exit status: the command's, or 1 if the server was not left empty, 2 if
 nginx could not be started.
@@ -51,12 +52,16 @@ def main():
     argv = sys.argv[1:]
     expect_empty = False
     kill_at = None
+    limit_rate = None
     while argv and argv[0] != '--':
         if argv[0] == '--expect-empty':
             expect_empty = True
             argv = argv[1:]
         elif argv[0] == '--kill-at-bytes' and len(argv) > 1:
             kill_at = int(argv[1])
+            argv = argv[2:]
+        elif argv[0] == '--limit-rate' and len(argv) > 1:
+            limit_rate = argv[1]
             argv = argv[2:]
         else:
             print(__doc__)
@@ -91,10 +96,12 @@ http {
         location / {
             dav_methods PUT DELETE MOVE;
             create_full_put_path on;
+            %(limit)s
         }
     }
 }
-''' % {'top': top, 'www': www, 'port': port})
+''' % {'top': top, 'www': www, 'port': port,
+       'limit': 'limit_rate %s;' % limit_rate if limit_rate else ''})
     nginx = subprocess.Popen([NGINX, '-c', conf, '-p', top, '-e',
                               os.path.join(top, 'error.log')], start_new_session=True)
     killed = threading.Event()
