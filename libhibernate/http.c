@@ -482,6 +482,25 @@ static bool head_valid(const struct http_sink *h)
 	return false;
 }
 
+/* DELETE the published image (a 404 is fine: it is gone either way). */
+static int delete_image(struct http_sink *h)
+{
+	struct hib_http_request req = { .method = "DELETE", .url = h->url };
+	struct hib_http_response resp;
+	int r;
+
+	r = request(h, &req, &resp);
+	if (r < 0)
+		return r;
+	if (resp.status != 404 && resp.status != 410) {
+		r = hib_http_status_errno(resp.status);
+		if (r < 0)
+			return r;
+	}
+	h->deleted = true;
+	return 0;
+}
+
 static int http_sync(struct hib_sink *s)
 {
 	struct http_sink *h = s->priv;
@@ -491,22 +510,14 @@ static int http_sync(struct hib_sink *s)
 
 	if (!s->writable)
 		return 0;
-	if (h->mode == HIB_SINK_UPDATE) {
-		/* One-shot: a cleared valid mark deletes the image. */
+	/*
+	 * One-shot resume, or a hibernation that must not leave a valid image behind (power-off
+	 * failed): a cleared valid mark deletes the image.
+	 */
+	if (h->mode == HIB_SINK_UPDATE || h->published) {
 		if (head_valid(h) || h->deleted)
 			return 0;
-		req.method = "DELETE";
-		req.url = h->url;
-		r = request(h, &req, &resp);
-		if (r < 0)
-			return r;
-		if (resp.status != 404 && resp.status != 410) {
-			r = hib_http_status_errno(resp.status);
-			if (r < 0)
-				return r;
-		}
-		h->deleted = true;
-		return 0;
+		return delete_image(h);
 	}
 	/* Writing: nothing to do until the valid mark is there. */
 	if (!head_valid(h) || h->published)

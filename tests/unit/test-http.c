@@ -301,7 +301,7 @@ static bool exists(const char *name)
 
 /* Write an encrypted image of @pages pages (noise, so it does not compress) to @url. */
 static int write_image(const char *url, const struct hib_image_key *key, uint64_t pages,
-		       bool finish, uint8_t *raw)
+		       bool finish, bool invalidate, uint8_t *raw)
 {
 	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
 	struct hib_http_config c;
@@ -340,6 +340,10 @@ static int write_image(const char *url, const struct hib_image_key *key, uint64_
 	}
 	if (r >= 0 && finish)
 		r = hib_image_writer_finish(w);
+	if (r >= 0 && invalidate) {
+		assert_true(exists("img/host1"));
+		r = hib_image_invalidate(s);
+	}
 	hib_image_writer_free(w);
 	hib_sink_close(s);
 	free(out);
@@ -381,12 +385,17 @@ static void test_nginx_round_trip(void **state)
 
 	/* An upload that stops before the FINAL record: nothing under either name. */
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/img/host1", port);
-	assert_int_equal(write_image(url, key, pages, false, raw), 0);
+	assert_int_equal(write_image(url, key, pages, false, false, raw), 0);
+	assert_false(exists("img/host1"));
+	assert_false(exists("img/host1.part"));
+
+	/* Published, then invalidated by the writer (power-off failed): deleted. */
+	assert_int_equal(write_image(url, key, pages, true, true, raw), 0);
 	assert_false(exists("img/host1"));
 	assert_false(exists("img/host1.part"));
 
 	/* A complete one: published by the MOVE. */
-	assert_int_equal(write_image(url, key, pages, true, raw), 0);
+	assert_int_equal(write_image(url, key, pages, true, false, raw), 0);
 	assert_true(exists("img/host1"));
 	assert_false(exists("img/host1.part"));
 
