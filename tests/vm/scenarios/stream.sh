@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # vmtest: timeout=900 boots=2 disks=image:1400M mem=1024 smp=2
 #
-# Images of most of RAM without swap (issue 6): a workload of 720 MiB, plus
+# Images of most of RAM without swap (issue 6): a workload of 620 MiB, plus
 # 8 MiB each of shared memory, pages shared copy-on-write with a child and
 # mlocked memory (--extras), in a 1 GiB guest.  Copying every page
 # (--no-stream: the stock kernel's way, the image needs half of RAM free)
@@ -12,7 +12,7 @@
 . /lib/hibtest.sh
 
 state=/run/hibstate
-mib=${STREAM_MIB:-720}
+mib=${STREAM_MIB:-620}
 
 case $HIB_BOOT in
 1)
