@@ -159,16 +159,6 @@ int hibctl_dm_prepare(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	int r;
 
 	*ret = NULL;
-	/* Streaming frozen tasks' pages from their frames needs swap off. */
-	r = hib_swap_active(ctx->proc_root);
-	if (r == 0)
-		fprintf(ctx->out, "ok: swap is off: frozen tasks' pages are streamed from their "
-			"frames (images of most of RAM)\n");
-	else if (r > 0)
-		fprintf(ctx->out, "warning: swap is on (%d area%s): every page is copied at the "
-			"snapshot, so the image must fit in half of RAM; swapoff -a to stream\n", r,
-			r == 1 ? "" : "s");
-
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return HIBCTL_EXIT_ERROR;
