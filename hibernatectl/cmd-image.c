@@ -22,7 +22,9 @@
 
 #include "commands.h"
 #include "image.h"
+#include "http.h"
 #include "macro.h"
+#include "net-stage.h"
 #include "policy-stage.h"
 
 #define PROG "hibernatectl"
@@ -207,25 +209,30 @@ int hibctl_test_build_id(const char *hex, struct hib_image_info *id)
 }
 
 /*
- * The key of --key-file / --passphrase-file into *ret_key (NULL without either).  0, or
- * prints why not and returns the exit code.
+ * The key of --key-file / --passphrase-file (or of the configuration's [image]) into *ret_key
+ * (NULL without either).  0, or prints why not and returns the exit code.
  */
 static int load_key(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 		    struct hib_image_key **ret_key)
 {
-	const char *path = args->key_file ? args->key_file : args->passphrase_file;
 	struct hib_image_key *k = NULL;
+	const char *path;
+	bool pass;
 	int r;
 
 	*ret_key = NULL;
+	/* --key-file / --passphrase-file, else [image] in hibernate.conf */
+	r = hibctl_key_source(ctx, args, &path, &pass);
+	if (r)
+		return r;
 	if (!path)
 		return 0;
-	if (args->key_file)
+	if (!pass)
 		r = hib_image_key_from_file(path, &k);
 	else
 		r = hib_image_key_from_passphrase_file(path, &k);
 	if (r == -EINVAL) {
-		fprintf(ctx->err, PROG ": %s: %s\n", path, args->key_file ?
+		fprintf(ctx->err, PROG ": %s: %s\n", path, !pass ?
 			"not a key: expected 32 raw bytes or 64 hex digits" :
 			"no passphrase: expected one non-empty line (at most 1023 bytes)");
 		return HIBCTL_EXIT_ERROR;
@@ -289,7 +296,7 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		fprintf(ctx->err, PROG ": test hook: writing kernel build id %s into the image "
 			"header (HIBERNATE_TEST_BUILD_ID)\n", bid);
 	}
-	r = hib_sink_open(args->path, HIB_SINK_WRITE, &sink);
+	r = hibctl_sink_open(ctx, args, args->path, HIB_SINK_WRITE, &sink);
 	if (r < 0) {
 		sink_open_error(ctx->err, args->path, r, true);
 		fprintf(ctx->err, PROG ": nothing was frozen\n");
@@ -538,11 +545,22 @@ static int open_image(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	uint64_t off = 0;
 	int r, ret;
 
-	r = hib_sink_open(path, mode, &sink);
+	/* resume --input URL: the initramfs's network, if ip= or [network] asks for it */
+	if (args->command == HIBCTL_CMD_RESUME) {
+		ret = hibctl_net_setup(ctx, args, path);
+		if (ret)
+			return ret;
+	}
+	r = hibctl_sink_open(ctx, args, path, mode, &sink);
 	if (r < 0) {
-		fprintf(ctx->err, PROG ": no hibernation image on %s: %s\n", path,
-			hib_strerror(r));
-		return HIBCTL_EXIT_NOIMAGE;
+		if (r == -EACCES && hib_http_is_url(path))
+			fprintf(ctx->err, PROG ": %s refused access (see above): check the bearer "
+				"token and the client certificate ([http] in hibernate.conf)\n",
+				path);
+		else
+			fprintf(ctx->err, PROG ": no hibernation image on %s: %s\n", path,
+				hib_strerror(r));
+		return r == -EACCES || r == -EPROTO ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_NOIMAGE;
 	}
 	ret = load_key(ctx, args, &key);
 	if (ret) {

@@ -18,6 +18,7 @@
 
 #include "dm.h"
 #include "macro.h"
+#include "net.h"
 
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -67,13 +68,60 @@ static int parse_bool(const char *v, bool *ret)
 	return 0;
 }
 
+/* A file path setting: absolute, one word. */
+static int path_value(char *dst, size_t size, const char *key, const char *val, char *why,
+		      size_t why_size, const char *fname, unsigned int lineno)
+{
+	if (val[0] != '/' || strlen(val) >= size || strpbrk(val, " \t"))
+		return conf_error(why, why_size, fname, lineno,
+				  "%s must be one absolute file path ('%s')", key, val);
+	copy_str(dst, size, val);
+	return 0;
+}
+
+/* [network], [http], [image]. */
+static int parse_other(struct hib_conf *c, const char *sec, const char *key, const char *val,
+		       char *why, size_t why_size, const char *fname, unsigned int lineno)
+{
+	struct {
+		const char *sec, *key;
+		char *dst;
+	} paths[] = {
+		{ "http", "token-file", c->http_token_file },
+		{ "http", "ca-file", c->http_ca_file },
+		{ "http", "client-cert", c->http_client_cert },
+		{ "http", "client-key", c->http_client_key },
+		{ "image", "key-file", c->key_file },
+		{ "image", "passphrase-file", c->passphrase_file },
+	};
+	size_t i;
+
+	if (!strcmp(sec, "network") && !strcmp(key, "ip")) {
+		struct hib_net_config nc;
+		char msg[HIB_NET_WHY_MAX];
+
+		if (strlen(val) >= sizeof(c->net_ip) ||
+		    hib_net_parse_ip(val, &nc, msg, sizeof(msg)) < 0)
+			return conf_error(why, why_size, fname, lineno, "ip = %s: %s", val,
+					  strlen(val) >= sizeof(c->net_ip) ? "too long" : msg);
+		copy_str(c->net_ip, sizeof(c->net_ip), val);
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(paths); i++)
+		if (!strcmp(sec, paths[i].sec) && !strcmp(key, paths[i].key))
+			return path_value(paths[i].dst, PATH_MAX, key, val, why, why_size, fname,
+					  lineno);
+	return conf_error(why, why_size, fname, lineno, "unknown key '%s' in [%s]", key, sec);
+}
+
 int hib_conf_parse(const char *buf, size_t len, const char *fname, struct hib_conf *ret,
 		   char *why, size_t why_size)
 {
 	struct hib_conf c;
-	bool in_protect = false;
+	enum { SEC_NONE, SEC_PROTECT, SEC_NETWORK, SEC_HTTP, SEC_IMAGE } sec = SEC_NONE;
 	unsigned int lineno = 0;
 	size_t pos = 0;
+	int r;
 
 	if (!buf || !ret)
 		return -EINVAL;
@@ -102,11 +150,18 @@ int hib_conf_parse(const char *buf, size_t len, const char *fname, struct hib_co
 				return conf_error(why, why_size, fname, lineno,
 						  "bad section header '%s'", s);
 			*close = 0;
-			if (strcmp(strip(s + 1), "protect") != 0)
-				return conf_error(why, why_size, fname, lineno,
-						  "unknown section [%s] (only [protect])",
-						  strip(s + 1));
-			in_protect = true;
+			s = strip(s + 1);
+			if (!strcmp(s, "protect"))
+				sec = SEC_PROTECT;
+			else if (!strcmp(s, "network"))
+				sec = SEC_NETWORK;
+			else if (!strcmp(s, "http"))
+				sec = SEC_HTTP;
+			else if (!strcmp(s, "image"))
+				sec = SEC_IMAGE;
+			else
+				return conf_error(why, why_size, fname, lineno, "unknown section "
+						  "[%s] (protect, network, http, image)", s);
 			continue;
 		}
 		eq = strchr(s, '=');
@@ -115,9 +170,16 @@ int hib_conf_parse(const char *buf, size_t len, const char *fname, struct hib_co
 		*eq = 0;
 		key = strip(s);
 		val = strip(eq + 1);
-		if (!in_protect)
+		if (sec == SEC_NONE)
 			return conf_error(why, why_size, fname, lineno,
 					  "'%s' outside a section (put it under [protect])", key);
+		if (sec != SEC_PROTECT) {
+			r = parse_other(&c, sec == SEC_NETWORK ? "network" : sec == SEC_HTTP ?
+					"http" : "image", key, val, why, why_size, fname, lineno);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (!strcmp(key, "devices") || !strcmp(key, "mountpoints")) {
 			bool dev = key[0] == 'd';
 
@@ -170,6 +232,9 @@ int hib_conf_parse(const char *buf, size_t len, const char *fname, struct hib_co
 			return conf_error(why, why_size, fname, lineno, "unknown key '%s'", key);
 		}
 	}
+	if (c.key_file[0] && c.passphrase_file[0])
+		return conf_error(why, why_size, fname, lineno, "[image] key-file and "
+				  "passphrase-file exclude each other");
 	*ret = c;
 	return 0;
 }

@@ -220,6 +220,16 @@ struct hib_conf {
 	char cow[PATH_MAX];		/* [protect] cow = DEV; "" if unset */
 	uint32_t chunk;			/* [protect] chunk-sectors = N; 0: default */
 	bool allow_unprotected;		/* [protect] allow-unprotected = yes|no */
+	/* [network] ip = (the kernel's ip= syntax, net.h); "" if unset */
+	char net_ip[512];
+	/* [http]: files; "" if unset */
+	char http_token_file[PATH_MAX];	/* token-file = */
+	char http_ca_file[PATH_MAX];	/* ca-file = */
+	char http_client_cert[PATH_MAX];	/* client-cert = (PEM) */
+	char http_client_key[PATH_MAX];	/* client-key = (PEM; "": in client-cert) */
+	/* [image]: the encryption key; at most one of the two */
+	char key_file[PATH_MAX];	/* key-file = */
+	char passphrase_file[PATH_MAX];	/* passphrase-file = */
 };
 
 /*

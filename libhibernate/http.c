@@ -4,6 +4,7 @@
  * requests (retried by hib_http_do()), one more on a thread for the streamed PUT, fed through
  * a socketpair so that a dead upload is an error on write (MSG_NOSIGNAL), not a SIGPIPE.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -41,6 +42,35 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *ret)
 	return 0;
 }
 
+int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX])
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char buf[HIB_HTTP_TOKEN_MAX + 2];
+	size_t i;
+
+	if (!path || !ret_token)
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f)
+		return negative_errno();
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (!buf[0] || strlen(buf) >= HIB_HTTP_TOKEN_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		return -EINVAL;
+	}
+	for (i = 0; buf[i]; i++) {
+		if (!isprint((unsigned char)buf[i])) {
+			explicit_bzero(buf, sizeof(buf));
+			return -EINVAL;
+		}
+	}
+	memcpy(ret_token, buf, strlen(buf) + 1);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
 int hib_http_config_from_env(struct hib_http_config *ret_config)
 {
 	struct hib_http_config c = {
@@ -62,17 +92,14 @@ int hib_http_config_from_env(struct hib_http_config *ret_config)
 	}
 	v = getenv("HIBERNATE_HTTP_TOKEN_FILE");
 	if (v && !c.bearer_token[0]) {
-		_cleanup_fclose_ FILE *f = fopen(v, "re");
+		int r = hib_http_read_token(v, c.bearer_token);
 
-		if (!f)
-			return negative_errno();
-		if (!fgets(c.bearer_token, sizeof(c.bearer_token), f))
-			c.bearer_token[0] = 0;
-		c.bearer_token[strcspn(c.bearer_token, "\r\n")] = 0;
-		if (!c.bearer_token[0])
-			return -EINVAL;
+		if (r < 0)
+			return r;
 	}
 	c.ca_file = getenv("HIBERNATE_HTTP_CA_FILE");
+	c.client_cert = getenv("HIBERNATE_HTTP_CLIENT_CERT");
+	c.client_key = getenv("HIBERNATE_HTTP_CLIENT_KEY");
 	v = getenv("HIBERNATE_HTTP_RETRIES");
 	if (v && parse_uint(v, 100, &c.retries) < 0)
 		return -EINVAL;
@@ -176,6 +203,7 @@ static int curl_errno(CURLcode c)
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
 		return -EPROTO;		/* not retried: a certificate does not get better */
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
@@ -250,6 +278,13 @@ static void common_opts(struct http_sink *h, CURL *e)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (h->config.ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->config.ca_file);
+	if (h->config.client_cert) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, h->config.client_cert);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY, h->config.client_key ? h->config.client_key :
+				 h->config.client_cert);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	if (h->headers)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
 }
@@ -260,7 +295,7 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 	struct http_sink *h = ud;
 	struct curl_slist *hdrs = NULL, *l;
 	struct get_ctx g = { .buf = req->buf, .cap = req->range_len };
-	char range[64], dest[HIB_HTTP_URL_MAX + 32];
+	char range[64], dest[HIB_HTTP_URL_MAX + 32], errbuf[CURL_ERROR_SIZE] = "";
 	curl_off_t cl = -1;
 	CURL *e = h->easy;
 	CURLcode c;
@@ -269,6 +304,7 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 	curl_easy_reset(e);
 	common_opts(h, e);
 	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->config.timeout_ms);
 	if (strcmp(req->method, "HEAD") == 0) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -304,6 +340,9 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 		r = -EBADMSG;	/* the server sent more than the range */
 	else if (c != CURLE_OK)
 		r = curl_errno(c);
+	if (r == -EPROTO)
+		hib_warn("http: %s %s: %s", req->method, req->url,
+			 errbuf[0] ? errbuf : curl_easy_strerror(c));
 	if (r == 0) {
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
 		curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
@@ -311,6 +350,7 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 		resp->got = g.got;
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
 	return r;
 }
@@ -716,11 +756,19 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 	r = request(h, &req, &resp);
 	if (r < 0)
 		goto fail;
+	if (resp.status == 401 || resp.status == 403 ||
+	    (resp.status == 400 && strncmp(url, "https://", 8) == 0)) {
+		/* nginx answers 400 to a missing or untrusted client certificate */
+		hib_warn("http: %s refused the request (HTTP %ld): %s", url, resp.status,
+			 resp.status == 400 ? (config->client_cert ? "is the client certificate "
+			 "signed by a CA the server trusts?" : "does it require a client "
+			 "certificate (client-cert in [http] of hibernate.conf)?") :
+			 config->bearer_token[0] ? "is the bearer token right?" :
+			 "does it require a bearer token (token-file in [http])?");
+		r = -EACCES;
+		goto fail;
+	}
 	if (mode == HIB_SINK_WRITE) {
-		if (resp.status == 401 || resp.status == 403) {
-			r = -EACCES;
-			goto fail;
-		}
 		if (resp.status >= 500) {
 			r = -EIO;
 			goto fail;

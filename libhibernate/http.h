@@ -26,7 +26,10 @@
  *
  * Every request but the streamed PUT is retried (bounded, with backoff) on a transport error
  * or a 408/429/5xx answer.  TLS certificates are verified for https (libcurl's default, never
- * turned off).
+ * turned off).  With client_cert set, libcurl presents it (CURLOPT_SSLCERT / SSLKEY) to a
+ * server that asks for one (nginx: ssl_verify_client on).  A server that refuses the request
+ * (400 from nginx when the certificate is missing or not trusted, 401, 403) gives -EACCES
+ * and a log line saying so.
  */
 #ifndef LIBHIBERNATE_HTTP_H
 #define LIBHIBERNATE_HTTP_H
@@ -48,6 +51,8 @@ extern "C" {
 struct hib_http_config {
 	char bearer_token[HIB_HTTP_TOKEN_MAX];	/* "" for none */
 	const char *ca_file;		/* NULL: the system's CA store */
+	const char *client_cert;	/* PEM client certificate (https); NULL: none */
+	const char *client_key;		/* its PEM private key; NULL: in client_cert */
 	unsigned int retries;		/* extra attempts of a failed request */
 	unsigned int backoff_ms;	/* first wait; doubles, at most 8 s */
 	unsigned int connect_timeout_ms;
@@ -58,10 +63,17 @@ struct hib_http_config {
 /*
  * Defaults (3 retries from 200 ms, 10 s to connect, 60 s a request, 30 s stall), then the
  * environment: HIBERNATE_HTTP_TOKEN or HIBERNATE_HTTP_TOKEN_FILE (first line) for a bearer
- * token, HIBERNATE_HTTP_CA_FILE, HIBERNATE_HTTP_RETRIES, HIBERNATE_HTTP_TIMEOUT_MS.  -EINVAL
- * for a malformed value, -errno if the token file cannot be read.
+ * token, HIBERNATE_HTTP_CA_FILE, HIBERNATE_HTTP_CLIENT_CERT, HIBERNATE_HTTP_CLIENT_KEY,
+ * HIBERNATE_HTTP_RETRIES, HIBERNATE_HTTP_TIMEOUT_MS.  -EINVAL for a malformed value, -errno if
+ * the token file cannot be read.  The string pointers point into the environment.
  */
 int hib_http_config_from_env(struct hib_http_config *ret_config);
+
+/*
+ * A bearer token from the first line of @path into @ret_token.  -EINVAL if empty, too long or
+ * not printable, -errno if unreadable.
+ */
+int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX]);
 
 /* Is @path an http:// or https:// URL? */
 bool hib_http_is_url(const char *path);

@@ -4,7 +4,9 @@
  * from the environment, and (when nginx is installed) an encrypted image through the HTTP
  * sink against a WebDAV nginx this test starts on 127.0.0.1: published only by the MOVE,
  * read back with ranged GETs, deleted by the one-shot invalidation, nothing left behind by an
- * aborted upload.
+ * aborted upload; and over https with `ssl_verify_client on` (certificates made by openssl
+ * at test time): refused without a client certificate or with an untrusted one, each with
+ * its reason logged, a full round trip with the right one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -243,15 +245,43 @@ static bool port_open(int p)
 	return ok;
 }
 
-static bool start_nginx(void)
+/* CA, server (127.0.0.1) and client certificates for the TLS test, made by openssl now. */
+static bool make_certs(void)
 {
-	char conf[512], www[300];
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd %s; k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
+		 "for ca in ca rogue; do openssl req -x509 $k -keyout $ca.key -out $ca.pem "
+		 "-days 2 -subj /CN=hib-test-$ca 2>/dev/null; done\n"
+		 "printf 'subjectAltName=IP:127.0.0.1\\n' > srv.ext\n"
+		 "printf 'extendedKeyUsage=clientAuth\\n' > cli.ext\n"
+		 "sign() { openssl req $k -keyout $1.key -out $1.csr -subj /CN=$1 2>/dev/null; "
+		 "openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial "
+		 "-out $1.pem -days 2 -extfile $3 2>/dev/null; }\n"
+		 "sign srv ca srv.ext; sign client ca cli.ext; sign stranger rogue cli.ext\n", dir);
+	return system(cmd) == 0;
+}
+
+static bool start_nginx_opt(bool tls)
+{
+	char conf[512], www[300], ssl[1024] = "";
 	FILE *f;
 	int i;
 
 	if (access("/usr/sbin/nginx", X_OK) != 0 || geteuid() != 0)
 		return false;
+	if (tls && access("/usr/bin/openssl", X_OK) != 0)
+		return false;
+	strcpy(dir, "/tmp/test-http-XXXXXX");
 	assert_non_null(mkdtemp(dir));
+	if (tls) {
+		if (!make_certs())
+			return false;
+		snprintf(ssl, sizeof(ssl), " ssl;\n  ssl_certificate %s/srv.pem;\n"
+			 "  ssl_certificate_key %s/srv.key;\n  ssl_client_certificate %s/ca.pem;\n"
+			 "  ssl_verify_client on", dir, dir, dir);
+	}
 	snprintf(www, sizeof(www), "%s/www", dir);
 	assert_int_equal(mkdir(www, 0700), 0);
 	snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
@@ -261,9 +291,9 @@ static bool start_nginx(void)
 	fprintf(f, "daemon off;\nuser root;\nworker_processes 1;\npid %s/nginx.pid;\n"
 		"error_log %s/error.log info;\nevents {}\nhttp {\n access_log off;\n"
 		" client_body_temp_path %s/body;\n"
-		" server {\n  listen 127.0.0.1:%d;\n  root %s;\n  client_max_body_size 0;\n"
+		" server {\n  listen 127.0.0.1:%d%s;\n  root %s;\n  client_max_body_size 0;\n"
 		"  location / { dav_methods PUT DELETE MOVE; create_full_put_path on; }\n }\n}\n",
-		dir, dir, dir, port, www);
+		dir, dir, dir, port, ssl, www);
 	fclose(f);
 	nginx_pid = fork();
 	assert_true(nginx_pid >= 0);
@@ -275,6 +305,11 @@ static bool start_nginx(void)
 	for (i = 0; i < 100 && !port_open(port); i++)
 		usleep(50000);
 	return port_open(port);
+}
+
+static bool start_nginx(void)
+{
+	return start_nginx_opt(false);
 }
 
 static void stop_nginx(void)
@@ -300,8 +335,19 @@ static bool exists(const char *name)
 }
 
 /* Write an encrypted image of @pages pages (noise, so it does not compress) to @url. */
+static int write_image_cfg(const char *url, const struct hib_http_config *cfg,
+			   const struct hib_image_key *key, uint64_t pages, bool finish,
+			   bool invalidate, uint8_t *raw);
+
 static int write_image(const char *url, const struct hib_image_key *key, uint64_t pages,
 		       bool finish, bool invalidate, uint8_t *raw)
+{
+	return write_image_cfg(url, NULL, key, pages, finish, invalidate, raw);
+}
+
+static int write_image_cfg(const char *url, const struct hib_http_config *cfg,
+			   const struct hib_image_key *key, uint64_t pages, bool finish,
+			   bool invalidate, uint8_t *raw)
 {
 	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
 	struct hib_http_config c;
@@ -318,7 +364,10 @@ static int write_image(const char *url, const struct hib_image_key *key, uint64_
 	id.chunk_size = 64 * page;
 	id.codec = HIB_CODEC_LZ4;
 	strcpy(id.kernel_release, "6.1.0-hib");
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	if (cfg)
+		c = *cfg;
+	else
+		assert_int_equal(hib_http_config_from_env(&c), 0);
 	c.retries = 1;
 	c.backoff_ms = 10;
 	r = hib_sink_open_http(url, HIB_SINK_WRITE, &c, &s);
@@ -434,6 +483,108 @@ static void test_nginx_round_trip(void **state)
 	free(buf);
 }
 
+/* What the library logged (the refusals must say why). */
+static char logged[4096];
+
+static void log_capture(int level, const char *fmt, va_list ap)
+{
+	size_t n = strlen(logged);
+
+	(void)level;
+	if (n + 2 < sizeof(logged)) {
+		vsnprintf(logged + n, sizeof(logged) - n - 1, fmt, ap);
+		strcat(logged, "\n");
+	}
+}
+
+/* https with ssl_verify_client on: refused without a trusted client certificate. */
+static void test_nginx_client_cert(void **state)
+{
+	static const uint8_t kb[HIB_KEY_BYTES] = "key for the client cert test..";
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	uint64_t pages = 300, i;
+	struct hib_image_key *key = NULL;
+	struct hib_image_reader *r;
+	struct hib_http_config c, base;
+	struct hib_sink *s;
+	char url[200], why[HIB_IMAGE_WHY_MAX], ca[300], cert[300], ckey[300], scert[300],
+	     skey[300];
+	uint8_t *raw;
+	uint32_t x = 9;
+
+	(void)state;
+	if (!start_nginx_opt(true)) {
+		stop_nginx();
+		skip();
+	}
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/client.pem", dir);
+	snprintf(ckey, sizeof(ckey), "%s/client.key", dir);
+	snprintf(scert, sizeof(scert), "%s/stranger.pem", dir);
+	snprintf(skey, sizeof(skey), "%s/stranger.key", dir);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/img/host1", port);
+	raw = malloc(pages * page);
+	assert_non_null(raw);
+	for (i = 0; i < pages * page; i++) {
+		x = x * 1103515245u + 12345u;
+		raw[i] = (uint8_t)(x >> 16);
+	}
+	assert_int_equal(hib_image_key_from_raw(kb, &key), 0);
+	assert_int_equal(hib_http_config_from_env(&base), 0);
+	base.retries = 0;
+	base.ca_file = ca;
+	hib_set_log_fn(log_capture);
+
+	/* Without a client certificate: nginx answers 400, the sink says -EACCES and why. */
+	logged[0] = 0;
+	c = base;
+	assert_int_equal(hib_sink_open_http(url, HIB_SINK_WRITE, &c, &s), -EACCES);
+	assert_non_null(strstr(logged, "refused the request (HTTP 400)"));
+	assert_non_null(strstr(logged, "require a client certificate"));
+	assert_int_equal(hib_sink_open_http(url, HIB_SINK_READ, &c, &s), -EACCES);
+
+	/* A certificate from a CA the server does not trust: refused too. */
+	logged[0] = 0;
+	c.client_cert = scert;
+	c.client_key = skey;
+	assert_int_equal(hib_sink_open_http(url, HIB_SINK_WRITE, &c, &s), -EACCES);
+	assert_non_null(strstr(logged, "signed by a CA the server trusts"));
+
+	/* A missing certificate file: a TLS error, named. */
+	logged[0] = 0;
+	c.client_cert = "/nonexistent/client.pem";
+	c.client_key = NULL;
+	assert_int_equal(hib_sink_open_http(url, HIB_SINK_WRITE, &c, &s), -EPROTO);
+	assert_non_null(strstr(logged, "http: HEAD"));
+
+	/* The server's certificate unknown to us (no ca_file): refused by our side. */
+	logged[0] = 0;
+	c = base;
+	c.ca_file = NULL;
+	c.client_cert = cert;
+	c.client_key = ckey;
+	assert_int_equal(hib_sink_open_http(url, HIB_SINK_WRITE, &c, &s), -EPROTO);
+	assert_non_null(strstr(logged, "certificate"));
+
+	/* The right certificate: a full upload, read back, invalidated (deleted). */
+	c.ca_file = ca;
+	assert_int_equal(write_image_cfg(url, &c, key, pages, true, false, raw), 0);
+	assert_true(exists("img/host1"));
+	assert_int_equal(hib_sink_open_http(url, HIB_SINK_UPDATE, &c, &s), 0);
+	if (hib_image_reader_open_key(s, key, &r, why, NULL))
+		fail_msg("open: %s", why);
+	assert_int_equal(hib_image_reader_final(r) != NULL, 1);
+	hib_image_reader_free(r);
+	assert_int_equal(hib_image_invalidate(s), 0);
+	hib_sink_close(s);
+	assert_false(exists("img/host1"));
+
+	hib_set_log_fn(NULL);
+	hib_image_key_free(key);
+	free(raw);
+	stop_nginx();
+}
+
 static int teardown_nginx(void **state)
 {
 	(void)state;
@@ -452,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_transient_and_errno),
 		cmocka_unit_test(test_config_env),
 		cmocka_unit_test_teardown(test_nginx_round_trip, teardown_nginx),
+		cmocka_unit_test_teardown(test_nginx_client_cert, teardown_nginx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,9 @@ Scenario header (comment lines anywhere in the first 40 lines):
 
     # vmtest: timeout=300 boots=1 mem=1024 smp=2 disks=dm:64M,swap:1G net=user
 
+append=ARG adds ARG (no blanks) to the kernel command line of every boot,
+appendN=ARG to boot N only (both repeatable), e.g. append2=ip=dhcp.
+
 Disks are raw files under build/vm-work/<scenario>/, created fresh for each
 run and kept across the boots of that run; the guest sees them as virtio
 disks in the order given (/dev/vda, /dev/vdb, ...), and the scenario finds
@@ -288,7 +291,7 @@ def shquote(s):
 
 def parse_header(path):
     opts = {'timeout': 300, 'boots': 1, 'mem': None, 'smp': None,
-            'disks': '', 'net': ''}
+            'disks': '', 'net': '', 'append': {}}
     with open(path) as f:
         for i, line in enumerate(f):
             if i > 40:
@@ -298,6 +301,12 @@ def parse_header(path):
                 continue
             for kv in m.group(1).split():
                 k, _, v = kv.partition('=')
+                a = re.match(r'append(\d*)$', k)
+                if a:
+                    # kernel arguments: append=ARG every boot, appendN=ARG boot N
+                    boot = int(a.group(1)) if a.group(1) else 0
+                    opts['append'].setdefault(boot, []).append(v)
+                    continue
                 if k not in opts:
                     raise SystemExit('vmtest: %s: unknown header key %r'
                                      % (path, k))
@@ -487,9 +496,12 @@ def run_scenario(args, name):
     t_start = time.time()
     with open(logpath, 'w') as log:
         for boot in range(1, opts['boots'] + 1):
+            extra = ' '.join(opts['append'].get(0, []) +
+                             opts['append'].get(boot, []))
             cmdline = ('console=ttyS0,115200 rdinit=/init panic=-1 '
-                       'loglevel=5 hibtest.boot=%d %s'
-                       % (boot, args.append)).strip()
+                       'loglevel=5 hibtest.boot=%d %s %s'
+                       % (boot, extra, args.append)).strip()
+            cmdline = re.sub(r' +', ' ', cmdline)
             cmd = [qemu, '-accel', 'tcg', '-cpu', 'max', '-machine', 'q35',
                    '-m', str(mem), '-smp', str(smp), '-nographic',
                    '-monitor', 'none', '-serial', 'stdio', '-no-reboot',

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # vmtest: timeout=400 boots=3 mem=1024 smp=2 net=user
+# vmtest: append2=ip=10.0.2.15::10.0.2.2:255.255.255.0:hibguest:eth0:none append3=ip=dhcp
 #
 # The full cycle through an HTTP server, encrypted: run by with-nginx.py, which
 # starts a WebDAV nginx on the host's loopback and passes its URL as
@@ -12,6 +13,12 @@
 # restore; the workload's pid and memory digest are the same.  Boot 3 finds no
 # image on the server and boots on.  with-nginx.py --expect-empty checks that
 # nothing is left on the server.
+#
+# The network of the resume boots is hibernatectl's own: boot 2 has a static
+# ip= on the kernel command line (after a malformed one, through the
+# HIBERNATE_CMDLINE test hook, is refused with its reason), boot 3 has ip=dhcp
+# (busybox udhcpc against QEMU's built-in DHCP server).  Boot 1, the running
+# system, configures its address itself.
 . /lib/hibtest.sh
 
 state=/run/hibstate
@@ -67,10 +74,28 @@ case $HIB_BOOT in
 	fi
 	;;
 2)
-	hib_check net-up net_up || exit 0
+	# A malformed ip=: refused with its reason, nothing configured, the boot goes on.
+	echo "console=ttyS0 ip=10.0.2.15::10.0.2.2:255.0.255.0::eth0:none" > /run/bad.cmdline
+	out=$(HIBERNATE_CMDLINE=/run/bad.cmdline hibernatectl resume --input "$url" \
+		--key-file $key 2>&1)
+	rc=$?
+	echo "$out"
+	if [ $rc = 1 ] && echo "$out" | grep -q "bad netmask '255.0.255.0'.*not resuming" &&
+	   ! ifconfig eth0 | grep -q "inet addr"; then
+		hib_ok net-bad-ip-refused "$(echo "$out" | tail -n 1)"
+	else
+		hib_notok net-bad-ip-refused "exit $rc: $out"
+	fi
+	# ip= on the kernel command line: hibernatectl configures eth0 itself.
 	out=$(hibernatectl resume --input "$url" --key-file $wrong 2>&1)
 	rc=$?
 	echo "$out"
+	if echo "$out" | grep -q "network: eth0 is 10.0.2.15/24, default route via 10.0.2.2$" &&
+	   [ "$(hostname)" = hibguest ]; then
+		hib_ok net-static-ip "$(echo "$out" | grep "network: eth0 is")"
+	else
+		hib_notok net-static-ip "$out"
+	fi
 	if [ $rc = 7 ] && echo "$out" | grep -q "wrong key"; then
 		hib_ok net-wrong-key-refused "$(echo "$out" | tail -n 1)"
 	else
@@ -81,10 +106,15 @@ case $HIB_BOOT in
 	hib_notok net-resume-returned "hibernatectl resume returned $?"
 	;;
 3)
-	hib_check net-up net_up || exit 0
+	# ip=dhcp on the kernel command line: udhcpc, QEMU's DHCP server.
 	out=$(hibernatectl resume --input "$url" --key-file $key 2>&1)
 	rc=$?
 	echo "$out"
+	if echo "$out" | grep -q "network: eth0 is 10.0.2.15/24, default route via 10.0.2.2 (DHCP lease)"; then
+		hib_ok net-dhcp "$(echo "$out" | grep "network: eth0 is")"
+	else
+		hib_notok net-dhcp "$out"
+	fi
 	if [ $rc = 6 ] && echo "$out" | grep -q "no hibernation image"; then
 		hib_ok net-resume-one-shot "the image is gone from the server"
 	else
