@@ -14,8 +14,11 @@
 # bench/freezebench}.  Environment:
 #   BENCH_NS="100 1000"  BENCH_REPS=5  BENCH_BUSY=2   (passed to the guest)
 #   BUILD=build/meson    BENCH_OUT=build/bench        (results go there)
-#   BENCH_PARTS="freeze hib"   which parts to run
+#   BENCH_PARTS="freeze hib net"   which parts to run
 #   BENCH_HIB_PCTS="25 45"  BENCH_HIB_METHODS="stock ours"   (hibernation part)
+#   BENCH_NET_MIB=512  BENCH_NET_REPS=5   (net part: bench/netbench on the host, image
+#   write / read through the file sink on local disk and the HTTP sink to a WebDAV nginx
+#   on 127.0.0.1, with and without encryption)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +31,7 @@ REPS=${BENCH_REPS:-5}
 BUSY=${BENCH_BUSY:-2}
 scenario=bench/scenarios/freeze-bench.sh
 
-PARTS=${BENCH_PARTS:-freeze hib}
+PARTS=${BENCH_PARTS:-freeze hib net}
 HIB_PCTS=${BENCH_HIB_PCTS:-25 45}
 HIB_METHODS=${BENCH_HIB_METHODS:-stock ours}
 
@@ -284,5 +287,19 @@ for r in runs:
         print('- %s %d%%: QEMU wall per boot (host): %s'
               % (r['method'], r['pct'], ', '.join('boot %d %.1f s' % kv for kv in sorted(r['boots'].items()))))
 EOF
+fi
+
+# ---- image throughput through the sinks, on the host (no VM) ----
+if [[ " $PARTS " == *" net "* ]]; then
+[ -x "$BUILD/bench/netbench" ] || { echo "run-bench: $BUILD/bench/netbench missing: run \`make build\`" >&2; exit 1; }
+echo "run-bench: net: ${BENCH_NET_MIB:-512} MiB image, ${BENCH_NET_REPS:-5} runs each, file sink in $OUT and nginx on 127.0.0.1 storing in $OUT"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+r=0
+TMPDIR=$OUT /usr/bin/python3 tests/vm/with-nginx.py --expect-empty --host-url -- \
+	"$BUILD/bench/netbench" --dir "$OUT" --mib "${BENCH_NET_MIB:-512}" \
+	--reps "${BENCH_NET_REPS:-5}" > "$OUT/net.out" 2> "$OUT/net.err" || r=$?
+grep -E '^(NETBENCH-INFO|\|)' "$OUT/net.out" | tee "$OUT/net-table.md"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ $r = 0 ] || { cat "$OUT/net.err" "$OUT/net.out" >&2; echo "run-bench: net part failed (exit $r)" >&2; rc=1; }
 fi
 exit $rc

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Run a VM scenario with a WebDAV nginx on the host's loopback.
 
-    with-nginx.py [--expect-empty] [--kill-at-bytes N] [--limit-rate R] -- vmtest.py ARGS...
+    with-nginx.py [--expect-empty] [--kill-at-bytes N] [--limit-rate R] [--host-url]
+                  -- vmtest.py ARGS...
 
 Starts nginx (its WebDAV module: PUT, DELETE, MOVE) on a free 127.0.0.1 port
 serving a fresh temporary directory, runs the command given after `--` with
@@ -14,6 +15,9 @@ With --kill-at-bytes N, nginx (its whole process group) is killed with
 SIGKILL as soon as a request body it is receiving passes N bytes: a server
 dying in the middle of an upload.  --limit-rate R (nginx syntax, e.g. 2m)
 slows the responses down, so that a guest can cut a download in the middle.
+With --host-url the command is a program on the host instead (bench/netbench):
+it gets `--url http://127.0.0.1:PORT/ --www DIR` (DIR: where nginx stores the
+files; set TMPDIR to put it on a given filesystem).
 
 Exit status: the command's, or 1 if the server was not left empty, 2 if
 nginx could not be started.
@@ -53,6 +57,7 @@ def main():
     expect_empty = False
     kill_at = None
     limit_rate = None
+    host_url = False
     while argv and argv[0] != '--':
         if argv[0] == '--expect-empty':
             expect_empty = True
@@ -60,6 +65,9 @@ def main():
         elif argv[0] == '--kill-at-bytes' and len(argv) > 1:
             kill_at = int(argv[1])
             argv = argv[2:]
+        elif argv[0] == '--host-url':
+            host_url = True
+            argv = argv[1:]
         elif argv[0] == '--limit-rate' and len(argv) > 1:
             limit_rate = argv[1]
             argv = argv[2:]
@@ -146,7 +154,11 @@ http {
         if kill_at is not None:
             watcher = threading.Thread(target=watch_bodies, daemon=True)
             watcher.start()
-        rc = subprocess.call(cmd + ['--append', 'hibtest.url=' + url])
+        if host_url:
+            rc = subprocess.call(cmd + ['--url', 'http://127.0.0.1:%d/' % port,
+                                        '--www', www])
+        else:
+            rc = subprocess.call(cmd + ['--append', 'hibtest.url=' + url])
         stop.set()
         if watcher:
             watcher.join()
