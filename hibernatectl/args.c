@@ -43,6 +43,11 @@ void hibctl_usage(FILE *f)
 	      "  resume --input DEV|FILE [--threads N] [--key-file F | --passphrase-file F]\n"
 	      "         Restore the image on DEV|FILE (run from the initramfs).  Without a\n"
 	      "         valid image it says so and exits 6 so that the boot goes on.\n"
+	      "  recover [--config FILE] [--cow DEV]\n"
+	      "         At activation, before the protected filesystems are mounted: complete\n"
+	      "         what an interrupted hibernation left in the COW store (a power cut\n"
+	      "         while the image was written or while an abort merged): merge its\n"
+	      "         writes back.  resume does this itself when it restores nothing.\n"
 	      "  check [--output DEV|FILE] [--config FILE] [--cow DEV]\n"
 	      "         Say whether hibernation can run now and why not: kernel support,\n"
 	      "         filesystems that cannot be protected, the COW store, the target.\n"
@@ -64,9 +69,10 @@ void hibctl_usage(FILE *f)
 	      "  -o, --output DEV|FILE   where hibernate writes the image\n"
 	      "  -i, --input DEV|FILE    where resume reads the image from\n"
 	      "      --no-poweroff       hibernate: thaw instead of powering off\n"
-	      "      --config FILE       hibernate / check: instead of\n"
+	      "      --config FILE       hibernate / resume / recover / check: instead of\n"
 	      "                          /etc/hibernate/hibernate.conf (hibernate.conf(5))\n"
-	      "      --cow DEV           hibernate / check: the COW store for the snapshots\n"
+	      "      --cow DEV           hibernate / resume / recover / check: the COW store\n"
+	      "                          for the snapshots\n"
 	      "                          of the protected filesystems (overrides cow =)\n"
 	      "      --no-stream         hibernate: copy every page at the snapshot, even with\n"
 	      "                          swap off (default: frozen tasks' pages are streamed\n"
@@ -169,6 +175,7 @@ static const struct {
 	{ "resume", HIBCTL_CMD_RESUME },
 	{ "image", HIBCTL_CMD_IMAGE_INFO },	/* needs "info" or "verify" next */
 	{ "check", HIBCTL_CMD_CHECK },
+	{ "recover", HIBCTL_CMD_RECOVER },
 	{ "policy", HIBCTL_CMD_POLICY_CHECK },	/* needs "check" next */
 	{ "help", HIBCTL_CMD_HELP },
 };
@@ -328,7 +335,8 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 			return usage_error(args, "unknown option '%s' (options follow the command)",
 					   a);
 
-		if (args->command == HIBCTL_CMD_HIBERNATE || args->command == HIBCTL_CMD_CHECK) {
+		if (args->command == HIBCTL_CMD_HIBERNATE || args->command == HIBCTL_CMD_CHECK ||
+		    args->command == HIBCTL_CMD_RESUME || args->command == HIBCTL_CMD_RECOVER) {
 			r = match_opt(args, argc, argv, &i, "config", 0, true, &value);
 			if (r < 0)
 				return r;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "dm-journal.h"
 #include "dm.h"
 #include "image.h"
 #include "macro.h"
@@ -366,13 +367,28 @@ void hibctl_dm_test_window(const struct hibctl_ctx *ctx, struct hibctl_dm *d)
 
 /* ---- resume: R2 ---------------------------------------------------------------------------- */
 
-int hibctl_dm_verify_image(const struct hibctl_ctx *ctx, const struct hib_image_info *info,
-			   const char *path)
+int hibctl_dm_verify_image(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
+			   const struct hib_image_info *info, const char *path, bool *ret_stale)
 {
+	struct hib_conf conf;
 	char why[512];
+	const char *cow;
 	uint32_t i;
 	int r;
 
+	/* A merge of an interrupted hibernation waits: the disk is not the image's. */
+	if (info->n_origins && hib_conf_load(conf_path(args), &conf, NULL, 0) == 0) {
+		cow = args->cow_path ? args->cow_path : conf.cow;
+		r = cow[0] ? hib_dm_journal_state(cow) : HIB_DM_J_NONE;
+		if (r == HIB_DM_J_PROTECTED || r == HIB_DM_J_MERGING) {
+			fprintf(ctx->err, PROG ": hibernation image on %s refused: the COW store %s "
+				"says a later hibernation was interrupted (%s): the disk is not the "
+				"image's; merging it back\n", path, cow,
+				hib_dm_journal_state_name((uint32_t)r));
+			*ret_stale = true;
+			return HIBCTL_EXIT_BADIMAGE;
+		}
+	}
 	for (i = 0; i < info->n_origins; i++) {
 		r = hib_dm_verify_origin(ctx->dm_backend, &info->origins[i], why, sizeof(why));
 		if (r < 0) {
@@ -478,4 +494,58 @@ int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	hib_sink_close(sink);
 	hibctl_dm_free(d);
 	return ok ? HIBCTL_EXIT_OK : HIBCTL_EXIT_ERROR;
+}
+
+void hibctl_dm_mark_hibernated(const struct hibctl_ctx *ctx, struct hibctl_dm *d)
+{
+	int r;
+
+	if (!d || !d->protected_)
+		return;
+	r = hib_dm_mark_hibernated(&d->set);
+	if (r < 0)
+		/* The journal still says PROTECTED: a boot that does not resume merges the
+		 * window writes back, as after an abort.  Not a reason to stay up. */
+		fprintf(ctx->err, PROG ": warning: cannot mark the COW store's journal complete: "
+			"%s\n", hib_strerror(r));
+}
+
+int hibctl_cmd_recover(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
+		       bool from_resume)
+{
+	struct hib_conf conf;
+	char why[512] = "";
+	const char *cow;
+	int r;
+
+	r = hib_conf_load(conf_path(args), &conf, why, sizeof(why));
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": configuration refused: %s\n", why[0] ? why : hib_strerror(r));
+		return HIBCTL_EXIT_ERROR;
+	}
+	cow = args->cow_path ? args->cow_path : conf.cow;
+	if (!cow[0]) {
+		if (from_resume)
+			return 0;
+		fprintf(ctx->out, "no COW store configured: nothing to recover\n");
+		return HIBCTL_EXIT_OK;
+	}
+	r = hib_dm_recover(ctx->dm_backend, cow);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": recovering the interrupted hibernation on %s failed: %s; "
+			"do not mount the protected filesystems before it succeeds (see above)\n",
+			cow, hib_strerror(r));
+		return HIBCTL_EXIT_ERROR;
+	}
+	if (r > 0)
+		fprintf(ctx->out, "recovered: the writes of an interrupted hibernation were merged "
+			"back into %d protected filesystem%s\n", r, r == 1 ? "" : "s");
+	else if (!from_resume)
+		fprintf(ctx->out, "nothing to recover on %s\n", cow);
+	return HIBCTL_EXIT_OK;
+}
+
+unsigned int hibctl_dm_count(const struct hibctl_dm *d)
+{
+	return d ? d->set.n : 0;
 }

@@ -486,6 +486,17 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		/* Abort after 5b: merge the writes made since the snapshot back. */
 		int rdm = hibctl_dm_abort(ctx, dm);
 
+		/* The protected filesystems moved on: never resume this image. */
+		if (hibctl_dm_count(dm)) {
+			r = hib_image_invalidate(sink);
+			if (r < 0)
+				fprintf(ctx->err, PROG ": cannot invalidate the image on %s: %s; do "
+					"not resume from it\n", args->path, hib_strerror(r));
+			else
+				fprintf(ctx->out, "the image was invalidated: the protected "
+					"filesystems are no longer at its snapshot instant\n");
+		}
+
 		r = hib_thaw_all();
 		frozen = false;
 		if (r < 0) {
@@ -497,6 +508,8 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		ret = rdm < 0 ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
 		goto out;
 	}
+	/* The image is valid: a boot that does not resume must not merge the window writes. */
+	hibctl_dm_mark_hibernated(ctx, dm);
 	print_summary(ctx->out, args->path, &st);
 	fprintf(ctx->out, "powering off\n");
 	fflush(ctx->out);
@@ -604,12 +617,13 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	char why[HIB_IMAGE_WHY_MAX];
 	struct progress pr;
 	int r, ret, fd = -1;
+	bool stale = false;
 	uint64_t off = 0;
 	double t0;
 
 	ret = open_image(ctx, args, args->path, HIB_SINK_UPDATE, &sink, &rd);
 	if (ret)
-		return ret;
+		goto out;
 	ret = HIBCTL_EXIT_ERROR;
 	info = hib_image_reader_info(rd);
 
@@ -628,9 +642,12 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	}
 
 	/* R2: every protected origin must be as it was at the snapshot instant. */
-	ret = hibctl_dm_verify_image(ctx, info, args->path);
-	if (ret)
+	ret = hibctl_dm_verify_image(ctx, args, info, args->path, &stale);
+	if (ret) {
+		if (stale && hib_image_invalidate(sink) == 0)
+			fprintf(ctx->err, PROG ": the image on %s was invalidated\n", args->path);
 		goto out;
+	}
 	ret = HIBCTL_EXIT_ERROR;
 
 	r = hib_pipeline_new(args->threads, info->chunk_size, &p);
@@ -694,6 +711,10 @@ out:
 	hib_pipeline_free(p);
 	hib_image_reader_free(rd);
 	hib_sink_close(sink);
+	/* Nothing was restored: finish what an interrupted hibernation left (merge back). */
+	if (ret != HIBCTL_EXIT_USAGE && hibctl_cmd_recover(ctx, args, true) != HIBCTL_EXIT_OK &&
+	    ret == HIBCTL_EXIT_NOIMAGE)
+		ret = HIBCTL_EXIT_ERROR;
 	return ret;
 }
 

@@ -48,6 +48,10 @@ struct hib_image_info;
 int hibctl_test_build_id(const char *hex, struct hib_image_info *id);
 
 int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
+/* `recover`; @from_resume: quiet when there is nothing to do, called when resume restores
+ * nothing. */
+int hibctl_cmd_recover(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
+		       bool from_resume);
 int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 
 /*
@@ -66,13 +70,17 @@ int hibctl_dm_thaw(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
 int hibctl_dm_check_valid(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
 int hibctl_dm_abort(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
 int hibctl_dm_resumed(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+void hibctl_dm_mark_hibernated(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+/* How many filesystems are protected (0 for NULL). */
+unsigned int hibctl_dm_count(const struct hibctl_dm *d);
 int hibctl_dm_identities(struct hibctl_dm *d, struct hib_image_writer *w);
 void hibctl_dm_test_window(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
 void hibctl_dm_free(struct hibctl_dm *d);
-/* R2: every protected origin in @info unchanged?  0 or HIBCTL_EXIT_BADIMAGE (printed). */
+/* R2: every protected origin in @info unchanged?  0 or HIBCTL_EXIT_BADIMAGE (printed).
+ * *ret_stale is set when the image must never be restored (a pending merge). */
 struct hib_image_info;
-int hibctl_dm_verify_image(const struct hibctl_ctx *ctx, const struct hib_image_info *info,
-			   const char *path);
+int hibctl_dm_verify_image(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
+			   const struct hib_image_info *info, const char *path, bool *ret_stale);
 
 /* -errno (or errno) to exit code. */
 int hibctl_exit_code(int err);

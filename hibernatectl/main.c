@@ -92,6 +92,9 @@ int main(int argc, char **argv)
 	case HIBCTL_CMD_CHECK:
 		ret = hibctl_cmd_check(&ctx, &args);
 		break;
+	case HIBCTL_CMD_RECOVER:
+		ret = hibctl_cmd_recover(&ctx, &args, false);
+		break;
 	case HIBCTL_CMD_POLICY_CHECK:
 		ret = hibctl_cmd_policy_check(&ctx, &args);
 		break;

@@ -148,6 +148,10 @@ struct hib_dm_set {
 	unsigned int lost;
 	/* Scratch tables, so that no step needs a big stack frame or malloc. */
 	struct hib_dm_table scratch;
+	/* The merge journal at the start of the COW store (dm-journal.h). */
+	int cow_fd;			/* -1 */
+	void *jbuf;			/* HIB_DM_JOURNAL_BYTES */
+	uint32_t jstate;		/* what the journal says now (HIB_DM_J_*) */
 };
 
 /* Bits of hib_dm_set.lost. */
@@ -168,14 +172,16 @@ int hib_dm_add(struct hib_dm_set *set, const char *name, const char *mountpoint)
 /*
  * Before freezing: look each origin up (numbers, uuid, table, size), open its mountpoint,
  * split the COW device @cow_path (@cow_major:@cow_minor, @cow_sectors) among the origins in
- * proportion to their sizes, zero each slice's first chunk (a fresh persistent COW header)
- * and allocate the hashing buffer.  @chunk 0 means HIB_DM_CHUNK_DEFAULT.  -ENOSPC if a slice
+ * proportion to their sizes (after the journal block, dm-journal.h), zero each slice's first
+ * chunk (a fresh persistent COW header) and allocate the hashing buffer.  -EEXIST (nothing
+ * touched) when the journal says writes of an interrupted hibernation wait to be merged:
+ * hib_dm_recover() first.  @chunk 0 means HIB_DM_CHUNK_DEFAULT.  -ENOSPC if a slice
  * would be smaller than HIB_DM_COW_MIN_SECTORS.  Nothing is created.
  */
 int hib_dm_prepare(struct hib_dm_set *set, const char *cow_path, uint32_t cow_major,
 		   uint32_t cow_minor, uint64_t cow_sectors, uint32_t chunk);
 
-/* Step 4.  On failure everything it did is undone (hib_dm_abort() semantics). */
+/* Step 4, journal PROTECTED.  On failure everything it did is undone (hib_dm_abort()). */
 int hib_dm_protect(struct hib_dm_set *set);
 /* Step 5b: FITHAW every origin.  On failure the caller runs hib_dm_abort(). */
 int hib_dm_thaw(struct hib_dm_set *set);
@@ -185,8 +191,27 @@ int hib_dm_thaw(struct hib_dm_set *set);
  * it can, returns the first error; set->lost says what could not be saved.
  */
 int hib_dm_abort(struct hib_dm_set *set);
-/* R5, in the resumed system: switch back, FITHAW, remove the helpers. */
+/* R5, in the resumed system: clear the journal, switch back, FITHAW, remove the helpers. */
 int hib_dm_resumed(struct hib_dm_set *set);
+/* The image is complete: journal HIBERNATED (the window writes are never merged). */
+int hib_dm_mark_hibernated(struct hib_dm_set *set);
+
+/*
+ * At activation, before the protected filesystems are mounted (and when resume restores
+ * nothing): act on the journal of the COW store @cow_path.  PROTECTED (the hibernation
+ * stopped before its image was complete) and MERGING (a merge was cut): merge each slice
+ * back into its origin with snapshot-merge and wait -- for PROTECTED only if the origin is
+ * still at the snapshot instant (same size and superblock hash), else its writes are
+ * dropped with a warning.  HIBERNATED: nothing to merge.  The journal is cleared once
+ * nothing is left to do.  Origins must be activated and not in use (-ENOENT / -EBUSY, the
+ * journal stays).  Also takes over an origin left on snapshot or snapshot-merge with its
+ * helpers by a hibernatectl that was killed.  Returns the number of origins merged (0:
+ * nothing to do), or -errno (-EBADMSG: an unreadable journal, nothing touched).
+ */
+int hib_dm_recover(const struct hib_dm_backend *be, const char *cow_path);
+/* What the journal on @cow_path says (HIB_DM_J_*; HIB_DM_J_NONE when there is none), or
+ * -errno (-EBADMSG: damaged). */
+int hib_dm_journal_state(const char *cow_path);
 
 /*
  * Is every snapshot still valid (no COW overflow)?  0, -ENOSPC naming the origin in the log

@@ -163,6 +163,28 @@ static void test_verify_encrypted(void **state)
 	       "not a key: expected 32 raw bytes or 64 hex digits");
 	verify("enc", "--key-file", "missing", HIBCTL_EXIT_ERROR, "cannot read");
 
+	/* The key from [image] in hibernate.conf; the command line overrides it. */
+	snprintf(cmd, sizeof(cmd), "[image]\nkey-file = %s/key\n", dir);
+	write_file("conf", cmd, strlen(cmd));
+	snprintf(cmd, sizeof(cmd), "%s/conf", dir);
+	setenv("HIBERNATE_CONF", cmd, 1);
+	verify("enc", NULL, NULL, HIBCTL_EXIT_OK, "");
+	verify("plain", NULL, NULL, HIBCTL_EXIT_BADIMAGE,
+	       "not encrypted, and encryption is required");
+	verify("enc", "--key-file", "other", HIBCTL_EXIT_BADIMAGE, "wrong key: it does not match");
+	snprintf(cmd, sizeof(cmd), "[image]\npassphrase-file = %s/pass\n", dir);
+	write_file("conf", cmd, strlen(cmd));
+	verify("enc", NULL, NULL, HIBCTL_EXIT_BADIMAGE,
+	       "encrypted with a key file, a passphrase was given");
+	verify("enc", "--key-file", "key", HIBCTL_EXIT_OK, "");
+	snprintf(cmd, sizeof(cmd), "[image]\nkey-file = %s/missing\n", dir);
+	write_file("conf", cmd, strlen(cmd));
+	verify("enc", NULL, NULL, HIBCTL_EXIT_ERROR, "cannot read");
+	write_file("conf", "[image]\nkey-file = relative\n", 28);
+	verify("enc", NULL, NULL, HIBCTL_EXIT_ERROR,
+	       "configuration refused: ");
+	unsetenv("HIBERNATE_CONF");
+
 	/* One byte of the first chunk's ciphertext changed. */
 	snprintf(cmd, sizeof(cmd), "%s/enc", dir);
 	{

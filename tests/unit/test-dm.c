@@ -13,11 +13,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dm-journal.h"
 #include "dm.h"
 #include "image.h"
 
@@ -359,7 +361,7 @@ static void world(struct hib_dm_set *set, unsigned int fail_at)
 	snprintf(cow_path, sizeof(cow_path), "/tmp/test-dm-cow.XXXXXX");
 	fd = mkstemp(cow_path);
 	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	assert_int_equal(ftruncate(fd, 128 << 20), 0);
 	close(fd);
 
 	hib_dm_set_init(set, &fake_be);
@@ -465,7 +467,8 @@ static void test_protect_ok(void **state)
 	assert_int_equal(o[0].sectors, 1 << 20);
 	/* COW slices proportional, inside the device, not overlapping. */
 	assert_true(set->o[0].cow_sectors > set->o[1].cow_sectors);
-	assert_int_equal(set->o[1].cow_offset, set->o[0].cow_sectors);
+	assert_int_equal(set->o[0].cow_offset, HIB_DM_JOURNAL_SECTORS);
+	assert_int_equal(set->o[1].cow_offset, set->o[0].cow_offset + set->o[0].cow_sectors);
 	assert_true(set->o[1].cow_offset + set->o[1].cow_sectors <= 128 * 2048);
 
 	assert_int_equal(hib_dm_abort(set), 0);
@@ -825,6 +828,281 @@ static void test_scan_and_select(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+/* ---- the merge journal and recovery at activation -------------------------------------------- */
+
+static uint32_t journal_state(void)
+{
+	static char buf[HIB_DM_JOURNAL_BYTES];
+	struct hib_dm_journal j;
+	int fd = open(cow_path, O_RDONLY), r;
+
+	assert_true(fd >= 0);
+	r = hib_dm_journal_read(fd, buf, &j);
+	close(fd);
+	if (r == -ENODATA)
+		return HIB_DM_J_NONE;
+	assert_int_equal(r, 0);
+	return j.state;
+}
+
+/* A power cut: the kernel's dm tables are gone, the activation recreates the origins. */
+static void power_cut(struct hib_dm_set *set)
+{
+	struct hib_dm_table a = linear(1 << 20, 16), b = linear(1 << 19, 32);
+	unsigned int i;
+
+	hib_dm_set_done(set);
+	for (i = 0; i < FAKE_DEVS; i++) {
+		struct fake_dev *d = &F.d[i];
+
+		if (!d->exists)
+			continue;
+		if (strcmp(d->name, "vg-a") && strcmp(d->name, "vg-b")) {
+			d->exists = false;
+			continue;
+		}
+		d->live = strcmp(d->name, "vg-a") ? b : a;
+		d->has_inactive = false;
+		d->suspended = false;
+	}
+	memset(F.frozen, 0, sizeof(F.frozen));
+	F.calls = 0;
+	F.fail_at = 0;
+	F.failed = false;
+}
+
+static void test_journal_states(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(journal_state(), HIB_DM_J_PROTECTED);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	assert_int_equal(hib_dm_abort(set), 0);
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	assert_clean();
+	world_done(set);
+
+	/* The full hibernation: HIBERNATED once the image is complete, cleared by R5. */
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	assert_int_equal(hib_dm_mark_hibernated(set), 0);
+	assert_int_equal(journal_state(), HIB_DM_J_HIBERNATED);
+	assert_int_equal(hib_dm_resumed(set), 0);
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	assert_clean();
+	world_done(set);
+
+	/* Abort before 5b: nothing to merge, cleared too. */
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_abort(set), 0);
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	world_done(set);
+	free(set);
+}
+
+static void test_prepare_refuses_pending(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+	hib_dm_set_init(set, &fake_be);
+	assert_int_equal(hib_dm_add(set, "vg-a", "/"), 0);
+	/* The writes in the COW store must not be zeroed by the next hibernation. */
+	assert_int_equal(hib_dm_prepare(set, cow_path, 8, 48, 128 * 2048, 0), -EEXIST);
+	assert_int_equal(journal_state(), HIB_DM_J_PROTECTED);
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
+	assert_int_equal(hib_dm_prepare(set, cow_path, 8, 48, 128 * 2048, 0), 0);
+	world_done(set);
+	free(set);
+}
+
+static void test_recover_protected(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
+	assert_clean();
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	/* Twice is nothing. */
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 0);
+	assert_clean();
+	world_done(set);
+	free(set);
+}
+
+static void test_recover_changed_origin(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+	/* The origin was mounted and written before this activation: its writes are dropped,
+	 * nothing is created or loaded. */
+	F.content = 0x11;
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 0);
+	assert_clean();
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	world_done(set);
+	free(set);
+}
+
+/* A power cut in the middle of a merge: MERGING, origin half merged (its hash moved on). */
+static void test_recover_merging(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	static char buf[HIB_DM_JOURNAL_BYTES];
+	struct hib_dm_journal j;
+	int fd;
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+	fd = open(cow_path, O_RDWR);
+	assert_int_equal(hib_dm_journal_read(fd, buf, &j), 0);
+	j.state = HIB_DM_J_MERGING;
+	assert_int_equal(hib_dm_journal_write(fd, buf, &j), 0);
+	close(fd);
+	F.content = 0x11;
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
+	assert_clean();
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	world_done(set);
+	free(set);
+}
+
+static void test_recover_hibernated(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	assert_int_equal(hib_dm_mark_hibernated(set), 0);
+	power_cut(set);
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 0);
+	/* Nothing was created: the window writes are not merged. */
+	assert_int_equal(F.calls, 0);
+	assert_clean();
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	world_done(set);
+	free(set);
+}
+
+/* hibernatectl killed after 5b: X still on the snapshot with its helpers, no power cut. */
+static void test_recover_left_on_snapshot(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	hib_dm_set_done(set);
+	assert_string_equal(find(&F, "vg-a", NULL)->live.t[0].type, "snapshot");
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
+	assert_clean();
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	unlink(cow_path);
+	free(set);
+}
+
+static void test_recover_missing_origin(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	struct hib_dm_table b = linear(1 << 19, 32);
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+	find(&F, "vg-b", NULL)->exists = false;
+	/* vg-a is merged; vg-b stays in the journal for the next run. */
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), -ENOENT);
+	assert_int_equal(journal_state(), HIB_DM_J_MERGING);
+	assert_null(find(&F, "vg-a-cow", NULL));
+	add(&F, "vg-b", "", &b);
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 1);
+	assert_clean();
+	assert_int_equal(journal_state(), HIB_DM_J_NONE);
+	world_done(set);
+	free(set);
+}
+
+/* A failure (or a second power cut) at every call of the recovery: a second run finishes. */
+static void test_recover_every_failure(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	unsigned int n, k;
+	int r;
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
+	n = F.calls;
+	world_done(set);
+	assert_true(n > 10);
+	for (k = 1; k <= n; k++) {
+		world(set, 0);
+		assert_int_equal(hib_dm_protect(set), 0);
+		assert_int_equal(hib_dm_thaw(set), 0);
+		power_cut(set);
+		F.fail_at = k;
+		r = hib_dm_recover(&fake_be, cow_path);
+		assert_true(F.failed);
+		assert_safe();
+		if (r < 0)
+			assert_int_not_equal(journal_state(), HIB_DM_J_NONE);
+		F.fail_at = 0;
+		/* Whatever is left (helpers, X on snapshot-merge, journal): the next run ends it. */
+		r = hib_dm_recover(&fake_be, cow_path);
+		if (r < 0)
+			fail_msg("second run after a failure at call %u (%s): %d", k, F.failed_op, r);
+		assert_clean();
+		assert_int_equal(journal_state(), HIB_DM_J_NONE);
+		world_done(set);
+	}
+	free(set);
+}
+
+static void test_recover_bad_journal(void **state)
+{
+	struct hib_dm_set *set = malloc(sizeof(*set));
+	static char buf[HIB_DM_JOURNAL_BYTES];
+	int fd;
+
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+	fd = open(cow_path, O_RDWR);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	buf[40] ^= 1;
+	assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	close(fd);
+	/* Nothing touched: no device created, no table loaded. */
+	assert_int_equal(hib_dm_recover(&fake_be, cow_path), -EBADMSG);
+	assert_int_equal(F.calls, 0);
+	assert_int_equal(hib_dm_recover(&fake_be, "/nonexistent/cow"), -ENOENT);
+	world_done(set);
+	free(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +1118,16 @@ int main(void)
 		cmocka_unit_test(test_header_origins),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_scan_and_select),
+		cmocka_unit_test(test_journal_states),
+		cmocka_unit_test(test_prepare_refuses_pending),
+		cmocka_unit_test(test_recover_protected),
+		cmocka_unit_test(test_recover_changed_origin),
+		cmocka_unit_test(test_recover_merging),
+		cmocka_unit_test(test_recover_hibernated),
+		cmocka_unit_test(test_recover_left_on_snapshot),
+		cmocka_unit_test(test_recover_missing_origin),
+		cmocka_unit_test(test_recover_every_failure),
+		cmocka_unit_test(test_recover_bad_journal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
 /*
  * libhibernate/net.c: the ip= parser (every form and every refusal), the kernel command line
  * scan, the udhcpc lease report, and the refusals of hib_net_configure() that come before
- * anything is changed (unknown device, nothing asked for).  Nothing here touches the host's
- * network.
+ * anything is changed (unknown device, nothing asked for).  The static configuration itself
+ * and the DHCP refusals run on the loopback of a private network namespace (root only;
+ * skipped otherwise), so nothing here touches the host's network.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +236,84 @@ static void test_configure_refusals(void **state)
 	assert_int_equal(hib_net_configure(NULL, NULL, &res, why, sizeof(why)), -EINVAL);
 }
 
+/* In a child in a new network namespace: configure its lo, read the address back. */
+static int netns_child(void)
+{
+	struct hib_net_config c;
+	struct hib_net_result res;
+	struct hib_net_opts o = { .udhcpc = "/nonexistent/udhcpc" };
+	struct ifreq ifr = {};
+	char why[HIB_NET_WHY_MAX];
+	int sock;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return 77;
+	/* DHCP without udhcpc: refused before anything runs */
+	if (hib_net_parse_ip("lo:dhcp", &c, why, sizeof(why)) ||
+	    hib_net_configure(&c, &o, &res, why, sizeof(why)) != -ENOENT ||
+	    !strstr(why, "DHCP needs busybox udhcpc")) {
+		fprintf(stderr, "udhcpc missing: %s\n", why);
+		return 1;
+	}
+	setenv("PATH", "/nonexistent", 1);
+	if (hib_net_configure(&c, NULL, &res, why, sizeof(why)) != -ENOENT ||
+	    !strstr(why, "neither udhcpc nor busybox is in PATH")) {
+		fprintf(stderr, "no PATH: %s\n", why);
+		return 1;
+	}
+	/* a static address, a gateway on its network, a hostname is not touched (none) */
+	if (hib_net_parse_ip("10.9.8.7::10.9.8.1:255.255.255.0::lo:none", &c, why, sizeof(why)) ||
+	    hib_net_configure(&c, NULL, &res, why, sizeof(why))) {
+		fprintf(stderr, "static: %s\n", why);
+		return 1;
+	}
+	if (strcmp(res.device, "lo") || res.dhcp || hib_net_prefix(res.netmask) != 24 ||
+	    strcmp(ntoa(res.gateway), "10.9.8.1"))
+		return 2;
+	sock = socket(AF_INET, SOCK_DGRAM, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(sock, SIOCGIFADDR, &ifr) < 0 ||
+	    strcmp(ntoa(((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr), "10.9.8.7"))
+		return 3;
+	if (ioctl(sock, SIOCGIFNETMASK, &ifr) < 0 ||
+	    strcmp(ntoa(((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr), "255.255.255.0"))
+		return 4;
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP))
+		return 5;
+	/* again: the same address and the existing default route are fine */
+	if (hib_net_configure(&c, NULL, &res, why, sizeof(why))) {
+		fprintf(stderr, "again: %s\n", why);
+		return 6;
+	}
+	/* the device picked when none is named: the only one is the loopback */
+	if (hib_net_parse_ip("10.9.8.7", &c, why, sizeof(why)) ||
+	    hib_net_configure(&c, NULL, &res, why, sizeof(why)) != -ENODEV ||
+	    !strstr(why, "no network interface besides the loopback")) {
+		fprintf(stderr, "pick: %s\n", why);
+		return 7;
+	}
+	return 0;
+}
+
+static void test_configure_netns(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(netns_child());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_lease),
 		cmocka_unit_test(test_configure_refusals),
+		cmocka_unit_test(test_configure_netns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,8 @@ build/vm-logs/<scenario>.log and fails on:
   - any "HIBTEST not ok" line,
   - a boot without "HIBTEST done" (unless the guest announced with
     "HIBTEST expect-poweroff" that it powers the machine off itself,
-    e.g. to hibernate),
+    e.g. to hibernate, or with "HIBTEST power-cut" that QEMU must be
+    killed at once, a power cut),
   - a host-side timeout (QEMU is killed),
   - any kernel splat in the log (WARNING, BUG, Oops, lockdep, RCU, hung
     task, panic, GPF, UBSAN, KASAN).
@@ -23,6 +24,9 @@ build/vm-logs/<scenario>.log and fails on:
 Scenario header (comment lines anywhere in the first 40 lines):
 
     # vmtest: timeout=300 boots=1 mem=1024 smp=2 disks=dm:64M,swap:1G net=user
+
+A disk may end in :wbps=SIZE (e.g. data:512M:wbps=8M): QEMU throttles writes
+to it to SIZE bytes per second.
 
 append=ARG adds ARG (no blanks) to the kernel command line of every boot,
 appendN=ARG to boot N only (both repeatable), e.g. append2=ip=dhcp.
@@ -83,6 +87,7 @@ SPLAT_RES = [(re.compile(p), what) for p, what in SPLAT_PATTERNS]
 RESULT_RE = re.compile(r'HIBTEST (ok|not ok) (\S+)(?: - (.*))?')
 DONE_RE = re.compile(r'HIBTEST done pass=(\d+) fail=(\d+)')
 POWEROFF_RE = re.compile(r'HIBTEST expect-poweroff')
+POWERCUT_RE = re.compile(r'HIBTEST power-cut')
 
 
 def find_splats(text):
@@ -106,7 +111,7 @@ def parse_boot(text):
         if m:
             res['done'] = (int(m.group(1)), int(m.group(2)))
             continue
-        if POWEROFF_RE.search(line):
+        if POWEROFF_RE.search(line) or POWERCUT_RE.search(line):
             res['expect_poweroff'] = True
             continue
         m = RESULT_RE.search(line)
@@ -315,8 +320,12 @@ def parse_header(path):
     opts['boots'] = int(opts['boots'])
     disks = []
     for d in filter(None, opts['disks'].split(',')):
-        name, _, size = d.partition(':')
-        disks.append((name, parse_size(size or '64M')))
+        name, _, rest = d.partition(':')
+        size, _, wbps = rest.partition(':')
+        if wbps and not wbps.startswith('wbps='):
+            raise SetupError('disk %s: unknown option %s (wbps=SIZE)' % (name, wbps))
+        disks.append((name, parse_size(size or '64M'),
+                      parse_size(wbps[5:]) if wbps else 0))
     opts['disks'] = disks
     return opts
 
@@ -388,6 +397,9 @@ def run_qemu(cmd, log, timeout, show):
             if show is True or (show and show.search(line)):
                 sys.stdout.write(line)
                 sys.stdout.flush()
+            if POWERCUT_RE.search(line):
+                # The guest asks for a power cut: no shutdown, no flush.
+                proc.kill()
 
     t = threading.Thread(target=pump, daemon=True)
     t.start()
@@ -469,13 +481,14 @@ def run_scenario(args, name):
     env = {'HIB_SCENARIO': name, 'HIB_NBOOTS': opts['boots'],
            'HIB_TIMEOUT': timeout}
     drives = []
-    for i, (dname, size) in enumerate(opts['disks']):
+    for i, (dname, size, wbps) in enumerate(opts['disks']):
         img = os.path.join(work, dname + '.img')
         with open(img, 'wb') as f:
             f.truncate(size)
         env['HIB_DISK_' + re.sub(r'\W', '_', dname)] = '/dev/vd' + chr(97 + i)
-        drives += ['-drive', 'file=%s,format=raw,if=none,id=d%d,cache=unsafe'
-                   % (img, i),
+        # wbps: QEMU throttles writes to that many bytes/s (a slow disk).
+        drives += ['-drive', 'file=%s,format=raw,if=none,id=d%d,cache=unsafe%s'
+                   % (img, i, ',throttling.bps-write=%d' % wbps if wbps else ''),
                    '-device', 'virtio-blk-pci,drive=d%d,serial=%s'
                    % (i, dname)]
     if args.selftests:
