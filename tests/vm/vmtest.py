@@ -38,7 +38,8 @@ them as $HIB_DISK_<name>.  Every boot uses the same -m/-smp/-cpu/-machine.
 The boot number is on the kernel command line (hibtest.boot=N) and in
 $HIB_BOOT; $HIB_NBOOTS holds the count.
 
-Exit status: 0 pass, 1 fail, 2 usage or setup error.
+Exit status: 0 pass, 1 fail, 2 usage or setup error, 77 skipped (a
+--skip-unless path is missing on the host).
 """
 
 import argparse
@@ -204,14 +205,66 @@ def shared_libs(binary):
     return libs
 
 
-def add_with_libs(cpio, src, dest):
-    cpio.add_host_file(dest, src, 0o755)
+def add_with_libs(cpio, src, dest, mode=0o755):
+    cpio.add_host_file(dest, src, mode)
     for lib in shared_libs(src):
-        # Keep the host path: RPATHs into the build tree still resolve.
-        cpio.add_host_file(lib, os.path.realpath(lib), 0o755)
+        # Keep the host path (RPATHs into the build tree still resolve) as a
+        # symlink to the one copy: with Debian's merged /usr every library
+        # would otherwise be in the initramfs twice (tmpfs memory the
+        # snapshot copies).
         real = os.path.realpath(lib)
+        cpio.add_host_file(real, real, 0o755)
         if real != lib:
-            cpio.add_host_file(real, real, 0o755)
+            cpio.add_symlink(lib, real)
+
+
+def is_elf(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read(4) == b'\x7fELF'
+    except OSError:
+        return False
+
+
+def split_spec(spec):
+    """SRC[:DST] -> (SRC, DST); DST defaults to SRC (an absolute path)."""
+    src, sep, dst = spec.partition(':')
+    if not sep:
+        dst = os.path.abspath(src)
+    return src, dst
+
+
+def add_file_spec(cpio, spec):
+    """--file SRC[:DST]: SRC at DST with its mode; an ELF file with its
+    shared libraries (ldd), like --bin.  A symlink is followed."""
+    src, dst = split_spec(spec)
+    mode = os.stat(src).st_mode & 0o7777
+    if is_elf(src):
+        add_with_libs(cpio, src, dst, mode)
+    else:
+        cpio.add_host_file(dst, src, mode)
+
+
+def add_tree_spec(cpio, spec):
+    """--tree SRC[:DST]: the directory SRC at DST, recursively; symlinks
+    stay symlinks, ELF files bring their shared libraries."""
+    src, dst = split_spec(spec)
+    cpio.add_dir(dst)
+    for root, dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        base = dst if rel == '.' else os.path.join(dst, rel)
+        for d in dirs:
+            p = os.path.join(root, d)
+            if os.path.islink(p):
+                cpio.add_symlink(os.path.join(base, d), os.readlink(p))
+            else:
+                cpio.add_dir(os.path.join(base, d))
+        for f in files:
+            p = os.path.join(root, f)
+            if os.path.islink(p):
+                cpio.add_symlink(os.path.join(base, f), os.readlink(p))
+            else:
+                add_file_spec(cpio, p + ':' + os.path.join(base, f))
 
 
 INIT = r'''#!/bin/busybox sh
@@ -275,6 +328,10 @@ def build_initramfs(path, args, scenario, env):
         p = shutil.which(tool, path='/usr/sbin:/sbin:/usr/bin:/bin')
         if p:
             add_with_libs(cpio, p, 'usr/sbin/' + tool)
+    for spec in args.file:
+        add_file_spec(cpio, spec)
+    for spec in args.tree:
+        add_tree_spec(cpio, spec)
     for name, p in env.get('_selftests', []):
         cpio.add_host_file('opt/selftests/' + name, p, 0o755)
     cpio.add_file('etc/passwd', b'root:x:0:0:root:/root:/bin/sh\n'
@@ -421,6 +478,19 @@ def main(argv=None):
         help='bzImage (default: $HIB_KERNEL or build/kernel/bzImage)')
     ap.add_argument('--bin', action='append', default=[],
                     help='a binary to put into /usr/bin (repeatable)')
+    ap.add_argument('--file', action='append', default=[],
+                    metavar='SRC[:DST]',
+                    help='a host file to put at DST (default: the same '
+                    'path), with its shared libraries if it is an ELF '
+                    'file (repeatable)')
+    ap.add_argument('--tree', action='append', default=[],
+                    metavar='SRC[:DST]',
+                    help='a host directory to copy to DST (default: the '
+                    'same path), recursively (repeatable)')
+    ap.add_argument('--skip-unless', action='append', default=[],
+                    metavar='PATH',
+                    help='exit 77 (skipped) when PATH does not exist on '
+                    'the host (repeatable)')
     ap.add_argument('--scenario', help='scenario script')
     ap.add_argument('--name', help='scenario name (default: file name)')
     ap.add_argument('--selftests', help='directory of kselftest sources to '
@@ -457,10 +527,19 @@ def run_scenario(args, name):
         raise SetupError('kernel %s does not exist: run `make kernel` '
                          '(kernel-patches/build-kernel.sh) or set HIB_KERNEL'
                          % args.kernel)
+    for p in args.skip_unless:
+        if not os.path.exists(p):
+            print('vmtest %s: SKIP: %s is not installed on the host'
+                  % (name, p))
+            return 77
     for b in args.bin:
         if not os.access(b, os.X_OK):
             raise SetupError('binary %s is missing: build it first '
                              '(`make build`)' % b)
+    for spec in args.file + args.tree:
+        src = split_spec(spec)[0]
+        if not os.path.exists(src):
+            raise SetupError('%s does not exist on the host' % src)
     if not os.path.isfile(args.scenario):
         raise SetupError('scenario %s does not exist' % args.scenario)
     qemu = shutil.which('qemu-system-x86_64')
