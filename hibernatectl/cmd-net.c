@@ -152,6 +152,16 @@ int hibctl_net_setup(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	fprintf(ctx->out, "network: %s is %s/%d%s%s%s\n", res.device, addr,
 		hib_net_prefix(res.netmask), res.gateway.s_addr ? ", default route via " : "",
 		res.gateway.s_addr ? gw : "", res.dhcp ? " (DHCP lease)" : "");
+	r = hib_net_write_resolv(NULL, &res);
+	if (r > 0)
+		fprintf(ctx->out, "network: wrote nameserver %s%s%s to %s\n",
+			inet_ntop(AF_INET, &res.dns[0], addr, sizeof(addr)),
+			res.dns[1].s_addr ? " " : "",
+			res.dns[1].s_addr ? inet_ntop(AF_INET, &res.dns[1], gw, sizeof(gw)) : "",
+			"/etc/resolv.conf");
+	else if (r < 0)
+		fprintf(ctx->err, PROG ": network: cannot write %s: %s (names in the URL will "
+			"not resolve)\n", "/etc/resolv.conf", hib_strerror(r));
 	fflush(ctx->out);
 	return 0;
 }

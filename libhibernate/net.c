@@ -520,7 +520,33 @@ static int apply_static(int sock, const char *dev, const struct hib_net_config *
 	res->addr = c->addr;
 	res->netmask = c->netmask;
 	res->gateway = c->gateway;
+	res->dns[0] = c->dns[0];
+	res->dns[1] = c->dns[1];
 	return 0;
+}
+
+int hib_net_write_resolv(const char *path, const struct hib_net_result *res)
+{
+	char buf[128];
+	size_t len = 0;
+	_cleanup_close_ int fd = -1;
+	unsigned int i;
+
+	if (!res)
+		return -EINVAL;
+	for (i = 0; i < 2; i++)
+		if (res->dns[i].s_addr)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "nameserver %s\n",
+						inet_ntoa(res->dns[i]));
+	if (!len)
+		return 0;
+	fd = open(path ? path : "/etc/resolv.conf",
+		  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == EEXIST ? 0 : negative_errno();
+	if (write(fd, buf, len) != (ssize_t)len)
+		return errno ? negative_errno() : -EIO;
+	return 1;
 }
 
 /* ---- DHCP through udhcpc ------------------------------------------------------------------ */

@@ -15,7 +15,9 @@
  * <device> is the first non-loopback interface.  <server-ip>, the NTP field and anything after
  * are ignored.  A static address is set with ioctl()s (SIOCSIFADDR, SIOCSIFNETMASK,
  * SIOCSIFFLAGS, SIOCADDRT for the gateway); DHCP runs busybox udhcpc with a script that only
- * reports the lease, which is then set the same way.  Same conventions as hibernate.h.
+ * reports the lease, which is then set the same way.  The DNS servers (ip='s DNS0/DNS1 or
+ * the lease's) go to /etc/resolv.conf when it does not exist.  Same conventions as
+ * hibernate.h.
  */
 #ifndef LIBHIBERNATE_NET_H
 #define LIBHIBERNATE_NET_H
@@ -75,8 +77,16 @@ struct hib_net_result {
 	struct in_addr addr;
 	struct in_addr netmask;
 	struct in_addr gateway;		/* 0: no default route set */
+	struct in_addr dns[2];		/* from ip= or the lease; 0: none */
 	bool dhcp;
 };
+
+/*
+ * Write the DNS servers of @res to @path (NULL: /etc/resolv.conf) as "nameserver" lines,
+ * unless the file exists (an initramfs that ships one keeps it).  1 written, 0 nothing to do
+ * (no servers, or the file exists), -errno.
+ */
+int hib_net_write_resolv(const char *path, const struct hib_net_result *res);
 
 struct hib_net_opts {
 	const char *udhcpc;		/* NULL: "udhcpc" in $PATH, else "busybox udhcpc" */

@@ -217,6 +217,37 @@ static void test_lease(void **state)
 	assert_int_equal(hib_net_parse_lease("hib-dhcp garbage", "eth0", &c), -EINVAL);
 }
 
+static void test_resolv(void **state)
+{
+	char path[] = "/tmp/test-net-resolv.XXXXXX", buf[200];
+	struct hib_net_result res = {};
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	/* no servers: nothing */
+	assert_int_equal(hib_net_write_resolv(path, &res), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	inet_pton(AF_INET, "10.0.2.3", &res.dns[0]);
+	inet_pton(AF_INET, "8.8.8.8", &res.dns[1]);
+	assert_int_equal(hib_net_write_resolv(path, &res), 1);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	memset(buf, 0, sizeof(buf));
+	assert_true(fread(buf, 1, sizeof(buf) - 1, f) > 0);
+	fclose(f);
+	assert_string_equal(buf, "nameserver 10.0.2.3\nnameserver 8.8.8.8\n");
+	/* an existing file is kept */
+	inet_pton(AF_INET, "1.1.1.1", &res.dns[0]);
+	assert_int_equal(hib_net_write_resolv(path, &res), 0);
+	unlink(path);
+	assert_int_equal(hib_net_write_resolv("/nonexistent/dir/resolv.conf", &res), -ENOENT);
+}
+
 static void test_configure_refusals(void **state)
 {
 	struct hib_net_config c;
@@ -262,13 +293,14 @@ static int netns_child(void)
 		return 1;
 	}
 	/* a static address, a gateway on its network, a hostname is not touched (none) */
-	if (hib_net_parse_ip("10.9.8.7::10.9.8.1:255.255.255.0::lo:none", &c, why, sizeof(why)) ||
+	if (hib_net_parse_ip("10.9.8.7::10.9.8.1:255.255.255.0::lo:none:10.9.8.53", &c, why,
+			     sizeof(why)) ||
 	    hib_net_configure(&c, NULL, &res, why, sizeof(why))) {
 		fprintf(stderr, "static: %s\n", why);
 		return 1;
 	}
 	if (strcmp(res.device, "lo") || res.dhcp || hib_net_prefix(res.netmask) != 24 ||
-	    strcmp(ntoa(res.gateway), "10.9.8.1"))
+	    strcmp(ntoa(res.gateway), "10.9.8.1") || strcmp(ntoa(res.dns[0]), "10.9.8.53"))
 		return 2;
 	sock = socket(AF_INET, SOCK_DGRAM, 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
@@ -322,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_lease),
+		cmocka_unit_test(test_resolv),
 		cmocka_unit_test(test_configure_refusals),
 		cmocka_unit_test(test_configure_netns),
 	};

@@ -115,6 +115,13 @@ case $HIB_BOOT in
 	else
 		hib_notok net-dhcp "$out"
 	fi
+	# The lease's DNS server (QEMU's 10.0.2.3) went to the missing /etc/resolv.conf.
+	if grep -q "^nameserver 10.0.2.3$" /etc/resolv.conf 2>/dev/null &&
+	   echo "$out" | grep -q "network: wrote nameserver 10.0.2.3 to /etc/resolv.conf"; then
+		hib_ok net-dhcp-dns "$(cat /etc/resolv.conf)"
+	else
+		hib_notok net-dhcp-dns "$(cat /etc/resolv.conf 2>&1)"
+	fi
 	if [ $rc = 6 ] && echo "$out" | grep -q "no hibernation image"; then
 		hib_ok net-resume-one-shot "the image is gone from the server"
 	else
