@@ -379,9 +379,9 @@ static void list_devices(char *buf, size_t size)
 	size_t used = 0;
 
 	buf[0] = 0;
-	for (i = ifs; i && i->if_index; i++)
-		used += (size_t)snprintf(buf + used, used < size ? size - used : 0, "%s%s",
-					 used ? ", " : "", i->if_name);
+	for (i = ifs; i && i->if_index && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+					 i->if_name);
 	if (ifs)
 		if_freenameindex(ifs);
 	if (!buf[0])
@@ -687,7 +687,7 @@ static int run_udhcpc(const char *dev, const struct hib_net_opts *opts,
 		if (r <= 0)
 			continue;
 		if (len + 1 >= cap)
-			len = 0;	/* chatty: keep the tail, where the lease is */
+			len = 0;	/* chatty: start over; the lease line comes last */
 		got = read(pfd[0], out + len, cap - 1 - len);
 		if (got < 0 && errno == EINTR)
 			continue;
