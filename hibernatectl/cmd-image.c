@@ -351,7 +351,12 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 			"image must fit in half of RAM\n");
 	progress_init(&pr, ctx->err, "writing image", false);
 	if (!ctx->no_mlock) {
-		if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+		/*
+		 * Lock what is resident and whatever is faulted in later, but do not populate
+		 * the buffers now: a page touched only after the snapshot is not in the image,
+		 * where a pre-faulted empty buffer would be copied (and cost twice).
+		 */
+		if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0) {
 			r = -errno;
 			fprintf(ctx->err, PROG ": cannot lock memory (mlockall): %s; nothing was "
 				"frozen\n", hib_strerror(r));

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include "curl-dl.h"
 
 #include "http.h"
 #include "log.h"
@@ -271,22 +271,22 @@ static size_t discard_cb(char *p, size_t size, size_t n, void *ud)
 
 static void common_opts(struct http_sink *h, CURL *e)
 {
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->config.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	sym_curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	sym_curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->config.connect_timeout_ms);
+	sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	sym_curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (h->config.ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, h->config.ca_file);
+		sym_curl_easy_setopt(e, CURLOPT_CAINFO, h->config.ca_file);
 	if (h->config.client_cert) {
-		curl_easy_setopt(e, CURLOPT_SSLCERT, h->config.client_cert);
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(e, CURLOPT_SSLKEY, h->config.client_key ? h->config.client_key :
+		sym_curl_easy_setopt(e, CURLOPT_SSLCERT, h->config.client_cert);
+		sym_curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		sym_curl_easy_setopt(e, CURLOPT_SSLKEY, h->config.client_key ? h->config.client_key :
 				 h->config.client_cert);
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+		sym_curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
 	}
 	if (h->headers)
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+		sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
 }
 
 /* hib_http_send_fn over h->easy. */
@@ -301,57 +301,57 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 	CURLcode c;
 	int r = 0;
 
-	curl_easy_reset(e);
+	sym_curl_easy_reset(e);
 	common_opts(h, e);
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->config.timeout_ms);
+	sym_curl_easy_setopt(e, CURLOPT_URL, req->url);
+	sym_curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->config.timeout_ms);
 	if (strcmp(req->method, "HEAD") == 0) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		sym_curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(req->method, "GET") == 0) {
 		snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, req->range_off,
 			 req->range_off + req->range_len - 1);
-		curl_easy_setopt(e, CURLOPT_RANGE, range);
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, get_cb);
-		curl_easy_setopt(e, CURLOPT_WRITEDATA, &g);
+		sym_curl_easy_setopt(e, CURLOPT_RANGE, range);
+		sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, get_cb);
+		sym_curl_easy_setopt(e, CURLOPT_WRITEDATA, &g);
 	} else {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+		sym_curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+		sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
 	}
 	if (req->destination) {
 		for (l = h->headers; l; l = l->next) {
-			hdrs = curl_slist_append(hdrs, l->data);
+			hdrs = sym_curl_slist_append(hdrs, l->data);
 			if (!hdrs)
 				return -ENOMEM;
 		}
 		snprintf(dest, sizeof(dest), "Destination: %s", req->destination);
-		l = curl_slist_append(hdrs, dest);
+		l = sym_curl_slist_append(hdrs, dest);
 		if (l)
-			l = curl_slist_append(l, "Overwrite: T");
+			l = sym_curl_slist_append(l, "Overwrite: T");
 		if (!l) {
-			curl_slist_free_all(hdrs);
+			sym_curl_slist_free_all(hdrs);
 			return -ENOMEM;
 		}
 		hdrs = l;
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+		sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	}
-	c = curl_easy_perform(e);
+	c = sym_curl_easy_perform(e);
 	if (c == CURLE_WRITE_ERROR)
 		r = -EBADMSG;	/* the server sent more than the range */
 	else if (c != CURLE_OK)
 		r = curl_errno(c);
 	if (r == -EPROTO)
 		hib_warn("http: %s %s: %s", req->method, req->url,
-			 errbuf[0] ? errbuf : curl_easy_strerror(c));
+			 errbuf[0] ? errbuf : sym_curl_easy_strerror(c));
 	if (r == 0) {
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
-		curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		sym_curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+		sym_curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		resp->length = cl > 0 ? (uint64_t)cl : 0;
 		resp->got = g.got;
 	}
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(hdrs);
+	sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	sym_curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	sym_curl_slist_free_all(hdrs);
 	return r;
 }
 
@@ -387,7 +387,7 @@ static size_t put_read_cb(char *p, size_t size, size_t n, void *ud)
 static void *put_thread(void *arg)
 {
 	struct http_sink *h = arg;
-	CURL *e = curl_easy_init();
+	CURL *e = sym_curl_easy_init();
 	struct curl_slist *hdrs = NULL, *l;
 
 	if (!e) {
@@ -397,22 +397,22 @@ static void *put_thread(void *arg)
 	common_opts(h, e);
 	/* Expect: 100-continue would wait a second for nothing: nginx answers at the end. */
 	for (l = h->headers; l; l = l->next)
-		hdrs = curl_slist_append(hdrs, l->data);
-	hdrs = curl_slist_append(hdrs, "Expect:");
+		hdrs = sym_curl_slist_append(hdrs, l->data);
+	hdrs = sym_curl_slist_append(hdrs, "Expect:");
 	if (hdrs)
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_URL, h->part_url);
-	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);	/* PUT, chunked: the length is unknown */
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, put_read_cb);
-	curl_easy_setopt(e, CURLOPT_READDATA, h);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->put_error);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)h->config.stall_timeout_s);
-	h->put_result = curl_easy_perform(e);
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &h->put_status);
-	curl_easy_cleanup(e);
-	curl_slist_free_all(hdrs);
+		sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	sym_curl_easy_setopt(e, CURLOPT_URL, h->part_url);
+	sym_curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);	/* PUT, chunked: the length is unknown */
+	sym_curl_easy_setopt(e, CURLOPT_READFUNCTION, put_read_cb);
+	sym_curl_easy_setopt(e, CURLOPT_READDATA, h);
+	sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+	sym_curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->put_error);
+	sym_curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	sym_curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)h->config.stall_timeout_s);
+	h->put_result = sym_curl_easy_perform(e);
+	sym_curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &h->put_status);
+	sym_curl_easy_cleanup(e);
+	sym_curl_slist_free_all(hdrs);
 out:
 	/* Writers blocked on a full socket, or writing later, get an error now. */
 	shutdown(h->sock[0], SHUT_RDWR);
@@ -447,7 +447,7 @@ static int put_join(struct http_sink *h)
 	h->sock[0] = h->sock[1] = -1;
 	if (h->put_result != CURLE_OK) {
 		hib_debug("http: PUT %s: %s", h->part_url,
-			  h->put_error[0] ? h->put_error : curl_easy_strerror(h->put_result));
+			  h->put_error[0] ? h->put_error : sym_curl_easy_strerror(h->put_result));
 		return curl_errno(h->put_result) ?: -EIO;
 	}
 	return hib_http_status_errno(h->put_status);
@@ -676,17 +676,12 @@ static void http_close(struct hib_sink *s)
 			(void)request(h, &req, &resp);
 		}
 		if (h->easy)
-			curl_easy_cleanup(h->easy);
-		curl_slist_free_all(h->headers);
+			sym_curl_easy_cleanup(h->easy);
+		sym_curl_slist_free_all(h->headers);
 		free(h->win);
 		free(h);
 	}
 	free(s);
-}
-
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static const struct hib_sink_ops http_ops = {
@@ -704,7 +699,7 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 	struct hib_http_response resp;
 	struct hib_sink *s = NULL;
 	struct http_sink *h;
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	char why[256];
 	int r;
 
 	if (!hib_http_is_url(url) || !config || !ret_sink ||
@@ -712,7 +707,11 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 		return -EINVAL;
 	if (strlen(url) >= HIB_HTTP_URL_MAX)
 		return -ENAMETOOLONG;
-	pthread_once(&once, curl_init_once);
+	r = hib_curl_dlopen(why, sizeof(why));
+	if (r < 0) {
+		hib_err("%s", why);
+		return r;
+	}
 
 	s = calloc(1, sizeof(*s));
 	h = calloc(1, sizeof(*h));
@@ -738,14 +737,14 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 		char hdr[HIB_HTTP_TOKEN_MAX + 32];
 
 		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", config->bearer_token);
-		h->headers = curl_slist_append(NULL, hdr);
+		h->headers = sym_curl_slist_append(NULL, hdr);
 		explicit_bzero(hdr, sizeof(hdr));
 		if (!h->headers) {
 			r = -ENOMEM;
 			goto fail;
 		}
 	}
-	h->easy = curl_easy_init();
+	h->easy = sym_curl_easy_init();
 	if (!h->easy) {
 		r = -ENOMEM;
 		goto fail;
