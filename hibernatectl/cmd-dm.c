@@ -5,6 +5,7 @@
  * cmd-image.c calls these at the steps of DESIGN.md section 1.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -548,4 +549,34 @@ int hibctl_cmd_recover(const struct hibctl_ctx *ctx, const struct hibctl_args *a
 unsigned int hibctl_dm_count(const struct hibctl_dm *d)
 {
 	return d ? d->set.n : 0;
+}
+
+/*
+ * TEST HOOK, VM tests only (tests/vm/scenarios/stream.sh): HIBERNATE_TEST_POKE=PID:FILE
+ * makes hibernate, on the suspend side after the snapshot (5b), send SIGUSR2 to PID (a
+ * helper the policy thawed; hibstate then rewrites its memory) and wait up to 10 s for
+ * FILE to appear: writes after the snapshot that the image must not contain.
+ */
+void hibctl_test_poke(const struct hibctl_ctx *ctx)
+{
+	const char *v = getenv("HIBERNATE_TEST_POKE");
+	char *end;
+	long pid;
+	int i;
+
+	if (!v)
+		return;
+	pid = strtol(v, &end, 10);
+	if (pid <= 0 || *end != ':' || !end[1]) {
+		fprintf(ctx->err, PROG ": test hook: HIBERNATE_TEST_POKE=%s: want PID:FILE\n", v);
+		return;
+	}
+	if (kill((pid_t)pid, SIGUSR2) < 0) {
+		fprintf(ctx->err, PROG ": test hook: kill %ld: %m\n", pid);
+		return;
+	}
+	for (i = 0; i < 500 && access(end + 1, F_OK) < 0; i++)
+		usleep(20000);
+	fprintf(ctx->err, PROG ": test hook: pid %ld %s its memory after the snapshot\n", pid,
+		i < 500 ? "rewrote" : "did not say it rewrote");
 }

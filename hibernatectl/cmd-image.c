@@ -441,6 +441,7 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		goto out;
 	}
 	hibctl_dm_test_window(ctx, dm);
+	hibctl_test_poke(ctx);
 	r = hibctl_dm_identities(dm, w);
 	if (r < 0) {
 		fprintf(ctx->err, PROG ": cannot record the protected origins: %s; everything "

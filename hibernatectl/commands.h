@@ -75,6 +75,7 @@ void hibctl_dm_mark_hibernated(const struct hibctl_ctx *ctx, struct hibctl_dm *d
 unsigned int hibctl_dm_count(const struct hibctl_dm *d);
 int hibctl_dm_identities(struct hibctl_dm *d, struct hib_image_writer *w);
 void hibctl_dm_test_window(const struct hibctl_ctx *ctx, struct hibctl_dm *d);
+void hibctl_test_poke(const struct hibctl_ctx *ctx);
 void hibctl_dm_free(struct hibctl_dm *d);
 /* R2: every protected origin in @info unchanged?  0 or HIBCTL_EXIT_BADIMAGE (printed).
  * *ret_stale is set when the image must never be restored (a pending merge). */

@@ -12,6 +12,11 @@
  *	byte through the child and read its timer, and prints the report:
  *	pid=... digest=... expected=... echo=ok|fail ticks=... child=...
  *
+ * SIGUSR2 makes the daemon overwrite its memory (every word inverted) and then
+ * create DIR/scribbled: a helper thawed by policy that writes its memory after the
+ * snapshot (hibernatectl's HIBERNATE_TEST_POKE hook); its digest after resume must be
+ * the expected one again, the snapshot-time contents.
+ *
  * The scenario compares the report, /proc/PID/maps and the fd set before and
  * after.  Exit status of check: 0 if the report arrived and says ok.
  */
@@ -33,11 +38,17 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t check_requested;
+static volatile sig_atomic_t scribble_requested;
 static volatile sig_atomic_t ticks;
 
 static void on_usr1(int sig)
 {
 	check_requested = 1;
+}
+
+static void on_usr2(int sig)
+{
+	scribble_requested = 1;
 }
 
 static void on_alarm(int sig)
@@ -200,6 +211,7 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed, bool extras)
 	expected = all_digest(mem, words, &x);
 
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 	signal(SIGALRM, on_alarm);
 	if (setitimer(ITIMER_REAL, &it, NULL))
 		return 1;
@@ -214,6 +226,12 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed, bool extras)
 		long t0;
 
 		pause();
+		if (scribble_requested) {
+			scribble_requested = 0;
+			for (size_t i = 0; i < words; i++)
+				mem[i] = ~mem[i];
+			write_file(dir, "scribbled", "1\n");
+		}
 		if (!check_requested)
 			continue;
 		check_requested = 0;

@@ -9,21 +9,43 @@
 # fails with ENOMEM and loses nothing; with frozen tasks' pages streamed
 # from their frames the same workload hibernates,
 # powers off and resumes with its memory digest intact.
+#
+# A helper thawed by the policy (a copy of hibstate named hibhelper, 4 MiB)
+# rewrites its memory after the snapshot (hibernatectl's HIBERNATE_TEST_POKE
+# hook): after resume it has its snapshot-time contents (its pages were
+# copied, not streamed).
+#
+# The size comes from the kernel command line: hibtest.mib=N (default 620),
+# hibtest.extras=no to leave the 24 MiB of extras out (vm-stream-880 runs
+# hibtest.mib=856 with the extras, 880 MiB in all, on the release kernel).
 . /lib/hibtest.sh
 
 state=/run/hibstate
-mib=${STREAM_MIB:-620}
+hstate=/run/hibhelper
+mib=$(sed -n 's/.*hibtest\.mib=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$mib" ] || mib=620
+extras=--extras
+grep -q "hibtest.extras=no" /proc/cmdline && extras=
 
 case $HIB_BOOT in
 1)
 	[ -z "$(tail -n +2 /proc/swaps)" ] && hib_ok stream-no-swap || hib_notok stream-no-swap
 	mkdir -p $state
-	hib_check workload-start hibstate start --dir $state --mib "$mib" --seed 99 --extras || exit 0
+	hib_check workload-start hibstate start --dir $state --mib "$mib" --seed 99 $extras || exit 0
 	pid=$(cat $state/pid)
 	hibstate check --dir $state > $state/before.report
 	cat $state/before.report
 	hib_log "MemTotal $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB," \
 		"workload RSS $(awk '/VmRSS/ {print $2}' /proc/$pid/status) kB"
+
+	# The helper the policy thaws; it rewrites its memory after the snapshot.
+	mkdir -p $hstate /etc/hibernate/policy.d
+	cp /usr/bin/hibstate /tmp/hibhelper
+	printf '[match]\ncomm = hibhelper\n[thaw]\nthaw = yes\nreason = test helper\n' \
+		> /etc/hibernate/policy.d/50-hibhelper.policy
+	hib_check helper-start /tmp/hibhelper start --dir $hstate --mib 4 --seed 7 || exit 0
+	hpid=$(cat $hstate/pid)
+	hibstate check --dir $hstate > $hstate/before.report
 
 	# The copy path (what the stock kernel does) cannot take it.
 	out=$(hibernatectl hibernate --output "$HIB_DISK_image" --no-stream --no-poweroff 2>&1)
@@ -43,7 +65,7 @@ case $HIB_BOOT in
 	fi
 
 	hib_expect_poweroff
-	hibernatectl hibernate --output "$HIB_DISK_image"
+	HIBERNATE_TEST_POKE=$hpid:$hstate/scribbled hibernatectl hibernate --output "$HIB_DISK_image"
 	rc=$?
 	[ $rc = 0 ] && hib_ok stream-resumed || { hib_notok stream-resumed "exit $rc"; exit 0; }
 	dmesg | grep -E "pinned to stream|streamed from their frames" | sed 's/^/  /'
@@ -54,6 +76,13 @@ case $HIB_BOOT in
 		hib_ok stream-memory-digest "$mib MiB + shm, fork-shared, mlocked intact, same pid"
 	else
 		hib_notok stream-memory-digest "$(cat $state/before.report) -> $(cat $state/after.report)"
+	fi
+	# The helper wrote every word of its memory after the snapshot; the image has the
+	# snapshot-time contents (check exits 0 only if the digest is the seeded one).
+	if /tmp/hibhelper check --dir $hstate > $hstate/after.report; then
+		hib_ok stream-helper-snapshot-contents "$(cat $hstate/after.report)"
+	else
+		hib_notok stream-helper-snapshot-contents "$(cat $hstate/after.report)"
 	fi
 	;;
 2)
