@@ -85,8 +85,13 @@ void hibctl_usage(FILE *f)
 	      "                          (default /etc/hibernate/policy.d; missing = empty)\n"
 	      "      --sync-timeout MS   hibernate: deadline of the sync after the freeze\n"
 	      "                          (default 10000); on timeout everything is thawed\n"
-	      "      --test=freeze       hibernate: stop after freeze, policy thaw and sync,\n"
-	      "                          hold 2 s, thaw everything\n"
+	      "      --test=STAGE        hibernate: a dry run that stops after STAGE, holds\n"
+	      "                          2 s and rolls back (writes no image; --output is\n"
+	      "                          not needed, nor opened): freeze (freeze, policy\n"
+	      "                          thaw, sync),\n"
+	      "                          dm (and the protected filesystems frozen on their\n"
+	      "                          snapshots), snapshot (and snapshot_kernel(2), the\n"
+	      "                          filesystems thawed: later writes are merged back)\n"
 	      "  -n, --threads N         compression threads (default: online CPUs)\n"
 	      "      --key-file F        hibernate / resume / image: encrypt, or require the\n"
 	      "                          image to be encrypted, with the key in F (32 bytes raw\n"
@@ -411,10 +416,15 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 			if (r < 0)
 				return r;
 			if (r > 0) {
-				if (strcmp(value, "freeze") != 0)
+				if (strcmp(value, "freeze") == 0)
+					args->test = HIBCTL_TEST_FREEZE;
+				else if (strcmp(value, "dm") == 0)
+					args->test = HIBCTL_TEST_DM;
+				else if (strcmp(value, "snapshot") == 0)
+					args->test = HIBCTL_TEST_SNAPSHOT;
+				else
 					return usage_error(args, "invalid --test stage '%s' "
-							   "(freeze)", value);
-				args->test_freeze = true;
+							   "(freeze, dm, snapshot)", value);
 				continue;
 			}
 		}
@@ -552,7 +562,7 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 					   "files, not both");
 		break;
 	case HIBCTL_CMD_HIBERNATE:
-		if (!args->path && args->test_freeze)
+		if (!args->path && args->test)
 			break;
 		if (!args->path)
 			return usage_error(args, "hibernate needs --output DEV|FILE");

@@ -37,6 +37,14 @@ enum hibctl_command {
 
 #define HIBCTL_ERROR_MAX 256
 
+/* hibernate --test=STAGE: the staged dry runs (like the kernel's pm_test). */
+enum hibctl_test_stage {
+	HIBCTL_TEST_NONE = 0,
+	HIBCTL_TEST_FREEZE,	/* steps 2, 3, 3b: freeze, policy thaw, sync */
+	HIBCTL_TEST_DM,		/* and 4: the protected filesystems frozen on dm snapshots */
+	HIBCTL_TEST_SNAPSHOT,	/* and 5, 5b: snapshot_kernel(2), the filesystems thawed */
+};
+
 struct hibctl_args {
 	enum hibctl_command command;
 	unsigned int timeout_ms;	/* freeze: 0 = kernel default */
@@ -53,7 +61,7 @@ struct hibctl_args {
 	const char *passphrase_file;	/* hibernate / resume / image --passphrase-file */
 	const char *policy_dir;		/* hibernate / policy check --policy-dir */
 	unsigned int sync_timeout_ms;	/* hibernate --sync-timeout, 0 = default */
-	bool test_freeze;		/* hibernate --test=freeze */
+	enum hibctl_test_stage test;	/* hibernate --test=STAGE: stop after it, roll back */
 	char *const *files;		/* policy check operands (into argv) */
 	size_t n_files;
 	pid_t *pids;			/* operands */

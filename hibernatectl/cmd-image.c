@@ -245,6 +245,14 @@ static int load_key(const struct hibctl_ctx *ctx, const struct hibctl_args *args
 	return 0;
 }
 
+/* hibernate --test=dm|snapshot: the stage is reached; hold it, the caller rolls back. */
+static void test_hold(const struct hibctl_ctx *ctx, const char *stage, const char *what)
+{
+	fprintf(ctx->out, "test=%s: %s; holding 2 s, then rolling back\n", stage, what);
+	fflush(ctx->out);
+	sleep(2);
+}
+
 int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
 {
 	_cleanup_(hib_image_key_freep) struct hib_image_key *key = NULL;
@@ -263,10 +271,12 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	char meminfo[PATH_MAX];
 	uint64_t mem, need, have = 0;
 	bool frozen = false, locked = false, stream;
+	/* --test=dm|snapshot: no target, no image writer; --output is not touched. */
+	bool dry = args->test != HIBCTL_TEST_NONE;
 	int r, ret = HIBCTL_EXIT_ERROR, snap_fd = -1;
 	double t0, t1;
 
-	if (args->test_freeze)
+	if (args->test == HIBCTL_TEST_FREEZE)
 		return hibctl_hibernate_test_freeze(ctx, args);
 
 	/* 1. Everything that can fail or allocate, before anything is frozen. */
@@ -296,14 +306,14 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		fprintf(ctx->err, PROG ": test hook: writing kernel build id %s into the image "
 			"header (HIBERNATE_TEST_BUILD_ID)\n", bid);
 	}
-	r = hibctl_sink_open(ctx, args, args->path, HIB_SINK_WRITE, &sink);
+	r = dry ? 0 : hibctl_sink_open(ctx, args, args->path, HIB_SINK_WRITE, &sink);
 	if (r < 0) {
 		sink_open_error(ctx->err, args->path, r, true);
 		fprintf(ctx->err, PROG ": nothing was frozen\n");
 		goto out;
 	}
 	need = hib_image_worst_case(mem, id.chunk_size);
-	r = hib_sink_preflight(sink, need, &have);
+	r = dry ? 0 : hib_sink_preflight(sink, need, &have);
 	if (r == -ENOSPC) {
 		fprintf(ctx->err, PROG ": %s is too small: it holds %" PRIu64 " bytes (%.1f MiB), "
 			"the worst case image of %.1f MiB of RAM needs %" PRIu64 " bytes (%.1f MiB); "
@@ -323,14 +333,14 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	ret = hibctl_policy_stage_prepare(ctx, args, &pol);
 	if (ret)
 		goto out;
-	ret = load_key(ctx, args, &key);
+	ret = dry ? 0 : load_key(ctx, args, &key);
 	if (ret)
 		goto out;
 	ret = HIBCTL_EXIT_ERROR;
-	r = hib_image_writer_new(sink, &id, &w);
+	r = dry ? 0 : hib_image_writer_new(sink, &id, &w);
 	if (r >= 0 && key)
 		r = hib_image_writer_set_key(w, key);
-	if (r >= 0)
+	if (r >= 0 && !dry)
 		r = hib_pipeline_new(args->threads, id.chunk_size, &p);
 	if (r >= 0)
 		r = hib_refusals_alloc(&refusals, HIB_REFUSALS_DEFAULT_MAX);
@@ -401,6 +411,11 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 			"(HIBERNATE_TEST_FAIL=snapshot); everything was thawed again\n");
 		goto out;
 	}
+	if (args->test == HIBCTL_TEST_DM) {
+		test_hold(ctx, "dm", "the protected filesystems are frozen on their snapshots");
+		ret = HIBCTL_EXIT_OK;
+		goto out;
+	}
 
 	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES;
 	if (stream)
@@ -442,6 +457,17 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	}
 	hibctl_dm_test_window(ctx, dm);
 	hibctl_test_poke(ctx);
+	if (args->test == HIBCTL_TEST_SNAPSHOT) {
+		char what[160];
+
+		(void)hib_snapshot_fd_stats(snap_fd, &st.copied, &st.streamed);
+		snprintf(what, sizeof(what), "image of %llu pages taken (%" PRIu64 " copied, %"
+			 PRIu64 " streamed from frames), not written",
+			 (unsigned long long)sk.image_pages, st.copied, st.streamed);
+		test_hold(ctx, "snapshot", what);
+		ret = HIBCTL_EXIT_OK;
+		goto out;
+	}
 	r = hibctl_dm_identities(dm, w);
 	if (r < 0) {
 		fprintf(ctx->err, PROG ": cannot record the protected origins: %s; everything "
@@ -537,8 +563,12 @@ out:
 	hibctl_dm_abort(ctx, dm);
 	if (frozen) {
 		r = hib_thaw_all();
-		if (r < 0)
+		if (r < 0) {
 			fprintf(ctx->err, PROG ": thaw all: %s\n", hib_strerror(r));
+			ret = HIBCTL_EXIT_ERROR;
+		} else if (dry && ret == HIBCTL_EXIT_OK) {
+			fprintf(ctx->out, "everything was thawed again\n");
+		}
 	}
 	if (locked)
 		munlockall();

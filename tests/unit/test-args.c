@@ -247,12 +247,21 @@ static void test_policy_options(void **state)
 			       "--sync-timeout", "2500"), 0);
 	assert_string_equal(a.policy_dir, "/p");
 	assert_int_equal(a.sync_timeout_ms, 2500);
-	assert_false(a.test_freeze);
+	assert_int_equal(a.test, HIBCTL_TEST_NONE);
 	hibctl_args_done(&a);
 	assert_int_equal(PARSE(&a, "hibernate", "--test=freeze"), 0);	/* no --output needed */
-	assert_true(a.test_freeze);
+	assert_int_equal(a.test, HIBCTL_TEST_FREEZE);
 	hibctl_args_done(&a);
-	assert_int_equal(PARSE(&a, "hibernate", "--test=snapshot"), -EINVAL);
+	assert_int_equal(PARSE(&a, "hibernate", "--test=dm"), 0);
+	assert_int_equal(a.test, HIBCTL_TEST_DM);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "hibernate", "--test=snapshot", "-o", "/dev/x"), 0);
+	assert_int_equal(a.test, HIBCTL_TEST_SNAPSHOT);
+	assert_string_equal(a.path, "/dev/x");
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "hibernate", "--test=write"), -EINVAL);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "hibernate", "--test="), -EINVAL);
 	hibctl_args_done(&a);
 	assert_int_equal(PARSE(&a, "hibernate", "-o", "x", "--sync-timeout", "0"), -EINVAL);
 	hibctl_args_done(&a);

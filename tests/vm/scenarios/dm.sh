@@ -11,7 +11,8 @@
 #         before the snapshot (test hook) switches back, no leftovers; an
 #         abort after it (--no-poweroff, and a failed image write) merges the
 #         writes made in the window back: they are on the origin, e2fsck
-#         clean, no leftovers.  Then hibernate for real; hibernatectl's test
+#         clean, no leftovers; so do the dry runs --test=dm and --test=snapshot
+#         (no image written).  Then hibernate for real; hibernatectl's test
 #         hook writes files in the window after the snapshot (FITHAW done).
 # boot 2: resume (R2 finds the origin unchanged).  Back in boot 1: the window
 #         files are GONE, the files from before are intact, the fs is
@@ -117,6 +118,43 @@ case $HIB_BOOT in
 	echo x > $MNT/after-abort-before && hib_ok dm-abort-before-writable ||
 		hib_notok dm-abort-before-writable "cannot write"
 	before_intact dm-abort-before-files
+
+	# Staged dry runs: --test=dm stops with the filesystem frozen on its snapshot (step 4),
+	# --test=snapshot after snapshot_kernel(2) and FITHAW (5, 5b); both hold 2 s and roll
+	# back.  The window writes of the second are merged back; no image is written.
+	out=$(hibernatectl hibernate --test=dm --cow "$COW" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/  [dm-test-dm] /'
+	if [ $rc = 0 ] && echo "$out" | grep -q "^protecting $MNT ($DM)" &&
+		echo "$out" | grep -q "^test=dm: the protected filesystems are frozen on their snapshots; holding 2 s" &&
+		echo "$out" | grep -q "tables put back and thawed, helper devices removed" &&
+		echo "$out" | grep -q "^everything was thawed again"; then
+		hib_ok dm-test-dm "exit 0, held at step 4, rolled back"
+	else
+		hib_notok dm-test-dm "exit $rc: $(echo "$out" | tail -n 1)"
+	fi
+	no_leftovers dm-test-dm-no-leftovers
+	[ "$(dmsetup table $DM)" = "$(cat $state/table)" ] && hib_ok dm-test-dm-table ||
+		hib_notok dm-test-dm-table "$(dmsetup table $DM)"
+	hib_nothing_frozen dm-test-dm-thawed
+	out=$(HIBERNATE_TEST_WINDOW_WRITE=window0 hibernatectl hibernate --test=snapshot \
+		--output "$IMG" --cow "$COW" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/  [dm-test-snapshot] /'
+	if [ $rc = 0 ] && echo "$out" | grep -q "^test=snapshot: image of [1-9][0-9]* pages taken (.*), not written; holding 2 s" &&
+		echo "$out" | grep -q "writes made after the snapshot were merged back" &&
+		echo "$out" | grep -q "^everything was thawed again"; then
+		hib_ok dm-test-snapshot "exit 0, held after the snapshot, merged back"
+	else
+		hib_notok dm-test-snapshot "exit $rc: $(echo "$out" | tail -n 1)"
+	fi
+	no_leftovers dm-test-snapshot-no-leftovers
+	hib_nothing_frozen dm-test-snapshot-thawed
+	fsck_origin dm-test-snapshot-fsck
+	present dm-test-snapshot-window-merged window0
+	before_intact dm-test-snapshot-files
+	hib_expect_rc dm-test-snapshot-no-image 6 hibernatectl image info "$IMG"
+	rm -f $MNT/window0 $MNT/window0.big
 
 	# Abort after the snapshot: --no-poweroff merges the window writes back.
 	out=$(HIBERNATE_TEST_WINDOW_WRITE=window1 hibernatectl hibernate --output "$IMG" \
