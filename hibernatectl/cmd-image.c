@@ -379,7 +379,7 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 
 	/* 2. Freeze, snapshot. */
 	t0 = now_ms();
-	r = hib_freeze_all(args->timeout_ms, &refusals);
+	r = hibctl_policy_stage_freeze(ctx, pol, args->timeout_ms, &refusals);
 	t1 = now_ms();
 	st.freeze_ms = t1 - t0;
 	if (r < 0) {

@@ -108,6 +108,8 @@ struct hibctl_policy_stage {
 	atomic_int worker_tid;
 	int sync_err;
 	unsigned int timeout_ms;
+	pid_t *kept;			/* kept running through the freeze (sorted by plan) */
+	size_t n_kept;
 };
 
 static const char *const pseudo_fs[] = {
@@ -243,6 +245,7 @@ void hibctl_policy_stage_free(struct hibctl_policy_stage *st)
 		free(st->mounts[i].fstype);
 	}
 	free(st->mounts);
+	free(st->kept);
 	if (!st->policy_borrowed)
 		hib_policy_free(st->policy);
 	hib_policy_free(st->reference);
@@ -382,6 +385,66 @@ static void report_blocked(const struct hibctl_ctx *ctx, struct hibctl_policy_st
 	}
 }
 
+static bool was_kept(const struct hibctl_policy_stage *st, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_kept; i++)
+		if (st->kept[i] == pid)
+			return true;
+	return false;
+}
+
+int hibctl_policy_stage_freeze(const struct hibctl_ctx *ctx, struct hibctl_policy_stage *st,
+			       unsigned int timeout_ms, struct hib_refusals *refusals)
+{
+	_cleanup_free_ struct hib_policy_hit *hits = NULL;
+	size_t n = 0, i;
+	int r;
+
+	/* Step 2 with step 3 folded in: the policy's processes are never frozen. */
+	r = hib_policy_plan(st->policy, ctx->proc_root, ctx->self, false, &hits, &n);
+	if (r < 0) {
+		fprintf(ctx->err, PROG ": cannot match the policy against /proc: %s; nothing was "
+			"frozen\n", hib_strerror(r));
+		return r;
+	}
+	free(st->kept);
+	st->kept = NULL;
+	st->n_kept = 0;
+	if (n > FREEZE_PROCESSES_KEEP_MAX)
+		n = FREEZE_PROCESSES_KEEP_MAX;	/* the rest are thawed after the freeze */
+	if (n) {
+		st->kept = calloc(n, sizeof(*st->kept));
+		if (!st->kept) {
+			fprintf(ctx->err, PROG ": out of memory; nothing was frozen\n");
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < n; i++)
+		st->kept[st->n_kept++] = hits[i].pid;
+	r = hib_freeze_all_keep(timeout_ms, st->kept, (unsigned int)st->n_kept, refusals);
+	if (r == -E2BIG) {
+		/* A kernel from before keep: freeze everything, thaw the helpers after it. */
+		fprintf(ctx->err, PROG ": warning: this kernel cannot keep processes running "
+			"through the freeze; the policy's processes are thawed after it\n");
+		st->n_kept = 0;
+		r = hib_freeze_all(timeout_ms, refusals);
+	}
+	if (r < 0)
+		return r;
+	for (i = 0; i < st->n_kept; i++) {
+		const struct hib_policy_rule *rule = &st->policy->rules[hits[i].rule];
+		char comm[HIB_COMM_MAX];
+
+		hibctl_sanitize(comm, sizeof(comm), hits[i].comm, sizeof(hits[i].comm));
+		fprintf(ctx->out, "policy %s: kept pid %d (%s) running%s%s\n", rule->name,
+			(int)hits[i].pid, comm, rule->reason ? ": " : "",
+			rule->reason ? rule->reason : "");
+	}
+	return r;
+}
+
 int hibctl_policy_stage_run(const struct hibctl_ctx *ctx, struct hibctl_policy_stage *st)
 {
 	_cleanup_free_ struct hib_policy_hit *hits = NULL;
@@ -401,6 +464,8 @@ int hibctl_policy_stage_run(const struct hibctl_ctx *ctx, struct hibctl_policy_s
 		const struct hib_policy_rule *rule = &st->policy->rules[hits[i].rule];
 		char comm[HIB_COMM_MAX];
 
+		if (was_kept(st, hits[i].pid))
+			continue;
 		hibctl_sanitize(comm, sizeof(comm), hits[i].comm, sizeof(hits[i].comm));
 		r = hib_thaw_pid(hits[i].pid);
 		if (r < 0 && r != -ESRCH) {
@@ -467,7 +532,7 @@ int hibctl_hibernate_test_freeze(const struct hibctl_ctx *ctx, const struct hibc
 	}
 	fflush(ctx->out);
 	fflush(ctx->err);
-	r = hib_freeze_all(args->timeout_ms, &refusals);
+	r = hibctl_policy_stage_freeze(ctx, st, args->timeout_ms, &refusals);
 	if (r < 0) {
 		if (r == -EBUSY)
 			hibctl_print_refusals(ctx->err, &refusals, args->timeout_ms);

@@ -14,7 +14,16 @@ struct hibctl_policy_stage;
 int hibctl_policy_stage_prepare(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 				struct hibctl_policy_stage **ret);
 /*
- * After the freeze: thaw the policy's processes in order (printed), then sync every
+ * Step 2: freeze every task but the policy's processes (matched now), which the kernel keeps
+ * running (freeze_processes(2) keep): a task waiting for one of them (a FUSE writer) can then
+ * freeze.  Prints what it kept.  With a kernel that cannot keep, freezes everything (the
+ * helpers are thawed by hibctl_policy_stage_run()).  The freeze's result: threads frozen or
+ * -errno (-EBUSY: @refusals says who).
+ */
+int hibctl_policy_stage_freeze(const struct hibctl_ctx *ctx, struct hibctl_policy_stage *st,
+			       unsigned int timeout_ms, struct hib_refusals *refusals);
+/*
+ * After the freeze: thaw the policy's processes not kept (started meanwhile; printed), then sync every
  * filesystem with the deadline.  0, or -ETIMEDOUT (the filesystem and the tasks it waits on
  * are printed; the caller rolls back) or another -errno (printed).
  */

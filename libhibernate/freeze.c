@@ -47,8 +47,8 @@ unsigned int hib_refusals_shown(const struct hib_refusals *r)
 	return MIN(r->count, r->max);
 }
 
-static int do_freeze(uint64_t flags, int target, unsigned int timeout_ms,
-		     struct hib_refusals *refusals)
+static int do_freeze_keep(uint64_t flags, int target, unsigned int timeout_ms,
+			  const pid_t *keep, unsigned int n_keep, struct hib_refusals *refusals)
 {
 	struct freeze_processes_args args = {
 		.flags = flags,
@@ -56,6 +56,12 @@ static int do_freeze(uint64_t flags, int target, unsigned int timeout_ms,
 		.timeout_ms = timeout_ms,
 	};
 	int r;
+
+	_Static_assert(sizeof(pid_t) == sizeof(__s32), "keep is an array of __s32");
+	if (n_keep) {
+		args.keep = (uint64_t)(uintptr_t)keep;
+		args.keep_count = n_keep;
+	}
 
 	if (refusals) {
 		refusals->count = 0;
@@ -75,9 +81,23 @@ static int do_freeze(uint64_t flags, int target, unsigned int timeout_ms,
 	return r;
 }
 
+static int do_freeze(uint64_t flags, int target, unsigned int timeout_ms,
+		     struct hib_refusals *refusals)
+{
+	return do_freeze_keep(flags, target, timeout_ms, NULL, 0, refusals);
+}
+
 int hib_freeze_all(unsigned int timeout_ms, struct hib_refusals *refusals)
 {
 	return do_freeze(0, 0, timeout_ms, refusals);
+}
+
+int hib_freeze_all_keep(unsigned int timeout_ms, const pid_t *keep, unsigned int n_keep,
+			struct hib_refusals *refusals)
+{
+	if ((n_keep && !keep) || n_keep > FREEZE_PROCESSES_KEEP_MAX)
+		return -EINVAL;
+	return do_freeze_keep(0, 0, timeout_ms, keep, n_keep, refusals);
 }
 
 int hib_thaw_all(void)

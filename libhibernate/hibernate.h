@@ -106,6 +106,13 @@ unsigned int hib_refusals_shown(const struct hib_refusals *r);
  * -EBUSY.  Returns the number of threads frozen or -errno; on -EBUSY nothing stays frozen.
  */
 int hib_freeze_all(unsigned int timeout_ms, struct hib_refusals *refusals);
+/*
+ * The same, leaving the @n_keep processes (tgids) in @keep running like the caller (the
+ * helpers other tasks may be waiting for).  -E2BIG from a kernel that predates keep
+ * (FREEZE_PROCESSES_ARGS_SIZE_VER0 only): nothing was frozen.
+ */
+int hib_freeze_all_keep(unsigned int timeout_ms, const pid_t *keep, unsigned int n_keep,
+			struct hib_refusals *refusals);
 /* Thaw everything frozen by freeze_processes(2) or SIGFREEZE.  Threads thawed or -errno. */
 int hib_thaw_all(void);
 

@@ -55,6 +55,31 @@ static void test_freeze_all(void **state)
 	assert_int_equal(mock_calls[0].args.refused_max, 0);
 }
 
+static void test_freeze_all_keep(void **state)
+{
+	static pid_t keep[FREEZE_PROCESSES_KEEP_MAX + 1] = { 77, 78 };
+
+	ret_value = 300;
+	assert_int_equal(hib_freeze_all_keep(1000, keep, 2, NULL), 300);
+	assert_int_equal(mock_calls[0].args.flags, 0);
+	assert_int_equal(mock_calls[0].args.keep, (uint64_t)(uintptr_t)keep);
+	assert_int_equal(mock_calls[0].args.keep_count, 2);
+	assert_int_equal(mock_calls[0].args.__reserved, 0);
+	assert_int_equal(mock_calls[0].a[1], FREEZE_PROCESSES_ARGS_SIZE_VER1);
+	/* Nothing to keep: the fields stay zero (what a VER0 kernel accepts). */
+	assert_int_equal(hib_freeze_all_keep(1000, NULL, 0, NULL), 300);
+	assert_int_equal(mock_calls[1].args.keep, 0);
+	assert_int_equal(mock_calls[1].args.keep_count, 0);
+	/* Refused before the kernel sees them. */
+	assert_int_equal(hib_freeze_all_keep(0, NULL, 1, NULL), -EINVAL);
+	assert_int_equal(hib_freeze_all_keep(0, keep, FREEZE_PROCESSES_KEEP_MAX + 1, NULL),
+			 -EINVAL);
+	assert_int_equal(mock_n_calls, 2);
+	/* An older kernel's E2BIG comes back as is (the caller falls back). */
+	ret_value = -E2BIG;
+	assert_int_equal(hib_freeze_all_keep(0, keep, 1, NULL), -E2BIG);
+}
+
 static void test_thaw_all(void **state)
 {
 	ret_value = 12;
@@ -152,6 +177,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_freeze_all, setup),
+		cmocka_unit_test_setup(test_freeze_all_keep, setup),
 		cmocka_unit_test_setup(test_thaw_all, setup),
 		cmocka_unit_test_setup(test_one, setup),
 		cmocka_unit_test_setup(test_busy_fills_refusals, setup),

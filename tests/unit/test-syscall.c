@@ -40,7 +40,7 @@ static void test_freeze_processes_passes_args_and_size(void **state)
 	assert_int_equal(mock_calls[0].nr, 1000);
 	assert_ptr_equal((void *)mock_calls[0].a[0], &args);
 	assert_int_equal(mock_calls[0].a[1], sizeof(args));
-	assert_int_equal(mock_calls[0].a[1], FREEZE_PROCESSES_ARGS_SIZE_VER0);
+	assert_int_equal(mock_calls[0].a[1], FREEZE_PROCESSES_ARGS_SIZE_VER1);
 	assert_true(mock_calls[0].has_args);
 	assert_int_equal(mock_calls[0].args.flags, FREEZE_PROCESSES_ONE);
 	assert_int_equal(mock_calls[0].args.target, 42);

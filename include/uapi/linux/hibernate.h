@@ -76,6 +76,13 @@ struct freeze_refusal {
  * @refused_max:	number of entries @refused has room for
  * @refused_count:	out: number of tasks that refused to freeze (may be
  *			larger than @refused_max)
+ * @keep:		user pointer to an array of __s32 process ids (thread
+ *			group ids, in the caller's pid namespace) that a freeze
+ *			of every task leaves running, like the caller; zero if
+ *			@keep_count is zero
+ * @keep_count:		number of entries in @keep, at most
+ *			FREEZE_PROCESSES_KEEP_MAX
+ * @__reserved:		zero
  *
  * freeze_processes(2) returns the number of tasks (threads) it froze or
  * thawed, or -1 with errno set.
@@ -87,9 +94,14 @@ struct freeze_processes_args {
 	__aligned_u64	refused;
 	__u32		refused_max;
 	__u32		refused_count;
+	__aligned_u64	keep;
+	__u32		keep_count;
+	__u32		__reserved;
 };
 
 #define FREEZE_PROCESSES_ARGS_SIZE_VER0	32
+#define FREEZE_PROCESSES_ARGS_SIZE_VER1	48	/* adds keep, keep_count */
+#define FREEZE_PROCESSES_KEEP_MAX	1024
 
 /*
  * snapshot_kernel(2) flags.  SNAPSHOT_KERNEL_STREAM: do not copy the

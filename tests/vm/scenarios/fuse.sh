@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# vmtest: timeout=400 mem=512 smp=2
+# vmtest: timeout=600 boots=2 disks=image:700M mem=512 smp=2
 #
 # Thaw policy and the deadline-bound sync (DESIGN.md steps 3, 3b) with a FUSE filesystem:
 # bindfs serves /mnt/b from /src; hibdirty leaves 4 MiB of dirty shared-mapped pages on it.
@@ -9,8 +9,21 @@
 #    (FUSE writes dirty pages back through temporary pages and queued requests, so syncfs does
 #    not wait for the daemon) and rolls back; the data reach /src after the thaw;
 #  - with the shipped FUSE policy bindfs is thawed by name and the data reach /src.
+#  - a writer busy in FUSE requests (a script named fusewriter) with an empty policy: the
+#    freeze itself fails (exit 5) naming the writer, whose request waits for the frozen
+#    bindfs; everything is thawed, nothing lost;
+#  - the same writer with the FUSE policy: bindfs is kept running through the freeze
+#    (freeze_processes(2) keep), the writer freezes, the machine hibernates, powers off and
+#    resumes (boot 2); the writer, bindfs and the data are intact.
 # Needs /usr/bin/bindfs and hibdirty in the guest (--bin).
 . /lib/hibtest.sh
+
+if [ "$HIB_BOOT" = 2 ]; then
+	# On success this never returns: boot 1's system goes on and prints the results.
+	hibernatectl resume --input "$HIB_DISK_image"
+	hib_notok fuse-resume-returned "hibernatectl resume returned $?"
+	exit 0
+fi
 
 CTL=hibernatectl
 echo 0 > /proc/sys/vm/dirty_writeback_centisecs
@@ -47,7 +60,7 @@ else
 fi
 $CTL hibernate --test=freeze --sync-timeout 30000 > /tmp/out0 2>&1
 sed 's/^/  [policy-bad-hibernate] /' /tmp/out0
-if grep -q '90-bad.policy:4:8' /tmp/out0 && grep -q 'policy 50-fuse: thawed pid' /tmp/out0; then
+if grep -q '90-bad.policy:4:8' /tmp/out0 && grep -q 'policy 50-fuse: kept pid' /tmp/out0; then
 	hib_ok policy-bad-keeps-good "the bad file is named, 50-fuse still applies"
 else
 	hib_notok policy-bad-keeps-good "$(tail -n 1 /tmp/out0)"
@@ -71,7 +84,7 @@ $CTL hibernate --test=freeze --policy-dir /tmp/nopolicy --sync-timeout 5000 > /t
 rc=$?
 t1=$(hib_ms)
 sed 's/^/  [empty-policy] /' /tmp/out1
-if [ $((t1 - t0)) -lt 60000 ] && ! grep -q "thawed pid" /tmp/out1 &&
+if [ $((t1 - t0)) -lt 60000 ] && ! grep -q "thawed pid\|kept pid" /tmp/out1 &&
 	grep -q "policy: 0 rules from /tmp/nopolicy" /tmp/out1; then
 	hib_ok fuse-empty-no-thaw "exit $rc after $((t1 - t0)) ms, nothing thawed by policy"
 else
@@ -91,7 +104,7 @@ dirty /mnt/b/f2 2
 $CTL hibernate --test=freeze --sync-timeout 30000 > /tmp/out2 2>&1
 rc=$?
 sed 's/^/  [fuse-policy] /' /tmp/out2
-if [ $rc = 0 ] && grep -q "policy 50-fuse: thawed pid [0-9]* (bindfs): FUSE" /tmp/out2 &&
+if [ $rc = 0 ] && grep -q "policy 50-fuse: kept pid [0-9]* (bindfs) running: FUSE" /tmp/out2 &&
 	grep -q "^synced [0-9]* filesystems" /tmp/out2; then
 	hib_ok fuse-policy-syncs
 else
@@ -105,4 +118,73 @@ fi
 sleep 1
 hib_nothing_frozen fuse-policy-thawed
 kill %1 %2 2>/dev/null
-umount /mnt/b
+
+# 3. A writer busy in FUSE requests, empty policy: the freeze cannot finish.
+cat > /tmp/fusewriter <<'W'
+#!/bin/sh
+# Every loop is a FUSE request (open, write, release); no fork.
+n=0
+while :; do
+	n=$((n + 1))
+	echo "$n" > /mnt/b/busy
+done
+W
+chmod +x /tmp/fusewriter
+# The writer's count; the file is empty for a moment while it is rewritten.
+count() {
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		v=$(cat "$1" 2>/dev/null)
+		[ -n "$v" ] && { echo "$v"; return; }
+	done
+	echo 0
+}
+/tmp/fusewriter &
+writer=$!
+sleep 1
+$CTL hibernate --test=freeze --policy-dir /tmp/nopolicy --timeout 3000 > /tmp/out3 2>&1
+rc=$?
+sed 's/^/  [busy-empty-policy] /' /tmp/out3
+if [ $rc = 5 ] && grep -q "fusewriter" /tmp/out3; then
+	hib_ok fuse-busy-empty-refused "exit 5, the blocked writer is named"
+else
+	hib_notok fuse-busy-empty-refused "exit $rc"
+fi
+sleep 1
+hib_nothing_frozen fuse-busy-empty-thawed
+a=$(count /src/busy)
+sleep 1
+b=$(count /src/busy)
+[ "$b" -gt "$a" ] && hib_ok fuse-busy-empty-writer-runs "$a -> $b" ||
+	hib_notok fuse-busy-empty-writer-runs "$a -> $b"
+
+# 4. The same writer with the FUSE policy and dirty data: the full cycle.
+dirty /mnt/b/f4 4
+hib_expect_poweroff
+$CTL hibernate --output "$HIB_DISK_image" --timeout 10000 --sync-timeout 30000 > /tmp/out4 2>&1
+rc=$?
+sed 's/^/  [busy-fuse-policy] /' /tmp/out4
+if [ $rc = 0 ] && grep -q "resumed from hibernation image" /tmp/out4; then
+	hib_ok fuse-busy-policy-resumed
+else
+	hib_notok fuse-busy-policy-resumed "exit $rc: $(tail -n 1 /tmp/out4)"
+fi
+grep -q "policy 50-fuse: kept pid [0-9]* (bindfs) running" /tmp/out4 &&
+	hib_ok fuse-busy-policy-kept || hib_notok fuse-busy-policy-kept "bindfs was not kept running"
+kill -0 $writer 2>/dev/null && hib_ok fuse-busy-writer-same-pid "$writer" ||
+	hib_notok fuse-busy-writer-same-pid "writer $writer is gone"
+a=$(count /mnt/b/busy)
+sleep 1
+b=$(count /mnt/b/busy)
+[ "$b" -gt "$a" ] && hib_ok fuse-busy-writer-runs "$a -> $b" ||
+	hib_notok fuse-busy-writer-runs "$a -> $b"
+sync
+if cmp -s /src/f4 /mnt/b/f4; then
+	hib_ok fuse-cycle-data "the dirty pages reached /src after resume"
+else
+	hib_notok fuse-cycle-data "/src/f4 differs from /mnt/b/f4"
+fi
+hib_nothing_frozen fuse-cycle-thawed
+kill $writer 2>/dev/null
+wait $writer 2>/dev/null
+umount /mnt/b || umount -l /mnt/b
+exit 0
