@@ -8,6 +8,8 @@
 BUILD   ?= build/meson
 KOUT    ?= build/kernel
 KERNEL  ?= $(KOUT)/bzImage
+# The same series without lockdep & co. (build-kernel.sh's release flavor): vm-stream-880.
+KOUT_RELEASE ?= build/kernel-release
 PYTHON  ?= /usr/bin/python3
 
 export HIB_KERNEL := $(abspath $(KERNEL))
@@ -19,12 +21,14 @@ all: build
 deps:
 	scripts/install-deps.sh
 
-# One kernel build at a time: wait for one already running.
+# One kernel build at a time: wait for one already running.  Both flavors (each cached by
+# the hash of its inputs).
 kernel: deps
 	@while pgrep -f 'build-kerne[l].sh' >/dev/null; do \
 		echo "make: a kernel build is already running; waiting"; sleep 20; \
 	done
 	kernel-patches/build-kernel.sh $(KOUT)
+	HIB_KERNEL_FLAVOR=release kernel-patches/build-kernel.sh $(KOUT_RELEASE)
 
 # Reconfigure every time: the vm-kselftest test exists only once the kernel
 # build exported its selftests (build/kernel/selftests).

@@ -14,7 +14,9 @@
 # bench/freezebench}.  Environment:
 #   BENCH_NS="100 1000"  BENCH_REPS=5  BENCH_BUSY=2   (passed to the guest)
 #   BUILD=build/meson    BENCH_OUT=build/bench        (results go there)
-#   BENCH_PARTS="freeze hib net"   which parts to run
+#   BENCH_PARTS="freeze hib net stream"   which parts to run
+#   BENCH_STREAM_MIBS="760 800 840 880 920"  HIB_KERNEL_RELEASE=build/kernel-release/bzImage
+#   (stream part: bench/stream-bench.py, the largest image without swap, issue 6)
 #   BENCH_HIB_PCTS="25 45"  BENCH_HIB_METHODS="stock ours"   (hibernation part)
 #   BENCH_NET_MIB=512  BENCH_NET_REPS=5   (net part: bench/netbench on the host, image
 #   write / read through the file sink on local disk and the HTTP sink to a WebDAV nginx
@@ -31,7 +33,7 @@ REPS=${BENCH_REPS:-5}
 BUSY=${BENCH_BUSY:-2}
 scenario=bench/scenarios/freeze-bench.sh
 
-PARTS=${BENCH_PARTS:-freeze hib net}
+PARTS=${BENCH_PARTS:-freeze hib net stream}
 HIB_PCTS=${BENCH_HIB_PCTS:-25 45}
 HIB_METHODS=${BENCH_HIB_METHODS:-stock ours}
 
@@ -301,5 +303,16 @@ TMPDIR=$OUT /usr/bin/python3 tests/vm/with-nginx.py --expect-empty --host-url --
 grep -E '^(NETBENCH-INFO|\|)' "$OUT/net.out" | tee "$OUT/net-table.md"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $r = 0 ] || { cat "$OUT/net.err" "$OUT/net.out" >&2; echo "run-bench: net part failed (exit $r)" >&2; rc=1; }
+fi
+# ---- images of most of RAM without swap: copy every page vs stream from frames ----
+if [[ " $PARTS " == *" stream "* ]]; then
+rel=${HIB_KERNEL_RELEASE:-build/kernel-release/bzImage}
+[ -f "$rel" ] || { echo "run-bench: $rel missing: run \`make kernel\`" >&2; exit 1; }
+mibs=()
+for m in ${BENCH_STREAM_MIBS:-760 800 840 880 920}; do mibs+=(--mib "$m"); done
+r=0
+/usr/bin/python3 bench/stream-bench.py --kernel "$rel" --build "$BUILD" --out "$OUT" \
+	"${mibs[@]}" | tee "$OUT/stream-table.md" || r=$?
+[ $r = 0 ] || { echo "run-bench: stream part failed (exit $r)" >&2; rc=1; }
 fi
 exit $rc

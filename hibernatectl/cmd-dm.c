@@ -564,7 +564,7 @@ void hibctl_test_poke(const struct hibctl_ctx *ctx)
 	long pid;
 	int i;
 
-	if (!v)
+	if (!v || !*v)
 		return;
 	pid = strtol(v, &end, 10);
 	if (pid <= 0 || *end != ':' || !end[1]) {

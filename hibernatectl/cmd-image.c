@@ -98,6 +98,8 @@ static void progress_cb(void *ud, uint64_t in, uint64_t out)
 struct hib_stats {
 	uint64_t pages;
 	uint64_t copied;		/* data pages copied at the snapshot */
+	uint64_t rss_anon_kb;		/* hibernatectl's anonymous memory at the snapshot */
+	uint64_t overhead_pages;	/* kept free for the writer after the snapshot */
 	uint64_t streamed;		/* data pages read from their own frames */
 	uint64_t raw;
 	uint64_t comp;
@@ -117,6 +119,9 @@ static void print_summary(FILE *f, const char *target, const struct hib_stats *s
 	fprintf(f, "  %-18s %" PRIu64 "\n", "pages", s->pages);
 	fprintf(f, "  %-18s %" PRIu64 " copied (%.1f MiB), %" PRIu64 " streamed from frames\n",
 		"data pages", s->copied, mib(s->copied * 4096), s->streamed);
+	fprintf(f, "  %-18s %.1f MiB anonymous at the snapshot (copied), %.1f MiB kept free "
+		"for its buffers\n", "writer memory", s->rss_anon_kb / 1024.0,
+		mib(s->overhead_pages * 4096));
 	fprintf(f, "  %-18s %" PRIu64 " (%.1f MiB)\n", "bytes in (raw)", s->raw, mib(s->raw));
 	fprintf(f, "  %-18s %" PRIu64 " (%.1f MiB)\n", "bytes out", s->comp, mib(s->comp));
 	fprintf(f, "  %-18s %.2f\n", "ratio", s->comp ? (double)s->raw / (double)s->comp : 0.0);
@@ -136,6 +141,29 @@ static void print_summary(FILE *f, const char *target, const struct hib_stats *s
 		" sync_ms=%.1f copied=%" PRIu64 " streamed=%" PRIu64 "\n", s->pages, s->raw,
 		s->comp, s->chunks, s->threads, s->freeze_ms, s->snapshot_ms, s->write_ms,
 		s->sync_ms, s->copied, s->streamed);
+}
+
+/* RssAnon of /proc/self/status in kB (0 if unknown); no allocation, tasks are frozen. */
+static uint64_t self_rss_anon_kb(void)
+{
+	static char buf[4096];
+	unsigned long long kb;
+	ssize_t n;
+	char *p;
+	int fd;
+
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "\nRssAnon:");
+	if (!p || sscanf(p + 9, " %llu", &kb) != 1)
+		return 0;
+	return kb;
 }
 
 static const char *snapshot_strerror(int r)
@@ -417,7 +445,10 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		goto out;
 	}
 
-	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES;
+	/* The pipeline's buffers are faulted in after the snapshot (MCL_ONFAULT): keep room. */
+	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES + hib_pipeline_buffer_bytes(p) / 4096;
+	st.overhead_pages = sk.overhead_pages;
+	st.rss_anon_kb = self_rss_anon_kb();
 	if (stream)
 		sk.flags |= SNAPSHOT_KERNEL_STREAM;
 	r = hib_snapshot_kernel(&sk);

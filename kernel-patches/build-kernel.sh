@@ -2,6 +2,7 @@
 # Build the patched guest kernel from Debian's linux-source-6.1.
 #
 #   kernel-patches/build-kernel.sh [OUTDIR]
+#   HIB_KERNEL_FLAVOR=release kernel-patches/build-kernel.sh [OUTDIR]
 #
 # Takes /usr/src/linux-source-6.1.tar.xz, applies the patches listed in
 # kernel-patches/series (in order), merges kernel-patches/hibernate.config on
@@ -11,6 +12,12 @@
 # this script and the compiler.  An unchanged kernel is not rebuilt; any change
 # gives a new hash.  OUTDIR (default build/kernel) gets bzImage, .config,
 # kernel.release, the source version and the input hash.
+#
+# Two flavors of the same series: "debug" (the default: lockdep, PROVE_RCU, the
+# VM harness fails on their splats) and "release", the fragment without its
+# "# Debugging" section -- what a distribution ships, and what the memory-size
+# targets are measured on (the debug options' static tables alone are ~10 MiB
+# the snapshot must copy).  Each flavor has its own object directory.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +26,7 @@ out=${1:-$top/build/kernel}
 tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 cache=${HIBERNATE_CACHE:-$HOME/.cache/hibernate}
 jobs=${JOBS:-$(($(nproc) + 1))}
+flavor=${HIB_KERNEL_FLAVOR:-debug}
 fragment=$here/hibernate.config
 series=$here/series
 
@@ -26,6 +34,18 @@ die() { echo "build-kernel: $*" >&2; exit 1; }
 
 [ -r "$tarball" ] || die "$tarball not found: install linux-source-6.1 (scripts/install-deps.sh)"
 [ -r "$series" ] || die "$series not found"
+case $flavor in
+debug) ;;
+release)
+	# The fragment without its debugging section (from "# Debugging" to the next
+	# comment line that starts a section).
+	frag_release=$(mktemp)
+	trap 'rm -f "$frag_release"' EXIT
+	awk '/^# Debugging/ { skip = 1; next } /^# / { skip = 0 } !skip' "$fragment" > "$frag_release"
+	fragment=$frag_release
+	;;
+*) die "unknown HIB_KERNEL_FLAVOR '$flavor' (debug or release)" ;;
+esac
 
 patches=()
 while read -r line; do
@@ -41,6 +61,7 @@ hash=$( {
 	sha256sum "$tarball" | cut -d' ' -f1
 	for p in "${patches[@]}"; do sha256sum "$p" | cut -d' ' -f1; done
 	sha256sum "$fragment" "$0" | cut -d' ' -f1
+	echo "$flavor"
 	gcc --version | head -1
 } | sha256sum | cut -c1-16)
 
@@ -50,6 +71,7 @@ if [ -f "$result/bzImage" ]; then
 else
 	src=$cache/src/linux-source-6.1
 	obj=$cache/obj/linux-source-6.1
+	[ "$flavor" = debug ] || obj=$obj-$flavor
 	stamp=$(sha256sum "$tarball" | cut -c1-16)
 	if [ "$(cat "$src/.tarball-stamp" 2>/dev/null)" != "$stamp" ]; then
 		echo "build-kernel: unpacking $tarball ($debver)"
@@ -69,7 +91,7 @@ else
 	# whose content differs: files the last build already had right keep
 	# their mtime, so make rebuilds only what this series changes.
 	index=$(mktemp)
-	trap 'rm -f "$index"' EXIT
+	trap 'rm -f "$index" ${frag_release:+"$frag_release"}' EXIT
 	cp "$src/.git/index" "$index"
 	export GIT_INDEX_FILE=$index
 	git -C "$src" update-index -q --refresh >/dev/null || true
@@ -115,6 +137,7 @@ else
 	echo "$debver" > "$result.tmp/source-version"
 	printf '%s\n' "${patches[@]##*/}" > "$result.tmp/patches"
 	echo "$hash" > "$result.tmp/hash"
+	echo "$flavor" > "$result.tmp/flavor"
 	# The UAPI header as the series leaves it (make check compares it with
 	# include/uapi/linux/hibernate.h) and the series' kselftest, which the VM
 	# harness builds and runs in the guest.
@@ -132,7 +155,7 @@ fi
 
 mkdir -p "$out"
 rm -rf "$out/selftests" "$out/hibernate.h"
-for f in bzImage .config kernel.release source-version patches hash hibernate.h selftests; do
+for f in bzImage .config kernel.release source-version patches hash flavor hibernate.h selftests; do
 	[ -e "$result/$f" ] && cp -r "$result/$f" "$out/$f"
 done
 true

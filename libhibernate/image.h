@@ -141,7 +141,8 @@ int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes);
 
 #define HIB_CHUNK_STORED	(1u << 0)	/* payload is the raw bytes */
 
-#define HIB_IMAGE_CHUNK_DEFAULT	(1u << 20)	/* 1 MiB of raw stream per chunk */
+#define HIB_IMAGE_CHUNK_DEFAULT	(256u << 10)	/* raw stream per chunk: the writer needs (threads + 2) x 2 of these
+						 * free after the snapshot (vm-stream-880) */
 #define HIB_IMAGE_CHUNK_MIN	4096u
 #define HIB_IMAGE_CHUNK_MAX	(64u << 20)
 #define HIB_IMAGE_PAGES_MAX	(1ULL << 36)	/* 256 TiB of 4 KiB pages */
@@ -430,12 +431,14 @@ struct hib_pipeline_job {
 };
 
 /*
- * Start @threads workers (0: the online CPUs) and the writer thread, with 2 * threads + 2 slots
+ * Start @threads workers (0: the online CPUs) and the writer thread, with threads + 2 slots
  * of @chunk_size input and hib_chunk_bound(chunk_size) output bytes each.  All allocation
  * happens here.
  */
 int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipeline **ret_p);
 unsigned int hib_pipeline_threads(const struct hib_pipeline *p);
+/* The bytes of its slot buffers (touched only while it runs: what the caller must keep free). */
+size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p);
 /*
  * Run @job to completion on the caller's thread (which produces).  Returns 0 or the first
  * error of any stage; on error every stage stops and the slots are recycled, so the pipeline

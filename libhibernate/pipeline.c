@@ -215,7 +215,9 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->nthreads = threads;
-	p->nslots = 2 * threads + 2;
+	/* One slot per worker, one being filled, one being written: enough to keep every
+	 * worker busy, and all of it must fit in what the snapshot leaves free. */
+	p->nslots = threads + 2;
 	p->chunk_size = chunk_size;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
 	p->state = calloc(p->nslots, sizeof(*p->state));
@@ -553,4 +555,15 @@ int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *
 	if (e < 0 && p->fail_valid)
 		hib_image_reader_fail(r, &p->fail_chunk, e);
 	return e;
+}
+
+size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p)
+{
+	size_t i, n = 0;
+
+	if (!p)
+		return 0;
+	for (i = 0; i < p->nslots; i++)
+		n += p->slots[i].in_cap + p->slots[i].out_cap;
+	return n;
 }

@@ -3,7 +3,7 @@
  * hibstate: a workload whose whole state can be compared before and after a
  * hibernation cycle.
  *
- *   hibstate start --dir DIR [--mib N] [--seed S] [--extras]
+ *   hibstate start --dir DIR [--mib N] [--seed S] [--extras] [--odirect DEV]
  *	Starts a daemon that fills N MiB (default 64) with seeded pseudo-random
  *	data, keeps open a file, /dev/null, a pipe pair to a child that echoes
  *	what it reads, and an interval timer; writes DIR/pid once ready.
@@ -21,6 +21,7 @@
  * after.  Exit status of check: 0 if the report arrived and says ok.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -113,14 +114,67 @@ static void echo_child(int in, int out)
 
 /*
  * --extras: 8 MiB each of memory the kernel must copy rather than stream
- * (shared memory, pages shared copy-on-write with a second child) and of
- * mlocked private memory, all seeded and part of the digest.
+ * (shared memory, pages shared copy-on-write with a second child, a THP-backed
+ * region: madvise(MADV_HUGEPAGE), 2 MiB aligned) and of mlocked private memory,
+ * all seeded and part of the digest.
+ *
+ * --odirect DEV: a thread that keeps reading the first 4 MiB of DEV with O_DIRECT
+ * into a buffer (after writing a seeded pattern there), so that a read is in
+ * flight when the tasks are frozen; the buffer is part of the digest.
  */
 #define EXTRA_WORDS (8u << 20) / sizeof(uint64_t)
+#define ODIRECT_BYTES (4u << 20)
 
 struct extras {
-	uint64_t *shm, *cow, *locked;
+	uint64_t *shm, *cow, *locked, *thp;
+	uint64_t *odirect;		/* ODIRECT_BYTES, or NULL */
 };
+
+static uint64_t *thp_region(uint64_t *s)
+{
+	size_t len = EXTRA_WORDS * sizeof(uint64_t), huge = 2u << 20;
+	uint8_t *p = mmap(NULL, len + huge, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t *q;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	q = (uint64_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+	madvise(q, len, MADV_HUGEPAGE);	/* EINVAL without THP: then plain pages */
+	for (size_t i = 0; i < EXTRA_WORDS; i++)
+		q[i] = xorshift(s);
+	return q;
+}
+
+static int odirect_fd = -1;
+
+static void *odirect_reader(void *arg)
+{
+	struct extras *x = arg;
+
+	for (;;)
+		if (pread(odirect_fd, x->odirect, ODIRECT_BYTES, 0) != (ssize_t)ODIRECT_BYTES)
+			usleep(1000);
+	return NULL;
+}
+
+static int start_odirect(struct extras *x, const char *dev, uint64_t seed)
+{
+	uint64_t s = seed * 17 + 3;
+	pthread_t t;
+	void *buf;
+
+	odirect_fd = open(dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (odirect_fd < 0 || posix_memalign(&buf, 4096, ODIRECT_BYTES))
+		return -1;
+	x->odirect = buf;
+	for (size_t i = 0; i < ODIRECT_BYTES / sizeof(uint64_t); i++)
+		x->odirect[i] = xorshift(&s);
+	if (pwrite(odirect_fd, buf, ODIRECT_BYTES, 0) != (ssize_t)ODIRECT_BYTES ||
+	    fdatasync(odirect_fd))
+		return -1;
+	return pthread_create(&t, NULL, odirect_reader, x) ? -1 : 0;
+}
 
 static uint64_t *fill_region(int flags, uint64_t *s)
 {
@@ -142,7 +196,8 @@ static int make_extras(struct extras *x, uint64_t seed)
 	x->shm = fill_region(MAP_SHARED, &s);
 	x->cow = fill_region(MAP_PRIVATE, &s);
 	x->locked = fill_region(MAP_PRIVATE | MAP_LOCKED, &s);
-	if (!x->shm || !x->cow || !x->locked)
+	x->thp = thp_region(&s);
+	if (!x->shm || !x->cow || !x->locked || !x->thp)
 		return -1;
 	/* A child that shares x->cow (and x->shm) and just waits. */
 	pid = fork();
@@ -163,11 +218,15 @@ static uint64_t all_digest(const uint64_t *mem, size_t words, const struct extra
 		h ^= digest(x->shm, EXTRA_WORDS) * 3;
 		h ^= digest(x->cow, EXTRA_WORDS) * 5;
 		h ^= digest(x->locked, EXTRA_WORDS) * 7;
+		h ^= digest(x->thp, EXTRA_WORDS) * 11;
 	}
+	if (x->odirect)
+		h ^= digest(x->odirect, ODIRECT_BYTES / sizeof(uint64_t)) * 13;
 	return h;
 }
 
-static int daemon_main(const char *dir, size_t mib, uint64_t seed, bool extras)
+static int daemon_main(const char *dir, size_t mib, uint64_t seed, bool extras,
+		       const char *odirect_dev)
 {
 	struct extras x = {};
 	int to_child[2], from_child[2], keep_fd, null_fd;
@@ -196,6 +255,9 @@ static int daemon_main(const char *dir, size_t mib, uint64_t seed, bool extras)
 	close(from_child[1]);
 
 	if (extras && make_extras(&x, seed))
+		return 1;
+	/* After the forks: the reader thread lives in the daemon only. */
+	if (odirect_dev && start_odirect(&x, odirect_dev, seed))
 		return 1;
 
 	/*
@@ -306,12 +368,14 @@ int main(int argc, char **argv)
 		{ "mib", required_argument, NULL, 'm' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "extras", no_argument, NULL, 'x' },
+		{ "odirect", required_argument, NULL, 'o' },
 		{}
 	};
 	const char *dir = NULL;
 	uint64_t seed = 42;
 	size_t mib = 64;
 	bool extras = false;
+	const char *odirect_dev = NULL;
 	int c;
 
 	if (argc < 2) {
@@ -329,6 +393,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			extras = true;
+			break;
+		case 'o':
+			odirect_dev = optarg;
 			break;
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -368,7 +435,7 @@ int main(int argc, char **argv)
 			if (null > 2)
 				close(null);
 			setsid();
-			return daemon_main(dir, mib, seed, extras);
+			return daemon_main(dir, mib, seed, extras, odirect_dev);
 		}
 		for (int i = 0; i < 3000; i++) {
 			if (!access(path, F_OK))
