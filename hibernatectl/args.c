@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,9 +247,124 @@ static int push_pid(struct hibctl_args *args, pid_t **arr, size_t *n, const char
 	return 0;
 }
 
+/* What an option stores, and how its value is checked. */
+enum opt_kind {
+	OPT_HELP,		/* the command becomes HELP, parsing stops */
+	OPT_VERSION,		/* the command becomes VERSION, parsing stops */
+	OPT_SET,		/* a flag: the bool becomes true */
+	OPT_CLEAR,		/* a flag: the bool becomes false */
+	OPT_PATH,		/* a non-empty string: "empty --NAME path" */
+	OPT_TARGET,		/* args->path, non-empty: "empty path" */
+	OPT_TIMEOUT,		/* milliseconds, 0 to UINT_MAX */
+	OPT_SYNC_TIMEOUT,	/* milliseconds, 1 to UINT_MAX */
+	OPT_THREADS,		/* 1 to 256 */
+	OPT_PIDS,		/* appended to args->keep */
+	OPT_TEST_STAGE,		/* freeze, dm or snapshot */
+};
+
+#define CMD(c) (1u << HIBCTL_CMD_##c)
+#define CMD_ANY (~0u)
+#define FIELD(f) offsetof(struct hibctl_args, f)
+
+static const struct opt {
+	const char *name;
+	char shrt;
+	bool has_value;
+	unsigned int commands;	/* CMD() bits of the commands that accept it */
+	enum opt_kind kind;
+	size_t field;		/* offsetof() the member it sets, for the kinds that need one */
+} options[] = {
+	{ "help", 'h', false, CMD_ANY, OPT_HELP, 0 },
+	{ "version", 'V', false, CMD_ANY, OPT_VERSION, 0 },
+	{ "config", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
+	  FIELD(config_path) },
+	{ "cow", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
+	  FIELD(cow_path) },
+	{ "key-file", 0, true, CMD(HIBERNATE) | CMD(RESUME) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY),
+	  OPT_PATH, FIELD(key_file) },
+	{ "passphrase-file", 0, true,
+	  CMD(HIBERNATE) | CMD(RESUME) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_PATH,
+	  FIELD(passphrase_file) },
+	{ "policy-dir", 0, true, CMD(HIBERNATE) | CMD(POLICY_CHECK), OPT_PATH, FIELD(policy_dir) },
+	{ "sync-timeout", 0, true, CMD(HIBERNATE), OPT_SYNC_TIMEOUT, FIELD(sync_timeout_ms) },
+	{ "test", 0, true, CMD(HIBERNATE), OPT_TEST_STAGE, FIELD(test) },
+	{ "output", 'o', true, CMD(CHECK) | CMD(HIBERNATE), OPT_TARGET, FIELD(path) },
+	{ "input", 'i', true, CMD(RESUME), OPT_TARGET, FIELD(path) },
+	{ "timeout", 't', true, CMD(FREEZE) | CMD(HIBERNATE), OPT_TIMEOUT, FIELD(timeout_ms) },
+	{ "keep", 'k', true, CMD(FREEZE), OPT_PIDS, 0 },
+	{ "no-keep-ancestors", 0, false, CMD(FREEZE), OPT_CLEAR, FIELD(keep_ancestors) },
+	{ "all", 'a', false, CMD(THAW), OPT_SET, FIELD(all) },
+	{ "threads", 'n', true, CMD(HIBERNATE) | CMD(RESUME), OPT_THREADS, FIELD(threads) },
+	{ "no-poweroff", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_poweroff) },
+	{ "no-stream", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_stream) },
+	{ "json", 'j', false, CMD(STATUS) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_SET,
+	  FIELD(json) },
+};
+
+/* Store @value (NULL for a flag) as @o says.  0, -EINVAL (usage error) or -ENOMEM. */
+static int store_opt(struct hibctl_args *args, const struct opt *o, const char *value)
+{
+	void *field = (char *)args + o->field;
+
+	switch (o->kind) {
+	case OPT_HELP:
+		args->command = HIBCTL_CMD_HELP;
+		return 0;
+	case OPT_VERSION:
+		args->command = HIBCTL_CMD_VERSION;
+		return 0;
+	case OPT_SET:
+		*(bool *)field = true;
+		return 0;
+	case OPT_CLEAR:
+		*(bool *)field = false;
+		return 0;
+	case OPT_PATH:
+		if (!*value)
+			return usage_error(args, "empty --%s path", o->name);
+		*(const char **)field = value;
+		return 0;
+	case OPT_TARGET:
+		if (!*value)
+			return usage_error(args, "empty path");
+		*(const char **)field = value;
+		return 0;
+	case OPT_TIMEOUT:
+		if (hibctl_parse_timeout(value, field) < 0)
+			return usage_error(args, "invalid timeout '%s': expected milliseconds, 0 to %u",
+					   value, UINT_MAX);
+		return 0;
+	case OPT_SYNC_TIMEOUT:
+		if (hibctl_parse_timeout(value, field) < 0 || *(unsigned int *)field == 0)
+			return usage_error(args, "invalid sync timeout '%s': expected milliseconds, "
+					   "1 to %u", value, UINT_MAX);
+		return 0;
+	case OPT_THREADS:
+		if (hibctl_parse_threads(value, field) < 0)
+			return usage_error(args, "invalid thread count '%s': expected 1 to 256",
+					   value);
+		return 0;
+	case OPT_PIDS:
+		return push_pid(args, &args->keep, &args->n_keep, value, "--keep process id");
+	case OPT_TEST_STAGE:
+		if (strcmp(value, "freeze") == 0)
+			*(enum hibctl_test_stage *)field = HIBCTL_TEST_FREEZE;
+		else if (strcmp(value, "dm") == 0)
+			*(enum hibctl_test_stage *)field = HIBCTL_TEST_DM;
+		else if (strcmp(value, "snapshot") == 0)
+			*(enum hibctl_test_stage *)field = HIBCTL_TEST_SNAPSHOT;
+		else
+			return usage_error(args, "invalid --test stage '%s' (freeze, dm, snapshot)",
+					   value);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 {
 	const char *cmd_name = NULL;
+	const struct opt *o;
 	bool only_operands = false, image_sub = false, policy_sub = false;
 	int i, r;
 
@@ -329,211 +445,27 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 			only_operands = true;
 			continue;
 		}
-		if ((r = match_opt(args, argc, argv, &i, "help", 'h', false, NULL)) != 0) {
-			if (r < 0)
-				return r;
-			args->command = HIBCTL_CMD_HELP;
-			return 0;
+		r = 0;
+		for (o = options; o < options + sizeof(options) / sizeof(options[0]); o++) {
+			if (!(o->commands & (1u << args->command)))
+				continue;
+			r = match_opt(args, argc, argv, &i, o->name, o->shrt, o->has_value, &value);
+			if (r != 0)
+				break;
 		}
-		if ((r = match_opt(args, argc, argv, &i, "version", 'V', false, NULL)) != 0) {
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			r = store_opt(args, o, value);
 			if (r < 0)
 				return r;
-			args->command = HIBCTL_CMD_VERSION;
-			return 0;
+			if (o->kind == OPT_HELP || o->kind == OPT_VERSION)
+				return 0;
+			continue;
 		}
 		if (args->command == HIBCTL_CMD_NONE)
 			return usage_error(args, "unknown option '%s' (options follow the command)",
 					   a);
-
-		if (args->command == HIBCTL_CMD_HIBERNATE || args->command == HIBCTL_CMD_CHECK ||
-		    args->command == HIBCTL_CMD_RESUME || args->command == HIBCTL_CMD_RECOVER) {
-			r = match_opt(args, argc, argv, &i, "config", 0, true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (!*value)
-					return usage_error(args, "empty --config path");
-				args->config_path = value;
-				continue;
-			}
-			r = match_opt(args, argc, argv, &i, "cow", 0, true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (!*value)
-					return usage_error(args, "empty --cow path");
-				args->cow_path = value;
-				continue;
-			}
-		}
-		if (args->command == HIBCTL_CMD_HIBERNATE || args->command == HIBCTL_CMD_RESUME ||
-		    args->command == HIBCTL_CMD_IMAGE_INFO ||
-		    args->command == HIBCTL_CMD_IMAGE_VERIFY) {
-			r = match_opt(args, argc, argv, &i, "key-file", 0, true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (!*value)
-					return usage_error(args, "empty --key-file path");
-				args->key_file = value;
-				continue;
-			}
-			r = match_opt(args, argc, argv, &i, "passphrase-file", 0, true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (!*value)
-					return usage_error(args, "empty --passphrase-file path");
-				args->passphrase_file = value;
-				continue;
-			}
-		}
-		if (args->command == HIBCTL_CMD_HIBERNATE ||
-		    args->command == HIBCTL_CMD_POLICY_CHECK) {
-			r = match_opt(args, argc, argv, &i, "policy-dir", 0, true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (!*value)
-					return usage_error(args, "empty --policy-dir path");
-				args->policy_dir = value;
-				continue;
-			}
-		}
-		if (args->command == HIBCTL_CMD_HIBERNATE) {
-			r = match_opt(args, argc, argv, &i, "sync-timeout", 0, true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (hibctl_parse_timeout(value, &args->sync_timeout_ms) < 0 ||
-				    args->sync_timeout_ms == 0)
-					return usage_error(args, "invalid sync timeout '%s': "
-							   "expected milliseconds, 1 to %u",
-							   value, UINT_MAX);
-				continue;
-			}
-			r = match_opt(args, argc, argv, &i, "test", 0, true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (strcmp(value, "freeze") == 0)
-					args->test = HIBCTL_TEST_FREEZE;
-				else if (strcmp(value, "dm") == 0)
-					args->test = HIBCTL_TEST_DM;
-				else if (strcmp(value, "snapshot") == 0)
-					args->test = HIBCTL_TEST_SNAPSHOT;
-				else
-					return usage_error(args, "invalid --test stage '%s' "
-							   "(freeze, dm, snapshot)", value);
-				continue;
-			}
-		}
-		if (args->command == HIBCTL_CMD_CHECK) {
-			r = match_opt(args, argc, argv, &i, "output", 'o', true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (!*value)
-					return usage_error(args, "empty path");
-				args->path = value;
-				continue;
-			}
-		} else if (args->command == HIBCTL_CMD_FREEZE) {
-			r = match_opt(args, argc, argv, &i, "timeout", 't', true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (hibctl_parse_timeout(value, &args->timeout_ms) < 0)
-					return usage_error(args, "invalid timeout '%s': expected "
-							   "milliseconds, 0 to %u", value,
-							   UINT_MAX);
-				continue;
-			}
-			r = match_opt(args, argc, argv, &i, "keep", 'k', true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				r = push_pid(args, &args->keep, &args->n_keep, value,
-					     "--keep process id");
-				if (r < 0)
-					return r;
-				continue;
-			}
-			r = match_opt(args, argc, argv, &i, "no-keep-ancestors", 0, false, NULL);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				args->keep_ancestors = false;
-				continue;
-			}
-		} else if (args->command == HIBCTL_CMD_THAW) {
-			r = match_opt(args, argc, argv, &i, "all", 'a', false, NULL);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				args->all = true;
-				continue;
-			}
-		} else if (args->command == HIBCTL_CMD_HIBERNATE ||
-			   args->command == HIBCTL_CMD_RESUME) {
-			bool hib = args->command == HIBCTL_CMD_HIBERNATE;
-
-			r = match_opt(args, argc, argv, &i, hib ? "output" : "input", hib ? 'o' : 'i',
-				      true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (!*value)
-					return usage_error(args, "empty path");
-				args->path = value;
-				continue;
-			}
-			r = match_opt(args, argc, argv, &i, "threads", 'n', true, &value);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				if (hibctl_parse_threads(value, &args->threads) < 0)
-					return usage_error(args, "invalid thread count '%s': expected "
-							   "1 to 256", value);
-				continue;
-			}
-			if (hib) {
-				r = match_opt(args, argc, argv, &i, "no-poweroff", 0, false, NULL);
-				if (r < 0)
-					return r;
-				if (r > 0) {
-					args->no_poweroff = true;
-					continue;
-				}
-				r = match_opt(args, argc, argv, &i, "no-stream", 0, false, NULL);
-				if (r < 0)
-					return r;
-				if (r > 0) {
-					args->no_stream = true;
-					continue;
-				}
-				r = match_opt(args, argc, argv, &i, "timeout", 't', true, &value);
-				if (r < 0)
-					return r;
-				if (r > 0) {
-					if (hibctl_parse_timeout(value, &args->timeout_ms) < 0)
-						return usage_error(args, "invalid timeout '%s': "
-								   "expected milliseconds, 0 to %u",
-								   value, UINT_MAX);
-					continue;
-				}
-			}
-		} else if (args->command == HIBCTL_CMD_STATUS ||
-			   args->command == HIBCTL_CMD_IMAGE_INFO ||
-			   args->command == HIBCTL_CMD_IMAGE_VERIFY) {
-			r = match_opt(args, argc, argv, &i, "json", 'j', false, NULL);
-			if (r < 0)
-				return r;
-			if (r > 0) {
-				args->json = true;
-				continue;
-			}
-		}
 		return usage_error(args, "unknown option '%s' for %s", a,
 				   cmd_name ? cmd_name : "this command");
 	}
