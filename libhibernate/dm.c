@@ -531,33 +531,30 @@ static int parse_snap_status(const char *s, uint64_t *alloc, uint64_t *total, ui
 	return 0;
 }
 
-static void remove_helpers(struct hib_dm_set *set, struct hib_dm_origin *o, int *first)
+/* Remove the helper device @name if @bit says it exists; a failure is logged and recorded. */
+static void remove_helper(struct hib_dm_set *set, struct hib_dm_origin *o, const char *name,
+			  unsigned int bit, int *first)
 {
 	const struct hib_dm_backend *be = set->be;
 	int r;
 
-	if (o->state & HIB_DM_ST_REAL) {
-		r = be->remove(be->ud, o->real);
-		if (r < 0) {
-			hib_err("dm: cannot remove %s: %s", o->real, hib_strerror(r));
-			set->lost |= HIB_DM_LOST_LEFTOVER;
-			if (!*first)
-				*first = r;
-		} else {
-			o->state &= ~HIB_DM_ST_REAL;
-		}
+	if (!(o->state & bit))
+		return;
+	r = be->remove(be->ud, name);
+	if (r < 0) {
+		hib_err("dm: cannot remove %s: %s", name, hib_strerror(r));
+		set->lost |= HIB_DM_LOST_LEFTOVER;
+		if (!*first)
+			*first = r;
+	} else {
+		o->state &= ~bit;
 	}
-	if (o->state & HIB_DM_ST_COW) {
-		r = be->remove(be->ud, o->cow);
-		if (r < 0) {
-			hib_err("dm: cannot remove %s: %s", o->cow, hib_strerror(r));
-			set->lost |= HIB_DM_LOST_LEFTOVER;
-			if (!*first)
-				*first = r;
-		} else {
-			o->state &= ~HIB_DM_ST_COW;
-		}
-	}
+}
+
+static void remove_helpers(struct hib_dm_set *set, struct hib_dm_origin *o, int *first)
+{
+	remove_helper(set, o, o->real, HIB_DM_ST_REAL, first);
+	remove_helper(set, o, o->cow, HIB_DM_ST_COW, first);
 }
 
 /* Put X's own table back (if it might be on another one), and resume X if it is suspended. */
