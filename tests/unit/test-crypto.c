@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "image.h"
+#include "image-helpers.h"
 
 #define PAGES		37
 #define CHUNK_PAGES	4
@@ -92,35 +93,10 @@ static struct hib_image_key *pass_key(const char *pass)
 /* An image of raw[] (encrypted with @key unless NULL) in a memory sink, sealed. */
 static struct hib_sink *make_image(const struct hib_image_key *key)
 {
-	struct hib_image_writer *w;
 	struct hib_image_info id;
-	struct hib_sink *s;
-	uint64_t seq = 0;
-	uint8_t *out;
-	size_t off;
 
 	identity(&id);
-	assert_int_equal(hib_sink_open_memory(64 << 20, &s), 0);
-	assert_int_equal(hib_image_writer_new(s, &id, &w), 0);
-	if (key)
-		assert_int_equal(hib_image_writer_set_key(w, key), 0);
-	assert_int_equal(hib_image_writer_begin(w, PAGES, 1700000000), 0);
-	out = malloc(hib_chunk_bound(id.chunk_size));
-	assert_non_null(out);
-	for (off = 0; off < raw_len; off += id.chunk_size) {
-		size_t n = raw_len - off < id.chunk_size ? raw_len - off : id.chunk_size;
-		struct hib_chunk c;
-
-		assert_int_equal(hib_chunk_compress(raw + off, n, out,
-						    hib_chunk_bound(id.chunk_size), &c), 0);
-		c.seq = seq++;
-		assert_int_equal(hib_image_writer_put(w, &c, out), 0);
-	}
-	assert_int_equal(hib_image_writer_finish(w), 0);
-	free(out);
-	hib_image_writer_free(w);
-	s->writable = false;
-	return s;
+	return test_make_image(&id, key, raw, raw_len, PAGES);
 }
 
 /* A sealed copy of the first @len bytes of @img. */
