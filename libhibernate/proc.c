@@ -344,53 +344,65 @@ static int read_small_file(const char *path, char *buf, size_t size, size_t *ret
 	return 0;
 }
 
-int hib_read_status(const char *proc_root, pid_t pid, pid_t tid,
-		    struct hib_proc_status *ret_status)
+/* A parser of one /proc file into @ret (hib_parse_status() and co., through a void pointer). */
+typedef int (*proc_parser_t)(const char *buf, size_t len, void *ret);
+
+/*
+ * Read FILE of @pid (thread @tid if > 0) under @proc_root, at most @size bytes (-EFBIG beyond,
+ * size <= HIB_PROC_FILE_MAX), and parse it into @ret; a parse error is logged (debug) if
+ * @log_bad.
+ */
+static int read_task_file(const char *proc_root, pid_t pid, pid_t tid, const char *file,
+			  size_t size, proc_parser_t parse, void *ret, bool log_bad)
 {
 	char path[PATH_MAX], buf[HIB_PROC_FILE_MAX];
 	size_t len;
 	int r;
 
-	r = task_path(path, sizeof(path), proc_root, pid, tid, "status");
+	r = task_path(path, sizeof(path), proc_root, pid, tid, file);
 	if (r < 0)
 		return r;
-	r = read_small_file(path, buf, sizeof(buf), &len);
+	r = read_small_file(path, buf, size, &len);
 	if (r < 0)
 		return r;
-	r = hib_parse_status(buf, len, ret_status);
-	if (r < 0)
+	r = parse(buf, len, ret);
+	if (r < 0 && log_bad)
 		hib_debug("%s: cannot parse: %s", path, hib_strerror(r));
 	return r;
 }
 
+static int parse_status(const char *buf, size_t len, void *ret)
+{
+	return hib_parse_status(buf, len, ret);
+}
+
+static int parse_wchan(const char *buf, size_t len, void *ret)
+{
+	return hib_parse_wchan(buf, len, ret);
+}
+
+static int parse_stat(const char *buf, size_t len, void *ret)
+{
+	return hib_parse_stat(buf, len, ret);
+}
+
+_Static_assert(HIB_PROC_FILE_MAX >= 4096, "read_task_file() reads stat (4096) into its buffer");
+
+int hib_read_status(const char *proc_root, pid_t pid, pid_t tid,
+		    struct hib_proc_status *ret_status)
+{
+	return read_task_file(proc_root, pid, tid, "status", HIB_PROC_FILE_MAX, parse_status,
+			      ret_status, true);
+}
+
 int hib_read_wchan(const char *proc_root, pid_t pid, pid_t tid, char ret_wchan[HIB_WCHAN_MAX])
 {
-	char path[PATH_MAX], buf[256];
-	size_t len;
-	int r;
-
-	r = task_path(path, sizeof(path), proc_root, pid, tid, "wchan");
-	if (r < 0)
-		return r;
-	r = read_small_file(path, buf, sizeof(buf), &len);
-	if (r < 0)
-		return r;
-	return hib_parse_wchan(buf, len, ret_wchan);
+	return read_task_file(proc_root, pid, tid, "wchan", 256, parse_wchan, ret_wchan, false);
 }
 
 int hib_read_stat(const char *proc_root, pid_t pid, struct hib_proc_stat *ret_stat)
 {
-	char path[PATH_MAX], buf[4096];
-	size_t len;
-	int r;
-
-	r = task_path(path, sizeof(path), proc_root, pid, 0, "stat");
-	if (r < 0)
-		return r;
-	r = read_small_file(path, buf, sizeof(buf), &len);
-	if (r < 0)
-		return r;
-	return hib_parse_stat(buf, len, ret_stat);
+	return read_task_file(proc_root, pid, 0, "stat", 4096, parse_stat, ret_stat, false);
 }
 
 static int cmp_pid(const void *a, const void *b)
