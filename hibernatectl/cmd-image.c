@@ -30,11 +30,12 @@
 #define PROG "hibernatectl"
 
 /*
- * Pages snapshot_kernel(2) keeps free for us, beyond the buffers we allocated
- * and locked before freezing: bios and page cache for the image writes.  The
- * kernel's sizing takes twice this off the largest image, so keep it small.
+ * Pages snapshot_kernel(2) keeps free for us beyond the pipeline's (and the
+ * cipher's) buffers, which are faulted in after the snapshot (MCL_ONFAULT):
+ * bios and page cache for the image writes.  The kernel's sizing takes twice
+ * the whole overhead off the largest image, so keep it small.
  */
-#define HIBCTL_OVERHEAD_PAGES 1024
+#define HIBCTL_OVERHEAD_PAGES 256	/* 1 MiB, the kernel's own SPARE_PAGES */
 
 static double now_ms(void)
 {
@@ -446,7 +447,8 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	}
 
 	/* The pipeline's buffers are faulted in after the snapshot (MCL_ONFAULT): keep room. */
-	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES + hib_pipeline_buffer_bytes(p) / 4096;
+	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES + hib_pipeline_buffer_bytes(p) / 4096 +
+			    (key ? 2 * (hib_chunk_bound(id.chunk_size) + HIB_CRYPTO_CHUNK_EXTRA) / 4096 : 0);
 	st.overhead_pages = sk.overhead_pages;
 	st.rss_anon_kb = self_rss_anon_kb();
 	if (stream)
