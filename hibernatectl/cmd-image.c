@@ -412,10 +412,6 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	t1 = now_ms();
 	st.freeze_ms = t1 - t0;
 	if (r < 0) {
-		if (r == -EBUSY)
-			hibctl_print_refusals(ctx->err, &refusals, args->timeout_ms);
-		else
-			fprintf(ctx->err, PROG ": freeze: %s\n", hib_strerror(r));
 		ret = hibctl_exit_code(r);
 		goto out;
 	}

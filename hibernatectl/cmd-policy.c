@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "dm.h"
 #include "macro.h"
 #include "policy.h"
 #include "policy-stage.h"
@@ -118,23 +119,6 @@ static const char *const pseudo_fs[] = {
 	"binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs", "devtmpfs", "ramfs", "tmpfs",
 };
 
-/* Undo mountinfo's octal escapes in place. */
-static void unescape(char *s)
-{
-	char *d = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = '\0';
-}
-
 static int open_mounts(struct hibctl_policy_stage *st, const char *mountinfo, FILE *err)
 {
 	_cleanup_fclose_ FILE *f = fopen(mountinfo ? mountinfo : "/proc/self/mountinfo", "re");
@@ -164,7 +148,7 @@ static int open_mounts(struct hibctl_policy_stage *st, const char *mountinfo, FI
 				skip = true;
 		if (skip)
 			continue;
-		unescape(mnt);
+		hib_mountinfo_unescape(mnt);
 		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
 			fprintf(err, PROG ": warning: cannot open %s (%s) to sync it: %s\n", mnt,
@@ -431,8 +415,13 @@ int hibctl_policy_stage_freeze(const struct hibctl_ctx *ctx, struct hibctl_polic
 		st->n_kept = 0;
 		r = hib_freeze_all(timeout_ms, refusals);
 	}
-	if (r < 0)
+	if (r < 0) {
+		if (r == -EBUSY)
+			hibctl_print_refusals(ctx->err, refusals, timeout_ms);
+		else
+			fprintf(ctx->err, PROG ": freeze: %s\n", hib_strerror(r));
 		return r;
+	}
 	for (i = 0; i < st->n_kept; i++) {
 		const struct hib_policy_rule *rule = &st->policy->rules[hits[i].rule];
 		char comm[HIB_COMM_MAX];
@@ -534,10 +523,6 @@ int hibctl_hibernate_test_freeze(const struct hibctl_ctx *ctx, const struct hibc
 	fflush(ctx->err);
 	r = hibctl_policy_stage_freeze(ctx, st, args->timeout_ms, &refusals);
 	if (r < 0) {
-		if (r == -EBUSY)
-			hibctl_print_refusals(ctx->err, &refusals, args->timeout_ms);
-		else
-			fprintf(ctx->err, PROG ": freeze: %s\n", hib_strerror(r));
 		ret = hibctl_exit_code(r);
 		goto out;
 	}

@@ -18,7 +18,7 @@ int hibctl_policy_stage_prepare(const struct hibctl_ctx *ctx, const struct hibct
  * running (freeze_processes(2) keep): a task waiting for one of them (a FUSE writer) can then
  * freeze.  Prints what it kept.  With a kernel that cannot keep, freezes everything (the
  * helpers are thawed by hibctl_policy_stage_run()).  The freeze's result: threads frozen or
- * -errno (-EBUSY: @refusals says who).
+ * -errno, already reported (-EBUSY: the tasks in @refusals are printed).
  */
 int hibctl_policy_stage_freeze(const struct hibctl_ctx *ctx, struct hibctl_policy_stage *st,
 			       unsigned int timeout_ms, struct hib_refusals *refusals);

@@ -276,8 +276,7 @@ int hib_conf_load(const char *path, struct hib_conf *ret, char *why, size_t why_
 
 /* ---- mountinfo ---------------------------------------------------------------------------- */
 
-/* Undo mountinfo's octal escapes (\040 etc.) in place. */
-static void unescape(char *s)
+void hib_mountinfo_unescape(char *s)
 {
 	char *d = s;
 
@@ -348,10 +347,10 @@ int hib_scan_mounts(const char *mountinfo_path, const char *sys_root, struct hib
 		memset(m, 0, sizeof(*m));
 		m->major = maj;
 		m->minor = min;
-		unescape(fields[4]);
+		hib_mountinfo_unescape(fields[4]);
 		copy_str(m->mountpoint, sizeof(m->mountpoint), fields[4]);
 		copy_str(m->fstype, sizeof(m->fstype), fields[sep + 1]);
-		unescape(fields[sep + 2]);
+		hib_mountinfo_unescape(fields[sep + 2]);
 		copy_str(m->source, sizeof(m->source), fields[sep + 2]);
 		snprintf(path, sizeof(path), "%s/dev/block/%u:%u/dm/name", sys_root, maj, min);
 		nf_file = fopen(path, "re");

@@ -266,6 +266,9 @@ int hib_conf_parse(const char *buf, size_t len, const char *fname, struct hib_co
 /* Read and parse @path; a missing file gives the defaults (and 0). */
 int hib_conf_load(const char *path, struct hib_conf *ret, char *why, size_t why_size);
 
+/* Undo /proc/PID/mountinfo's octal escapes (\040 for a blank etc.) in place. */
+void hib_mountinfo_unescape(char *s);
+
 /* A read-write block filesystem as found in mountinfo. */
 struct hib_mount {
 	char mountpoint[PATH_MAX];
