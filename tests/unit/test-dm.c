@@ -871,6 +871,15 @@ static void power_cut(struct hib_dm_set *set)
 	F.failed = false;
 }
 
+/* The usual start of a recovery test: protected, thawed (window writes), then a power cut. */
+static void protect_thaw_cut(struct hib_dm_set *set)
+{
+	world(set, 0);
+	assert_int_equal(hib_dm_protect(set), 0);
+	assert_int_equal(hib_dm_thaw(set), 0);
+	power_cut(set);
+}
+
 static void test_journal_states(void **state)
 {
 	struct hib_dm_set *set = malloc(sizeof(*set));
@@ -909,10 +918,7 @@ static void test_prepare_refuses_pending(void **state)
 {
 	struct hib_dm_set *set = malloc(sizeof(*set));
 
-	world(set, 0);
-	assert_int_equal(hib_dm_protect(set), 0);
-	assert_int_equal(hib_dm_thaw(set), 0);
-	power_cut(set);
+	protect_thaw_cut(set);
 	hib_dm_set_init(set, &fake_be);
 	assert_int_equal(hib_dm_add(set, "vg-a", "/"), 0);
 	/* The writes in the COW store must not be zeroed by the next hibernation. */
@@ -928,10 +934,7 @@ static void test_recover_protected(void **state)
 {
 	struct hib_dm_set *set = malloc(sizeof(*set));
 
-	world(set, 0);
-	assert_int_equal(hib_dm_protect(set), 0);
-	assert_int_equal(hib_dm_thaw(set), 0);
-	power_cut(set);
+	protect_thaw_cut(set);
 	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
 	assert_clean();
 	assert_int_equal(journal_state(), HIB_DM_J_NONE);
@@ -946,10 +949,7 @@ static void test_recover_changed_origin(void **state)
 {
 	struct hib_dm_set *set = malloc(sizeof(*set));
 
-	world(set, 0);
-	assert_int_equal(hib_dm_protect(set), 0);
-	assert_int_equal(hib_dm_thaw(set), 0);
-	power_cut(set);
+	protect_thaw_cut(set);
 	/* The origin was mounted and written before this activation: its writes are dropped,
 	 * nothing is created or loaded. */
 	F.content = 0x11;
@@ -968,10 +968,7 @@ static void test_recover_merging(void **state)
 	struct hib_dm_journal j;
 	int fd;
 
-	world(set, 0);
-	assert_int_equal(hib_dm_protect(set), 0);
-	assert_int_equal(hib_dm_thaw(set), 0);
-	power_cut(set);
+	protect_thaw_cut(set);
 	fd = open(cow_path, O_RDWR);
 	assert_int_equal(hib_dm_journal_read(fd, buf, &j), 0);
 	j.state = HIB_DM_J_MERGING;
@@ -1025,10 +1022,7 @@ static void test_recover_missing_origin(void **state)
 	struct hib_dm_set *set = malloc(sizeof(*set));
 	struct hib_dm_table b = linear(1 << 19, 32);
 
-	world(set, 0);
-	assert_int_equal(hib_dm_protect(set), 0);
-	assert_int_equal(hib_dm_thaw(set), 0);
-	power_cut(set);
+	protect_thaw_cut(set);
 	find(&F, "vg-b", NULL)->exists = false;
 	/* vg-a is merged; vg-b stays in the journal for the next run. */
 	assert_int_equal(hib_dm_recover(&fake_be, cow_path), -ENOENT);
@@ -1049,10 +1043,7 @@ static void test_recover_every_failure(void **state)
 	unsigned int n, k;
 	int r;
 
-	world(set, 0);
-	assert_int_equal(hib_dm_protect(set), 0);
-	assert_int_equal(hib_dm_thaw(set), 0);
-	power_cut(set);
+	protect_thaw_cut(set);
 	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
 	n = F.calls;
 	world_done(set);
@@ -1086,10 +1077,7 @@ static void test_recover_bad_journal(void **state)
 	static char buf[HIB_DM_JOURNAL_BYTES];
 	int fd;
 
-	world(set, 0);
-	assert_int_equal(hib_dm_protect(set), 0);
-	assert_int_equal(hib_dm_thaw(set), 0);
-	power_cut(set);
+	protect_thaw_cut(set);
 	fd = open(cow_path, O_RDWR);
 	assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	buf[40] ^= 1;
