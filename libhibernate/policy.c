@@ -224,15 +224,31 @@ static void parse_match_key(struct parser *ps, const char *l, const char *key, s
 		ps->rule.n_matches++;
 }
 
+/*
+ * The first @name setting of [thaw]?  Reports a second one, and an empty value when
+ * @need_value; false then.
+ */
+static bool first_setting(struct parser *ps, const char *l, const char *key, const char *v,
+			  size_t vn, bool *seen, const char *name, bool need_value)
+{
+	if (*seen) {
+		perr(ps, col_of(l, key), "%s given twice", name);
+		return false;
+	}
+	*seen = true;
+	if (need_value && vn == 0) {
+		perr(ps, col_of(l, v), "empty value for %s", name);
+		return false;
+	}
+	return true;
+}
+
 static void parse_thaw_key(struct parser *ps, const char *l, const char *key, size_t kn,
 			   const char *v, size_t vn)
 {
 	if (kn == 4 && memcmp(key, "thaw", 4) == 0) {
-		if (ps->seen_thaw) {
-			perr(ps, col_of(l, key), "thaw given twice");
+		if (!first_setting(ps, l, key, v, vn, &ps->seen_thaw, "thaw", false))
 			return;
-		}
-		ps->seen_thaw = true;
 		if ((vn == 3 && memcmp(v, "yes", 3) == 0) || (vn == 4 && memcmp(v, "true", 4) == 0)
 		    || (vn == 1 && v[0] == '1'))
 			ps->rule.thaw = true;
@@ -245,15 +261,8 @@ static void parse_thaw_key(struct parser *ps, const char *l, const char *key, si
 		long o = 0;
 		size_t i;
 
-		if (ps->seen_order) {
-			perr(ps, col_of(l, key), "order given twice");
+		if (!first_setting(ps, l, key, v, vn, &ps->seen_order, "order", true))
 			return;
-		}
-		ps->seen_order = true;
-		if (vn == 0) {
-			perr(ps, col_of(l, v), "empty value for order");
-			return;
-		}
 		for (i = 0; i < vn; i++) {
 			if (v[i] < '0' || v[i] > '9') {
 				perr(ps, col_of(l, v + i), "order must be a number from %d to %d",
@@ -269,15 +278,8 @@ static void parse_thaw_key(struct parser *ps, const char *l, const char *key, si
 		}
 		ps->rule.order = (int)o;
 	} else if (kn == 6 && memcmp(key, "reason", 6) == 0) {
-		if (ps->seen_reason) {
-			perr(ps, col_of(l, key), "reason given twice");
+		if (!first_setting(ps, l, key, v, vn, &ps->seen_reason, "reason", true))
 			return;
-		}
-		ps->seen_reason = true;
-		if (vn == 0) {
-			perr(ps, col_of(l, v), "empty value for reason");
-			return;
-		}
 		ps->rule.reason = dup_range(ps, v, vn);
 	} else {
 		perr(ps, col_of(l, key), "unknown key '%.*s' in [thaw] (thaw, order or reason)",
