@@ -67,8 +67,10 @@ while [ $i -lt 3000 ]; do
 		set -- $st
 		alloc=${4%%/*}
 		meta=$5
-		[ -z "$first" ] && first=$alloc
-		if [ "$alloc" -lt $((first - 2048)) ] && [ "$alloc" -gt $((meta + 4096)) ]; then
+		# Right at the table switch the status may read 0/N 0: not a start yet.
+		[ -z "$first" ] && [ "$alloc" -gt "$meta" ] && first=$alloc
+		if [ -n "$first" ] && [ "$alloc" -lt $((first - 2048)) ] &&
+		   [ "$alloc" -gt $((meta + 4096)) ]; then
 			echo "HIBTEST ok cut-mid-merge - COW sectors allocated: $first at the start, $alloc now, $meta metadata"
 			dmsetup ls | sed 's/^/  [dmsetup ls] /'
 			echo "HIBTEST power-cut"
