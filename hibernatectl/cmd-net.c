@@ -100,8 +100,25 @@ int hibctl_sink_open(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 		if (!hc.client_key && c->http_client_key[0])
 			hc.client_key = c->http_client_key;
 	}
+	if (!hc.s3_key_id[0] && c->http_s3_credentials[0]) {
+		r = hib_s3_read_credentials(c->http_s3_credentials, hc.s3_key_id, hc.s3_secret);
+		if (r < 0) {
+			fprintf(ctx->err, PROG ": s3-credentials-file %s: %s\n",
+				c->http_s3_credentials, r == -EINVAL ? "expected the access key id "
+				"and the secret key, one printable line each" : hib_strerror(r));
+			return -EINVAL;
+		}
+	}
+	if (!getenv("HIBERNATE_S3_REGION") && c->http_s3_region[0])
+		(void)hib_s3_set_region(&hc, c->http_s3_region);
+	if (!getenv("HIBERNATE_S3_PART_MIB") && c->http_s3_part_mib)
+		hc.s3_part_size = (size_t)c->http_s3_part_mib << 20;
+	if (hib_s3_is_url(path) && !hc.s3_key_id[0])
+		fprintf(ctx->err, PROG ": %s: no S3 credentials (s3-credentials-file in [http] of "
+			"hibernate.conf): the requests go unsigned\n", path);
 	r = hib_sink_open_http(path, mode, &hc, ret_sink);
 	explicit_bzero(hc.bearer_token, sizeof(hc.bearer_token));
+	explicit_bzero(hc.s3_secret, sizeof(hc.s3_secret));
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dm.h"
+#include "http.h"
 #include "macro.h"
 #include "net.h"
 
@@ -91,6 +92,7 @@ static int parse_other(struct hib_conf *c, const char *sec, const char *key, con
 		{ "http", "ca-file", c->http_ca_file },
 		{ "http", "client-cert", c->http_client_cert },
 		{ "http", "client-key", c->http_client_key },
+		{ "http", "s3-credentials-file", c->http_s3_credentials },
 		{ "image", "key-file", c->key_file },
 		{ "image", "passphrase-file", c->passphrase_file },
 	};
@@ -105,6 +107,29 @@ static int parse_other(struct hib_conf *c, const char *sec, const char *key, con
 			return conf_error(why, why_size, fname, lineno, "ip = %s: %s", val,
 					  strlen(val) >= sizeof(c->net_ip) ? "too long" : msg);
 		copy_str(c->net_ip, sizeof(c->net_ip), val);
+		return 0;
+	}
+	if (!strcmp(sec, "http") && !strcmp(key, "s3-region")) {
+		struct hib_http_config hc;
+
+		if (hib_s3_set_region(&hc, val) < 0)
+			return conf_error(why, why_size, fname, lineno, "s3-region = %s: expected "
+					  "letters, digits and '-' (us-east-1)", val);
+		copy_str(c->http_s3_region, sizeof(c->http_s3_region), val);
+		return 0;
+	}
+	if (!strcmp(sec, "http") && !strcmp(key, "s3-part-size-mib")) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(val, &end, 10);
+		if (errno || !*val || *end || val[0] == '-' || v < (HIB_S3_PART_MIN >> 20) ||
+		    v > (HIB_S3_PART_MAX >> 20))
+			return conf_error(why, why_size, fname, lineno, "s3-part-size-mib = %s: "
+					  "expected %u to %u", val, HIB_S3_PART_MIN >> 20,
+					  HIB_S3_PART_MAX >> 20);
+		c->http_s3_part_mib = (unsigned int)v;
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(paths); i++)

@@ -252,6 +252,9 @@ struct hib_conf {
 	char http_ca_file[PATH_MAX];	/* ca-file = */
 	char http_client_cert[PATH_MAX];	/* client-cert = (PEM) */
 	char http_client_key[PATH_MAX];	/* client-key = (PEM; "": in client-cert) */
+	char http_s3_credentials[PATH_MAX];	/* s3-credentials-file = */
+	char http_s3_region[64];	/* s3-region = ("": us-east-1) */
+	unsigned int http_s3_part_mib;	/* s3-part-size-mib = (0: the default) */
 	/* [image]: the encryption key; at most one of the two */
 	char key_file[PATH_MAX];	/* key-file = */
 	char passphrase_file[PATH_MAX];	/* passphrase-file = */

@@ -79,7 +79,10 @@ int hib_http_config_from_env(struct hib_http_config *ret_config)
 		.connect_timeout_ms = 10000,
 		.timeout_ms = 60000,
 		.stall_timeout_s = 30,
+		.s3_region = "us-east-1",
+		.s3_part_size = HIB_S3_PART_DEFAULT,
 	};
+	unsigned int mib;
 	const char *v;
 
 	if (!ret_config)
@@ -106,13 +109,122 @@ int hib_http_config_from_env(struct hib_http_config *ret_config)
 	v = getenv("HIBERNATE_HTTP_TIMEOUT_MS");
 	if (v && (parse_uint(v, 3600000, &c.timeout_ms) < 0 || c.timeout_ms == 0))
 		return -EINVAL;
+	v = getenv("HIBERNATE_S3_REGION");
+	if (v) {
+		if (hib_s3_set_region(&c, v) < 0)
+			return -EINVAL;
+	}
+	v = getenv("HIBERNATE_S3_PART_MIB");
+	if (v) {
+		if (parse_uint(v, HIB_S3_PART_MAX >> 20, &mib) < 0 || (mib << 20) < HIB_S3_PART_MIN)
+			return -EINVAL;
+		c.s3_part_size = (size_t)mib << 20;
+	}
+	v = getenv("HIBERNATE_S3_CREDENTIALS_FILE");
+	if (v) {
+		int r = hib_s3_read_credentials(v, c.s3_key_id, c.s3_secret);
+
+		if (r < 0)
+			return r;
+	}
 	*ret_config = c;
+	explicit_bzero(c.s3_secret, sizeof(c.s3_secret));
 	return 0;
+}
+
+int hib_s3_set_region(struct hib_http_config *config, const char *region)
+{
+	size_t i, n = region ? strlen(region) : 0;
+
+	if (!config || !n || n >= sizeof(config->s3_region))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)region[i]) && region[i] != '-')
+			return -EINVAL;
+	memcpy(config->s3_region, region, n + 1);
+	return 0;
+}
+
+/* One line of at most @size - 1 printable characters from @f into @ret; -EINVAL if not. */
+static int read_line(FILE *f, char *ret, size_t size)
+{
+	char buf[HIB_HTTP_TOKEN_MAX + 2];
+	size_t i, n;
+
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	n = strlen(buf);
+	for (i = 0; i < n; i++)
+		if (!isprint((unsigned char)buf[i]) || buf[i] == ' ')
+			break;
+	if (!n || n >= size || i < n) {
+		explicit_bzero(buf, sizeof(buf));
+		return -EINVAL;
+	}
+	memcpy(ret, buf, n + 1);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+int hib_s3_read_credentials(const char *path, char ret_key_id[HIB_S3_KEY_MAX],
+			    char ret_secret[HIB_S3_KEY_MAX])
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char id[HIB_S3_KEY_MAX], secret[HIB_S3_KEY_MAX];
+	int r;
+
+	if (!path || !ret_key_id || !ret_secret)
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f)
+		return negative_errno();
+	r = read_line(f, id, sizeof(id));
+	if (r == 0)
+		r = read_line(f, secret, sizeof(secret));
+	if (r == 0) {
+		memcpy(ret_key_id, id, sizeof(id));
+		memcpy(ret_secret, secret, sizeof(secret));
+	}
+	explicit_bzero(secret, sizeof(secret));
+	return r;
+}
+
+int hib_s3_parse_upload_id(const char *xml, size_t len, char *ret, size_t size)
+{
+	static const char open_tag[] = "<UploadId>", close_tag[] = "</UploadId>";
+	const char *p, *end;
+	size_t i, n;
+
+	if (!xml || !ret || !size)
+		return -EINVAL;
+	p = memmem(xml, len, open_tag, sizeof(open_tag) - 1);
+	if (!p)
+		return -EPROTO;
+	p += sizeof(open_tag) - 1;
+	end = memmem(p, len - (size_t)(p - xml), close_tag, sizeof(close_tag) - 1);
+	if (!end)
+		return -EPROTO;
+	n = (size_t)(end - p);
+	if (!n || n >= size)
+		return -EPROTO;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)p[i]) && !strchr("-._~", p[i]))
+			return -EPROTO;
+	memcpy(ret, p, n);
+	ret[n] = 0;
+	return 0;
+}
+
+bool hib_s3_is_url(const char *path)
+{
+	return path && (strncmp(path, "s3+http://", 10) == 0 || strncmp(path, "s3+https://", 11) == 0);
 }
 
 bool hib_http_is_url(const char *path)
 {
-	return path && (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0);
+	return path && (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0 ||
+			hib_s3_is_url(path));
 }
 
 /* ---- retries ------------------------------------------------------------------------------- */
@@ -217,9 +329,21 @@ static int curl_errno(CURLcode c)
 	}
 }
 
+struct s3_upload {
+	char upload_id[HIB_S3_UPLOAD_ID_MAX];
+	uint8_t *part;			/* s3_part_size + HEAD_BYTES: the last part has the trailer */
+	size_t part_len;
+	unsigned int parts;		/* uploaded so far */
+	char (*etags)[HIB_S3_ETAG_MAX];	/* HIB_S3_PARTS_MAX of them */
+	char answer[4096];		/* the start of an answer's body */
+	bool failed;			/* a part could not be sent: the upload is lost */
+};
+
 struct http_sink {
 	char url[HIB_HTTP_URL_MAX];
 	char part_url[HIB_HTTP_URL_MAX + 8];
+	bool s3;
+	struct s3_upload s3u;		/* S3, writing */
 	struct hib_http_config config;
 	struct curl_slist *headers;	/* Authorization */
 	CURL *easy;			/* short requests, caller's thread */
@@ -248,6 +372,12 @@ struct get_ctx {
 	uint8_t *buf;
 	size_t cap;
 	size_t got;
+	bool truncate;			/* keep the first cap bytes, drop the rest */
+};
+
+struct put_ctx {
+	const uint8_t *p;
+	size_t left;
 };
 
 static size_t get_cb(char *p, size_t size, size_t n, void *ud)
@@ -255,11 +385,46 @@ static size_t get_cb(char *p, size_t size, size_t n, void *ud)
 	struct get_ctx *g = ud;
 	size_t len = size * n;
 
-	if (len > g->cap - g->got)
-		return 0;	/* more than asked for: fail the transfer */
+	if (len > g->cap - g->got) {
+		if (!g->truncate)
+			return 0;	/* more than asked for: fail the transfer */
+		memcpy(g->buf + g->got, p, g->cap - g->got);
+		g->got = g->cap;
+		return len;
+	}
 	memcpy(g->buf + g->got, p, len);
 	g->got += len;
 	return len;
+}
+
+static size_t body_cb(char *p, size_t size, size_t n, void *ud)
+{
+	struct put_ctx *b = ud;
+	size_t len = MIN(size * n, b->left);
+
+	memcpy(p, b->p, len);
+	b->p += len;
+	b->left -= len;
+	return len;
+}
+
+/* The ETag header into the response (S3: each part's, for the completion). */
+static size_t header_cb(char *p, size_t size, size_t n, void *ud)
+{
+	struct hib_http_response *resp = ud;
+	size_t len = size * n, v;
+
+	if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
+		for (v = 5; v < len && (p[v] == ' ' || p[v] == '\t'); v++)
+			;
+		while (len > v && (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' '))
+			len--;
+		if (len - v < sizeof(resp->etag)) {
+			memcpy(resp->etag, p + v, len - v);
+			resp->etag[len - v] = 0;
+		}
+	}
+	return size * n;
 }
 
 static size_t discard_cb(char *p, size_t size, size_t n, void *ud)
@@ -287,6 +452,14 @@ static void common_opts(struct http_sink *h, CURL *e)
 	}
 	if (h->headers)
 		sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+	if (h->s3 && h->config.s3_key_id[0]) {
+		char provider[96];
+
+		snprintf(provider, sizeof(provider), "aws:amz:%s:s3", h->config.s3_region);
+		sym_curl_easy_setopt(e, CURLOPT_AWS_SIGV4, provider);
+		sym_curl_easy_setopt(e, CURLOPT_USERNAME, h->config.s3_key_id);
+		sym_curl_easy_setopt(e, CURLOPT_PASSWORD, h->config.s3_secret);
+	}
 }
 
 /* hib_http_send_fn over h->easy. */
@@ -294,7 +467,9 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 {
 	struct http_sink *h = ud;
 	struct curl_slist *hdrs = NULL, *l;
-	struct get_ctx g = { .buf = req->buf, .cap = req->range_len };
+	struct get_ctx g = { .buf = req->buf, .cap = req->range_len ?: req->buf_cap,
+			     .truncate = !req->range_len };
+	struct put_ctx b = { .p = req->body, .left = req->body_len };
 	char range[64], dest[HIB_HTTP_URL_MAX + 32], errbuf[CURL_ERROR_SIZE] = "";
 	curl_off_t cl = -1;
 	CURL *e = h->easy;
@@ -315,19 +490,42 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 		sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, get_cb);
 		sym_curl_easy_setopt(e, CURLOPT_WRITEDATA, &g);
 	} else {
-		sym_curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-		sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+		if (strcmp(req->method, "PUT") == 0) {
+			sym_curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+			sym_curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+			sym_curl_easy_setopt(e, CURLOPT_READFUNCTION, body_cb);
+			sym_curl_easy_setopt(e, CURLOPT_READDATA, &b);
+		} else if (strcmp(req->method, "POST") == 0) {
+			sym_curl_easy_setopt(e, CURLOPT_POST, 1L);
+			sym_curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+			sym_curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ?: "");
+		} else {
+			sym_curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+		}
+		sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, req->buf ? get_cb : discard_cb);
+		sym_curl_easy_setopt(e, CURLOPT_WRITEDATA, &g);
 	}
-	if (req->destination) {
+	sym_curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	sym_curl_easy_setopt(e, CURLOPT_HEADERDATA, resp);
+	if (req->destination || (req->body && strcmp(req->method, "POST") == 0)) {
 		for (l = h->headers; l; l = l->next) {
 			hdrs = sym_curl_slist_append(hdrs, l->data);
 			if (!hdrs)
 				return -ENOMEM;
 		}
-		snprintf(dest, sizeof(dest), "Destination: %s", req->destination);
-		l = sym_curl_slist_append(hdrs, dest);
-		if (l)
-			l = sym_curl_slist_append(l, "Overwrite: T");
+		if (req->destination) {
+			snprintf(dest, sizeof(dest), "Destination: %s", req->destination);
+			l = sym_curl_slist_append(hdrs, dest);
+			if (l)
+				l = sym_curl_slist_append(l, "Overwrite: T");
+		} else {
+			/*
+			 * POST: our own Content-Type, not libcurl's form type.  (No "Expect:" to
+			 * drop 100-continue from a PUT: libcurl 7.88 signs that empty header,
+			 * which it never sends, and S3 then finds the signature wrong.)
+			 */
+			l = sym_curl_slist_append(hdrs, "Content-Type: application/xml");
+		}
 		if (!l) {
 			sym_curl_slist_free_all(hdrs);
 			return -ENOMEM;
@@ -358,7 +556,8 @@ static int curl_send(void *ud, const struct hib_http_request *req, struct hib_ht
 static int request(struct http_sink *h, struct hib_http_request *req,
 		   struct hib_http_response *resp)
 {
-	int r = hib_http_do(&h->config, curl_send, h, NULL, NULL, req, resp, NULL);
+	int r = hib_http_do(&h->config, h->config.send ?: curl_send,
+			    h->config.send ? h->config.send_ud : h, NULL, NULL, req, resp, NULL);
 
 	if (r < 0)
 		hib_debug("http: %s %s: %s", req->method, req->url, strerror(-r));
@@ -474,6 +673,228 @@ static int put_send(struct http_sink *h, const void *buf, size_t len)
 	return 0;
 }
 
+/* ---- S3 multipart upload ------------------------------------------------------------------- */
+
+#define S3_URL_MAX	(HIB_HTTP_URL_MAX + HIB_S3_UPLOAD_ID_MAX + 64)
+
+/* The text of <@tag> in @xml, or "?". */
+static void xml_text(const char *xml, const char *tag, char *ret, size_t size)
+{
+	char open_tag[32];
+	const char *p, *end;
+	size_t n;
+
+	snprintf(ret, size, "?");
+	snprintf(open_tag, sizeof(open_tag), "<%s>", tag);
+	p = strstr(xml, open_tag);
+	if (!p)
+		return;
+	p += strlen(open_tag);
+	end = strchr(p, '<');
+	n = end ? (size_t)(end - p) : strlen(p);
+	if (n >= size)
+		n = size - 1;
+	memcpy(ret, p, n);
+	ret[n] = 0;
+}
+
+/*
+ * An S3 answer as 0 or -errno; an error (any non-2xx status, or an <Error> body, which
+ * CompleteMultipartUpload may send with 200) is logged with S3's code and message.
+ */
+static int s3_answer(struct http_sink *h, const char *what, const struct hib_http_response *resp)
+{
+	char code[64], msg[256];
+	int r = hib_http_status_errno(resp->status);
+
+	h->s3u.answer[MIN(resp->got, sizeof(h->s3u.answer) - 1)] = 0;
+	if (r == 0 && !strstr(h->s3u.answer, "<Error>"))
+		return 0;
+	xml_text(h->s3u.answer, "Code", code, sizeof(code));
+	xml_text(h->s3u.answer, "Message", msg, sizeof(msg));
+	hib_warn("s3: %s of %s refused (HTTP %ld): %s: %s", what, h->url, resp->status, code, msg);
+	return r ?: -EIO;
+}
+
+static int s3_request(struct http_sink *h, const char *what, struct hib_http_request *req)
+{
+	struct hib_http_response resp;
+	int r;
+
+	req->buf = h->s3u.answer;
+	req->buf_cap = sizeof(h->s3u.answer) - 1;
+	r = request(h, req, &resp);
+	if (r < 0) {
+		hib_warn("s3: %s of %s: %s", what, h->url, strerror(-r));
+		return r;
+	}
+	r = s3_answer(h, what, &resp);
+	if (r == 0 && strcmp(req->method, "PUT") == 0) {
+		if (!resp.etag[0]) {
+			hib_warn("s3: %s of %s: the answer has no ETag", what, h->url);
+			return -EPROTO;
+		}
+		memcpy(h->s3u.etags[h->s3u.parts], resp.etag, sizeof(resp.etag));
+	}
+	return r;
+}
+
+/* CreateMultipartUpload: the upload id. */
+static int s3_initiate(struct http_sink *h)
+{
+	char url[S3_URL_MAX];
+	struct hib_http_request req = { .method = "POST", .url = url, .body = "" };
+	int r;
+
+	snprintf(url, sizeof(url), "%s?uploads=", h->url);
+	r = s3_request(h, "CreateMultipartUpload", &req);
+	if (r < 0)
+		return r;
+	r = hib_s3_parse_upload_id(h->s3u.answer, strlen(h->s3u.answer), h->s3u.upload_id,
+				   sizeof(h->s3u.upload_id));
+	if (r < 0)
+		hib_warn("s3: CreateMultipartUpload of %s: no usable UploadId in the answer", h->url);
+	return r;
+}
+
+/* UploadPart: the buffered part, as part number parts + 1. */
+static int s3_send_part(struct http_sink *h)
+{
+	char url[S3_URL_MAX];
+	struct hib_http_request req = { .method = "PUT", .url = url, .body = h->s3u.part,
+					.body_len = h->s3u.part_len };
+	int r;
+
+	if (h->s3u.parts >= HIB_S3_PARTS_MAX) {
+		hib_warn("s3: %s: more than %u parts of %zu MiB: raise the part size", h->url,
+			 HIB_S3_PARTS_MAX, h->config.s3_part_size >> 20);
+		r = -EFBIG;
+	} else {
+		snprintf(url, sizeof(url), "%s?partNumber=%u&uploadId=%s", h->url,
+			 h->s3u.parts + 1, h->s3u.upload_id);
+		r = s3_request(h, "UploadPart", &req);
+	}
+	if (r < 0) {
+		h->s3u.failed = true;
+		return r;
+	}
+	h->s3u.parts++;
+	h->s3u.part_len = 0;
+	return 0;
+}
+
+/* CompleteMultipartUpload, its XML built in the part buffer (sent already). */
+static int s3_complete(struct http_sink *h)
+{
+	char url[S3_URL_MAX], *x = (char *)h->s3u.part;
+	size_t cap = h->config.s3_part_size + HEAD_BYTES, n;
+	struct hib_http_request req = { .method = "POST", .url = url };
+	unsigned int i;
+
+	n = (size_t)snprintf(x, cap, "<CompleteMultipartUpload>");
+	for (i = 0; i < h->s3u.parts && n < cap; i++)
+		n += (size_t)snprintf(x + n, cap - n,
+				      "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
+				      i + 1, h->s3u.etags[i]);
+	if (n < cap)
+		n += (size_t)snprintf(x + n, cap - n, "</CompleteMultipartUpload>");
+	if (n >= cap)
+		return -ENOBUFS;	/* cannot happen: 10000 parts take < 2 MiB */
+	req.body = x;
+	req.body_len = n;
+	snprintf(url, sizeof(url), "%s?uploadId=%s", h->url, h->s3u.upload_id);
+	return s3_request(h, "CompleteMultipartUpload", &req);
+}
+
+/* AbortMultipartUpload: the stored parts are dropped. */
+static void s3_abort(struct http_sink *h)
+{
+	char url[S3_URL_MAX];
+	struct hib_http_request req = { .method = "DELETE", .url = url };
+
+	snprintf(url, sizeof(url), "%s?uploadId=%s", h->url, h->s3u.upload_id);
+	if (s3_request(h, "AbortMultipartUpload", &req) == 0)
+		hib_debug("s3: %s: upload aborted, %u part(s) dropped", h->url, h->s3u.parts);
+	h->s3u.upload_id[0] = 0;
+}
+
+static int s3_write(struct http_sink *h, const uint8_t *p, size_t len)
+{
+	size_t part = h->config.s3_part_size, n;
+	int r;
+
+	if (h->s3u.failed)
+		return -EIO;
+	while (len) {
+		n = MIN(len, part - h->s3u.part_len);
+		memcpy(h->s3u.part + h->s3u.part_len, p, n);
+		h->s3u.part_len += n;
+		p += n;
+		len -= n;
+		if (h->s3u.part_len == part) {
+			r = s3_send_part(h);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The trailer in the last part, then the completion: the object appears under its name. */
+static int s3_publish(struct http_sink *h)
+{
+	int r;
+
+	if (h->s3u.failed)
+		return -EIO;
+	memcpy(h->s3u.part + h->s3u.part_len, h->head, HEAD_BYTES);
+	h->s3u.part_len += HEAD_BYTES;
+	r = s3_send_part(h);
+	if (r == 0)
+		r = s3_complete(h);
+	if (r < 0) {
+		h->s3u.failed = true;
+		return r;
+	}
+	h->s3u.upload_id[0] = 0;	/* completed: nothing to abort */
+	h->published = true;
+	return 0;
+}
+
+/* Before anything is frozen: every buffer of the upload touched, the upload created. */
+static int s3_open_upload(struct http_sink *h)
+{
+	size_t cap = h->config.s3_part_size + HEAD_BYTES;
+
+	h->s3u.part = malloc(cap);
+	h->s3u.etags = malloc(HIB_S3_PARTS_MAX * sizeof(*h->s3u.etags));
+	if (!h->s3u.part || !h->s3u.etags)
+		return -ENOMEM;
+	memset(h->s3u.part, 0, cap);
+	memset(h->s3u.etags, 0, HIB_S3_PARTS_MAX * sizeof(*h->s3u.etags));
+	return s3_initiate(h);
+}
+
+/* "/BUCKET/KEY" after the host: path-style, characters that need no escaping. */
+static bool s3_path_ok(const char *url)
+{
+	const char *p = strstr(url, "://"), *slash;
+	size_t i;
+
+	if (!p)
+		return false;
+	p = strchr(p + 3, '/');
+	if (!p || p[1] == '/' || !p[1])
+		return false;
+	slash = strchr(p + 1, '/');
+	if (!slash || !slash[1] || slash[strlen(slash) - 1] == '/')
+		return false;	/* a bucket and a key */
+	for (i = 1; p[i]; i++)
+		if (!isalnum((unsigned char)p[i]) && !strchr("-._~/", p[i]))
+			return false;
+	return true;
+}
+
 /* ---- sink ops ------------------------------------------------------------------------------ */
 
 static int http_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
@@ -498,6 +919,13 @@ static int http_write(struct hib_sink *s, const void *buf, size_t len, uint64_t 
 		return -ESPIPE;		/* only the two blocks can change after the upload */
 	if (off != h->next_off)
 		return -ESPIPE;		/* the records come in order */
+	if (h->s3) {
+		r = s3_write(h, p, len);
+		if (r < 0)
+			return r;
+		h->next_off += len;
+		return 0;
+	}
 	if (!h->started) {
 		if (h->put_result != CURLE_OK || h->put_status)
 			return -EIO;	/* an upload already failed */
@@ -562,6 +990,8 @@ static int http_sync(struct hib_sink *s)
 	/* Writing: nothing to do until the valid mark is there. */
 	if (!head_valid(h) || h->published)
 		return 0;
+	if (h->s3)
+		return s3_publish(h);
 	if (!h->started)
 		return -EIO;
 	r = put_send(h, h->head, HEAD_BYTES);
@@ -647,7 +1077,10 @@ static int http_size(struct hib_sink *s, uint64_t *ret_size)
 	struct http_sink *h = s->priv;
 
 	/* Writing: the server's free space is unknown; it says 507 when it runs out. */
-	*ret_size = h->mode == HIB_SINK_WRITE ? UINT64_MAX / 2 : h->size;
+	if (h->mode == HIB_SINK_WRITE && h->s3)
+		*ret_size = (uint64_t)HIB_S3_PARTS_MAX * h->config.s3_part_size;
+	else
+		*ret_size = h->mode == HIB_SINK_WRITE ? UINT64_MAX / 2 : h->size;
 	return 0;
 }
 
@@ -668,8 +1101,10 @@ static void http_close(struct hib_sink *s)
 			}
 			(void)put_join(h);
 		}
-		if (h->mode == HIB_SINK_WRITE && !h->published && h->next_off > HEAD_BYTES &&
-		    h->easy) {
+		if (h->s3 && h->s3u.upload_id[0])
+			s3_abort(h);
+		if (h->mode == HIB_SINK_WRITE && !h->s3 && !h->published &&
+		    h->next_off > HEAD_BYTES && h->easy) {
 			struct hib_http_request req = { .method = "DELETE", .url = h->part_url };
 			struct hib_http_response resp;
 
@@ -677,8 +1112,12 @@ static void http_close(struct hib_sink *s)
 		}
 		if (h->easy)
 			sym_curl_easy_cleanup(h->easy);
-		sym_curl_slist_free_all(h->headers);
+		if (h->headers)
+			sym_curl_slist_free_all(h->headers);
 		free(h->win);
+		free(h->s3u.part);
+		free(h->s3u.etags);
+		explicit_bzero(&h->config, sizeof(h->config));
 		free(h);
 	}
 	free(s);
@@ -707,10 +1146,21 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 		return -EINVAL;
 	if (strlen(url) >= HIB_HTTP_URL_MAX)
 		return -ENAMETOOLONG;
-	r = hib_curl_dlopen(why, sizeof(why));
-	if (r < 0) {
-		hib_err("%s", why);
-		return r;
+	if (hib_s3_is_url(url)) {
+		if (!s3_path_ok(url)) {
+			hib_err("s3: %s: expected s3+http[s]://HOST[:PORT]/BUCKET/KEY, the key made of "
+				"letters, digits and -._~/", url);
+			return -EINVAL;
+		}
+		if (config->s3_part_size < HIB_S3_PART_MIN || config->s3_part_size > HIB_S3_PART_MAX)
+			return -EINVAL;
+	}
+	if (!config->send) {
+		r = hib_curl_dlopen(why, sizeof(why));
+		if (r < 0) {
+			hib_err("%s", why);
+			return r;
+		}
 	}
 
 	s = calloc(1, sizeof(*s));
@@ -731,9 +1181,19 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 	h->config = *config;
 	h->sock[0] = h->sock[1] = -1;
 	h->next_off = HEAD_BYTES;
-	snprintf(h->url, sizeof(h->url), "%s", url);
-	snprintf(h->part_url, sizeof(h->part_url), "%s.part", url);
-	if (config->bearer_token[0]) {
+	h->s3 = hib_s3_is_url(url);
+	snprintf(h->url, sizeof(h->url), "%s", h->s3 ? url + 3 : url);
+	snprintf(h->part_url, sizeof(h->part_url), "%s.part", h->url);
+	if (config->send) {
+		/* a test's transport: no libcurl */
+	} else if (h->s3) {
+		/* SigV4 with the payload unhashed: libcurl signs this header too. */
+		h->headers = sym_curl_slist_append(NULL, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+		if (!h->headers) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	} else if (config->bearer_token[0]) {
 		char hdr[HIB_HTTP_TOKEN_MAX + 32];
 
 		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", config->bearer_token);
@@ -744,14 +1204,22 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 			goto fail;
 		}
 	}
-	h->easy = sym_curl_easy_init();
-	if (!h->easy) {
-		r = -ENOMEM;
-		goto fail;
+	if (!config->send) {
+		h->easy = sym_curl_easy_init();
+		if (!h->easy) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if (h->s3 && sym_curl_easy_setopt(h->easy, CURLOPT_AWS_SIGV4, "aws:amz:x:s3") !=
+		    CURLE_OK) {
+			hib_err("s3: this libcurl cannot sign requests (AWS SigV4 needs 7.75 or later)");
+			r = -EOPNOTSUPP;
+			goto fail;
+		}
 	}
 
 	/* The server must answer now, before anything is frozen or restored. */
-	req.url = url;
+	req.url = h->url;
 	r = request(h, &req, &resp);
 	if (r < 0)
 		goto fail;
@@ -762,6 +1230,9 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 			 resp.status == 400 ? (config->client_cert ? "is the client certificate "
 			 "signed by a CA the server trusts?" : "does it require a client "
 			 "certificate (client-cert in [http] of hibernate.conf)?") :
+			 h->s3 ? (config->s3_key_id[0] ? "are the S3 credentials right, and "
+			 "allowed to use this bucket?" : "does it require S3 credentials "
+			 "(s3-credentials-file in [http])?") :
 			 config->bearer_token[0] ? "is the bearer token right?" :
 			 "does it require a bearer token (token-file in [http])?");
 		r = -EACCES;
@@ -771,6 +1242,11 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 		if (resp.status >= 500) {
 			r = -EIO;
 			goto fail;
+		}
+		if (h->s3) {
+			r = s3_open_upload(h);
+			if (r < 0)
+				goto fail;
 		}
 	} else {
 		r = hib_http_status_errno(resp.status);

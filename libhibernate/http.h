@@ -24,6 +24,17 @@
  * HIB_HTTP_WINDOW bytes at a time).  In UPDATE mode, a sync() after the commit block was
  * cleared (hib_image_invalidate(), one-shot resume) DELETEs URL.
  *
+ * S3 (s3+http://HOST[:PORT]/BUCKET/KEY, s3+https://...: path-style addressing, the URL
+ * without "s3+").  Requests are signed with AWS Signature Version 4 by libcurl
+ * (CURLOPT_AWS_SIGV4, "x-amz-content-sha256: UNSIGNED-PAYLOAD": the body is not hashed,
+ * TLS protects it and the image authenticates itself).  Writing is a multipart upload:
+ * CreateMultipartUpload when the sink opens (so bad credentials or a missing bucket are
+ * found before anything is frozen), the records in parts of s3_part_size bytes buffered in
+ * memory (allocated at open, as is everything the upload needs: a part is retried like any
+ * short request), the trailer in the last part, then CompleteMultipartUpload: the object
+ * appears under KEY only then, whole.  Closing an unpublished sink aborts the upload
+ * (AbortMultipartUpload), so no parts are left stored.  Reading, deleting: as for WebDAV.
+ *
  * Every request but the streamed PUT is retried (bounded, with backoff) on a transport error
  * or a 408/429/5xx answer.  TLS certificates are verified for https (libcurl's default, never
  * turned off).  With client_cert set, libcurl presents it (CURLOPT_SSLCERT / SSLKEY) to a
@@ -47,6 +58,38 @@ extern "C" {
 #define HIB_HTTP_WINDOW		(4u << 20)
 #define HIB_HTTP_TOKEN_MAX	4096
 #define HIB_HTTP_URL_MAX	2048
+#define HIB_S3_KEY_MAX		128
+#define HIB_S3_PART_MIN		(5u << 20)	/* S3's smallest part but the last */
+#define HIB_S3_PART_MAX		(512u << 20)
+#define HIB_S3_PART_DEFAULT	(8u << 20)
+#define HIB_S3_PARTS_MAX	10000u		/* S3's limit */
+#define HIB_S3_ETAG_MAX		80
+#define HIB_S3_UPLOAD_ID_MAX	1024
+
+/* ---- the retry logic, with a transport that tests can script -------------------------------- */
+
+struct hib_http_request {
+	const char *method;		/* HEAD, GET, MOVE, DELETE, PUT, POST */
+	const char *url;
+	const char *destination;	/* MOVE */
+	uint64_t range_off;		/* GET: bytes range_off .. range_off + range_len - 1 */
+	size_t range_len;		/* GET: 0 for none */
+	void *buf;			/* GET: room for range_len bytes; else the answer's body */
+	size_t buf_cap;			/* without a range: room in buf (the rest is dropped) */
+	const void *body;		/* PUT, POST: the request body */
+	size_t body_len;
+};
+
+struct hib_http_response {
+	long status;
+	size_t got;			/* GET: bytes received (into buf) */
+	uint64_t length;		/* HEAD: Content-Length */
+	char etag[HIB_S3_ETAG_MAX];	/* the ETag header, "" if none (or too long) */
+};
+
+/* One attempt: 0 with *resp filled (any status), or -errno for a transport failure. */
+typedef int (*hib_http_send_fn)(void *ud, const struct hib_http_request *req,
+				struct hib_http_response *resp);
 
 struct hib_http_config {
 	char bearer_token[HIB_HTTP_TOKEN_MAX];	/* "" for none */
@@ -58,14 +101,24 @@ struct hib_http_config {
 	unsigned int connect_timeout_ms;
 	unsigned int timeout_ms;	/* a whole non-streamed request */
 	unsigned int stall_timeout_s;	/* streamed PUT: abort after this long without progress */
+	/* S3 */
+	char s3_key_id[HIB_S3_KEY_MAX];	/* access key id; "" for unsigned requests */
+	char s3_secret[HIB_S3_KEY_MAX];	/* secret access key */
+	char s3_region[64];		/* "us-east-1" by default */
+	size_t s3_part_size;		/* multipart part size (HIB_S3_PART_MIN..MAX) */
+	/* Tests: a transport instead of libcurl (NULL: libcurl). */
+	hib_http_send_fn send;
+	void *send_ud;
 };
 
 /*
  * Defaults (3 retries from 200 ms, 10 s to connect, 60 s a request, 30 s stall), then the
  * environment: HIBERNATE_HTTP_TOKEN or HIBERNATE_HTTP_TOKEN_FILE (first line) for a bearer
  * token, HIBERNATE_HTTP_CA_FILE, HIBERNATE_HTTP_CLIENT_CERT, HIBERNATE_HTTP_CLIENT_KEY,
- * HIBERNATE_HTTP_RETRIES, HIBERNATE_HTTP_TIMEOUT_MS.  -EINVAL for a malformed value, -errno if
- * the token file cannot be read.  The string pointers point into the environment.
+ * HIBERNATE_HTTP_RETRIES, HIBERNATE_HTTP_TIMEOUT_MS; for S3, HIBERNATE_S3_CREDENTIALS_FILE
+ * (hib_s3_read_credentials()), HIBERNATE_S3_REGION, HIBERNATE_S3_PART_MIB.  -EINVAL for a
+ * malformed value, -errno if the token or credentials file cannot be read.  The string
+ * pointers point into the environment.
  */
 int hib_http_config_from_env(struct hib_http_config *ret_config);
 
@@ -75,8 +128,29 @@ int hib_http_config_from_env(struct hib_http_config *ret_config);
  */
 int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX]);
 
-/* Is @path an http:// or https:// URL? */
+/* Is @path an http://, https://, s3+http:// or s3+https:// URL? */
 bool hib_http_is_url(const char *path);
+
+/* @region into config->s3_region: letters, digits and '-'; -EINVAL otherwise. */
+int hib_s3_set_region(struct hib_http_config *config, const char *region);
+
+/* Is @path an s3+http:// or s3+https:// URL? */
+bool hib_s3_is_url(const char *path);
+
+/*
+ * S3 credentials from @path: the access key id on the first line, the secret access key on
+ * the second (as `aws configure` asks for them).  -EINVAL if a line is missing, empty, too
+ * long or not printable, -errno if unreadable.
+ */
+int hib_s3_read_credentials(const char *path, char ret_key_id[HIB_S3_KEY_MAX],
+			    char ret_secret[HIB_S3_KEY_MAX]);
+
+/*
+ * The UploadId of a CreateMultipartUpload answer (@len bytes of XML) into @ret (@size bytes).
+ * -EPROTO if there is none, it is too long, or it has characters a URL query would need to
+ * escape.
+ */
+int hib_s3_parse_upload_id(const char *xml, size_t len, char *ret, size_t size);
 
 /*
  * Open the image at @url (http:// or https://) as a sink, in any of the hib_sink_open() modes.
@@ -86,26 +160,6 @@ bool hib_http_is_url(const char *path);
 int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *config,
 		       struct hib_sink **ret_sink);
 
-/* ---- the retry logic, with a transport that tests can script -------------------------------- */
-
-struct hib_http_request {
-	const char *method;		/* HEAD, GET, MOVE, DELETE */
-	const char *url;
-	const char *destination;	/* MOVE */
-	uint64_t range_off;		/* GET: bytes range_off .. range_off + range_len - 1 */
-	size_t range_len;		/* GET: 0 for none */
-	void *buf;			/* GET: room for range_len bytes */
-};
-
-struct hib_http_response {
-	long status;
-	size_t got;			/* GET: bytes received */
-	uint64_t length;		/* HEAD: Content-Length */
-};
-
-/* One attempt: 0 with *resp filled (any status), or -errno for a transport failure. */
-typedef int (*hib_http_send_fn)(void *ud, const struct hib_http_request *req,
-				struct hib_http_response *resp);
 typedef void (*hib_http_sleep_fn)(void *ud, unsigned int ms);
 
 /* Whether an attempt's outcome (@err < 0, else @status) is worth another try. */

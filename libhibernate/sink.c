@@ -145,6 +145,7 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 			return r;
 		r = hib_sink_open_http(path, mode, &config, ret_sink);
 		explicit_bzero(config.bearer_token, sizeof(config.bearer_token));
+		explicit_bzero(config.s3_secret, sizeof(config.s3_secret));
 		return r;
 	}
 

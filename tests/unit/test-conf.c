@@ -23,6 +23,8 @@ static void test_sections(void **state)
 			   "ca-file = /etc/hibernate/ca.pem\n"
 			   "client-cert = /etc/hibernate/client.pem\n"
 			   "client-key = /etc/hibernate/client.key\n"
+			   "s3-credentials-file = /etc/hibernate/s3-credentials\n"
+			   "s3-region = eu-central-1\ns3-part-size-mib = 64\n"
 			   "[image]\nkey-file = /etc/hibernate/image.key\n";
 	static struct hib_conf c;
 	char why[512];
@@ -35,6 +37,9 @@ static void test_sections(void **state)
 	assert_string_equal(c.http_ca_file, "/etc/hibernate/ca.pem");
 	assert_string_equal(c.http_client_cert, "/etc/hibernate/client.pem");
 	assert_string_equal(c.http_client_key, "/etc/hibernate/client.key");
+	assert_string_equal(c.http_s3_credentials, "/etc/hibernate/s3-credentials");
+	assert_string_equal(c.http_s3_region, "eu-central-1");
+	assert_int_equal(c.http_s3_part_mib, 64);
 	assert_string_equal(c.key_file, "/etc/hibernate/image.key");
 	assert_string_equal(c.passphrase_file, "");
 
@@ -70,6 +75,14 @@ static void test_refusals(void **state)
 	BAD("[http]\nclient-cert = /a b\n", "client-cert must be one absolute file path");
 	BAD("[http]\nca-file =\n", "ca-file must be one absolute file path");
 	BAD("[http]\nkey-file = /k\n", "unknown key 'key-file' in [http]");
+	BAD("[http]\ns3-credentials-file = creds\n",
+	    "t.conf:2: s3-credentials-file must be one absolute file path");
+	BAD("[http]\ns3-region = eu_west\n", "t.conf:2: s3-region = eu_west: expected letters");
+	BAD("[http]\ns3-region =\n", "s3-region = : expected letters");
+	BAD("[http]\ns3-part-size-mib = 4\n", "t.conf:2: s3-part-size-mib = 4: expected 5 to 512");
+	BAD("[http]\ns3-part-size-mib = 513\n", "s3-part-size-mib = 513: expected 5 to 512");
+	BAD("[http]\ns3-part-size-mib = 8M\n", "s3-part-size-mib = 8M: expected 5 to 512");
+	BAD("[http]\ns3-part-size-mib = -8\n", "s3-part-size-mib = -8: expected 5 to 512");
 	BAD("[image]\ntoken-file = /t\n", "unknown key 'token-file' in [image]");
 	BAD("[image]\nkey-file = /k\npassphrase-file = /p\n",
 	    "key-file and passphrase-file exclude each other");

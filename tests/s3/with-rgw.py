@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Run a command with a throwaway Ceph RADOS Gateway (S3) on the host's loopback.
+
+    with-rgw.py [--expect-empty] [--host] -- COMMAND ARGS...
+
+Starts a one-node Ceph cluster in a fresh temporary directory (one monitor,
+one OSD keeping its objects in memory: memstore, 1 GiB), then radosgw (its
+beast frontend) on a free 127.0.0.1 port, creates an S3 user with a fixed
+test key and a bucket "hib", and runs COMMAND:
+
+  - by default COMMAND is vmtest.py: it gets `--append hibtest.url=
+    s3+http://10.0.2.2:PORT/hib/ hibtest.s3cred=KEY:SECRET` (QEMU user
+    networking maps 10.0.2.2 to the host's loopback, KERNEL-NOTES.md);
+  - with --host it runs on the host with HIBERNATE_TEST_S3_URL=
+    s3+http://127.0.0.1:PORT/hib/ and HIBERNATE_TEST_S3_CREDENTIALS=FILE
+    (two lines: access key id, secret key) in its environment.
+
+RGW is a real S3 implementation: it checks every request's SigV4 signature,
+refuses parts under 5 MiB but the last, and keeps multipart uploads until
+they are completed or aborted.  With --expect-empty the run fails if the
+bucket holds an object or an unfinished multipart upload afterwards (the
+one-shot resume deletes the image; an aborted hibernation aborts its upload).
+
+Exit status: COMMAND's, or 1 if the bucket was not left empty, 2 if the
+gateway could not be started (`make deps` installs ceph-mon, ceph-osd and
+radosgw).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+KEY = 'HIBTESTACCESSKEY0001'
+SECRET = 'hibtest-secret-key-not-for-production-use'
+BUCKET = 'hib'
+TOOLS = ['/usr/bin/ceph-mon', '/usr/bin/ceph-osd', '/usr/bin/radosgw',
+         '/usr/bin/radosgw-admin', '/usr/bin/ceph', '/usr/bin/curl']
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def port_open(port):
+    try:
+        socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def s3(port, method, path, expect=None):
+    """One signed request with curl (SigV4); (status, body)."""
+    out = subprocess.run(
+        ['curl', '-sS', '-X', method, '--aws-sigv4', 'aws:amz:us-east-1:s3',
+         '--user', '%s:%s' % (KEY, SECRET), '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+         '-w', '\n%{http_code}', 'http://127.0.0.1:%d%s' % (port, path)],
+        capture_output=True, text=True, timeout=60)
+    body, _, code = out.stdout.rpartition('\n')
+    return int(code or 0), body
+
+
+class Cluster:
+    def __init__(self, top):
+        self.top = top
+        self.procs = []
+        self.mon_port = free_port()
+        self.port = free_port()
+        self.conf = os.path.join(top, 'ceph.conf')
+        with open(self.conf, 'w') as f:
+            f.write('''[global]
+fsid = %(fsid)s
+mon host = v2:127.0.0.1:%(mon)d
+auth cluster required = none
+auth service required = none
+auth client required = none
+ms mon client mode = crc
+ms client mode = crc
+ms service mode = crc
+ms cluster mode = crc
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+mon data avail crit = 1
+mon data avail warn = 1
+osd crush chooseleaf type = 0
+osd objectstore = memstore
+memstore device bytes = 1073741824
+run dir = %(top)s/run
+log file = %(top)s/log/$name.log
+admin socket = %(top)s/run/$name.asok
+[mon.a]
+mon data = %(top)s/mon
+[osd.0]
+osd data = %(top)s/osd
+[client.rgw]
+rgw frontends = beast endpoint=127.0.0.1:%(port)d
+rgw dns name = 127.0.0.1
+''' % {'fsid': uuid.uuid4(), 'mon': self.mon_port, 'top': top, 'port': self.port})
+        for d in ('mon', 'osd', 'run', 'log'):
+            os.mkdir(os.path.join(top, d))
+
+    def run(self, *args):
+        subprocess.run(list(args) + ['--conf', self.conf], check=True, timeout=120,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def daemon(self, *args):
+        p = subprocess.Popen(list(args) + ['--conf', self.conf, '-f'], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        return p
+
+    def start(self):
+        self.run('ceph-mon', '--id', 'a', '--mkfs', '--keyring', '/dev/null')
+        self.daemon('ceph-mon', '--id', 'a')
+        osd = subprocess.run(['ceph', '--conf', self.conf, 'osd', 'create'], check=True,
+                             timeout=120, capture_output=True, text=True).stdout.strip()
+        self.run('ceph-osd', '--id', osd, '--mkfs')
+        self.daemon('ceph-osd', '--id', osd)
+        self.run('ceph', 'osd', 'crush', 'add', 'osd.' + osd, '1', 'root=default',
+                 'host=localhost')
+        rgw = self.daemon('radosgw', '-n', 'client.rgw')
+        for _ in range(600):
+            if port_open(self.port) or rgw.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not port_open(self.port):
+            raise RuntimeError('radosgw did not start on port %d (log: %s/log)' %
+                               (self.port, self.top))
+        self.run('radosgw-admin', 'user', 'create', '--uid', 'hibtest', '--display-name',
+                 'hibernate tests', '--access-key', KEY, '--secret', SECRET)
+        code, body = s3(self.port, 'PUT', '/' + BUCKET)
+        if code != 200:
+            raise RuntimeError('creating bucket %s: HTTP %d %s' % (BUCKET, code, body))
+
+    def leftovers(self):
+        """Objects and unfinished multipart uploads in the bucket."""
+        left = []
+        code, body = s3(self.port, 'GET', '/%s?list-type=2' % BUCKET)
+        if code != 200:
+            return ['(listing failed: HTTP %d)' % code]
+        left += ['object ' + k.split('</Key>')[0] for k in body.split('<Key>')[1:]]
+        code, body = s3(self.port, 'GET', '/%s?uploads=' % BUCKET)
+        if code != 200:
+            return left + ['(listing uploads failed: HTTP %d)' % code]
+        for u in body.split('<Upload>')[1:]:
+            left.append('unfinished multipart upload of ' + u.split('<Key>')[1].split('<')[0])
+        return left
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for p in reversed(self.procs):
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def main():
+    argv = sys.argv[1:]
+    expect_empty = host = False
+    while argv and argv[0] != '--':
+        if argv[0] == '--expect-empty':
+            expect_empty = True
+        elif argv[0] == '--host':
+            host = True
+        else:
+            print(__doc__)
+            return 2
+        argv = argv[1:]
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    cmd = argv[1:]
+    missing = [t for t in TOOLS if not os.access(t, os.X_OK)]
+    if missing:
+        print('with-rgw: missing %s: `make deps` installs ceph-mon, ceph-osd, radosgw' %
+              ' '.join(missing))
+        return 2
+
+    top = tempfile.mkdtemp(prefix='hib-rgw-')
+    cluster = Cluster(top)
+    try:
+        t0 = time.time()
+        try:
+            cluster.start()
+        except (RuntimeError, subprocess.SubprocessError) as e:
+            print('with-rgw: %s' % e)
+            for n in sorted(os.listdir(os.path.join(top, 'log'))):
+                with open(os.path.join(top, 'log', n), errors='replace') as f:
+                    print('with-rgw: --- %s (end)\n%s' % (n, ''.join(f.readlines()[-20:])))
+            return 2
+        print('with-rgw: Ceph RGW (S3) on 127.0.0.1:%d, bucket %s, started in %.1f s' %
+              (cluster.port, BUCKET, time.time() - t0))
+        sys.stdout.flush()
+        if host:
+            cred = os.path.join(top, 'credentials')
+            with open(cred, 'w') as f:
+                f.write('%s\n%s\n' % (KEY, SECRET))
+            env = dict(os.environ,
+                       HIBERNATE_TEST_S3_URL='s3+http://127.0.0.1:%d/%s/' % (cluster.port,
+                                                                             BUCKET),
+                       HIBERNATE_TEST_S3_CREDENTIALS=cred)
+            rc = subprocess.call(cmd, env=env)
+        else:
+            rc = subprocess.call(cmd + ['--append', 'hibtest.url=s3+http://10.0.2.2:%d/%s/ '
+                                        'hibtest.s3cred=%s:%s' % (cluster.port, BUCKET, KEY,
+                                                                  SECRET)])
+        left = cluster.leftovers()
+        if expect_empty:
+            if left:
+                print('with-rgw: FAIL: left in the bucket: %s' % '; '.join(left))
+                rc = rc or 1
+            else:
+                print('with-rgw: ok: no object and no unfinished upload left in the bucket')
+        return rc
+    finally:
+        cluster.stop()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
