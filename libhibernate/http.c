@@ -806,16 +806,27 @@ static int s3_complete(struct http_sink *h)
 	return s3_request(h, "CompleteMultipartUpload", &req);
 }
 
-/* AbortMultipartUpload: the stored parts are dropped. */
+/*
+ * AbortMultipartUpload: the stored parts are dropped.  No such upload (404) is not an error:
+ * on the resumed side, the sink is the one of the snapshot instant, whose upload the
+ * hibernated system completed (and resume deleted) in the meantime.
+ */
 static void s3_abort(struct http_sink *h)
 {
 	char url[S3_URL_MAX];
-	struct hib_http_request req = { .method = "DELETE", .url = url };
+	struct hib_http_request req = { .method = "DELETE", .url = url, .buf = h->s3u.answer,
+					.buf_cap = sizeof(h->s3u.answer) - 1 };
+	struct hib_http_response resp;
 
 	snprintf(url, sizeof(url), "%s?uploadId=%s", h->url, h->s3u.upload_id);
-	if (s3_request(h, "AbortMultipartUpload", &req) == 0)
-		hib_debug("s3: %s: upload aborted, %u part(s) dropped", h->url, h->s3u.parts);
 	h->s3u.upload_id[0] = 0;
+	if (request(h, &req, &resp) < 0)
+		hib_warn("s3: AbortMultipartUpload of %s failed: its parts stay stored until the "
+			 "bucket's lifecycle rules drop them", h->url);
+	else if (resp.status == 404)
+		hib_debug("s3: %s: no upload to abort", h->url);
+	else if (s3_answer(h, "AbortMultipartUpload", &resp) == 0)
+		hib_debug("s3: %s: upload aborted, %u part(s) dropped", h->url, h->s3u.parts);
 }
 
 static int s3_write(struct http_sink *h, const uint8_t *p, size_t len)

@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# vmtest: timeout=400 boots=2 mem=1024 smp=2 net=user
+# vmtest: append2=ip=10.0.2.15::10.0.2.2:255.255.255.0:hibguest:eth0:none
+#
+# The full cycle through an S3 store, encrypted: run by tests/s3/with-rgw.py,
+# which starts a Ceph RADOS Gateway on the host's loopback and passes its
+# bucket URL (s3+http://10.0.2.2:PORT/hib/) and test credentials as
+# hibtest.url= and hibtest.s3cred=KEY:SECRET.  Boot 1: a wrong secret key is
+# refused (RGW checks the SigV4 signature) before anything is frozen; then a
+# workload with 64 MiB of seeded memory hibernates to the store in 5 MiB
+# parts of a multipart upload.  Boot 2's initramfs (static ip=) resumes from
+# it: ranged GETs, chunks authenticated, the object deleted before the
+# restore; the workload's pid and memory digest are the same.  with-rgw.py
+# --expect-empty then checks that the bucket holds no object and no
+# unfinished upload.
+. /lib/hibtest.sh
+
+state=/run/hibstate
+key=/run/image.key
+cred=/run/s3-credentials
+wrongcred=/run/s3-wrong
+
+base=$(sed -n 's/.*hibtest\.url=\([^ ]*\).*/\1/p' /proc/cmdline)
+s3cred=$(sed -n 's/.*hibtest\.s3cred=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -z "$base" ] || [ -z "$s3cred" ]; then
+	hib_notok s3-url "no hibtest.url=/hibtest.s3cred= on the kernel command line: run through with-rgw.py"
+	exit 0
+fi
+url=${base}images/guest.img
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
+printf '%s\n%s\n' "${s3cred%%:*}" "${s3cred#*:}" > $cred
+printf '%s\nnot-the-secret\n' "${s3cred%%:*}" > $wrongcred
+export HIBERNATE_S3_PART_MIB=5
+
+case $HIB_BOOT in
+1)
+	ifconfig lo 127.0.0.1 up
+	hib_check net-up sh -c "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
+		route add default gw 10.0.2.2" || exit 0
+	mkdir -p $state
+	hib_check workload-start hibstate start --dir $state --mib 64 --seed 4321 || exit 0
+	hibstate check --dir $state > $state/before.report
+	cat $state/before.report
+
+	# A wrong secret: refused when the target is opened, before the freeze.
+	out=$(HIBERNATE_S3_CREDENTIALS_FILE=$wrongcred hibernatectl hibernate --output "$url" \
+		--key-file $key 2>&1)
+	rc=$?
+	echo "$out" | tail -n 4
+	if [ $rc != 0 ] && echo "$out" | grep -q "refused the request (HTTP 403): are the S3 credentials right" &&
+	   ! echo "$out" | grep -q "^froze"; then
+		hib_ok s3-wrong-secret-refused "exit $rc: $(echo "$out" | grep "HTTP 403")"
+	else
+		hib_notok s3-wrong-secret-refused "exit $rc: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+	fi
+	hib_nothing_frozen s3-wrong-secret-nothing-frozen
+
+	hib_expect_poweroff
+	HIBERNATE_S3_CREDENTIALS_FILE=$cred hibernatectl hibernate --output "$url" \
+		--key-file $key > /run/hibernate.out 2>&1
+	rc=$?
+	# (what was printed between the snapshot and the power-off is in the other timeline)
+	cat /run/hibernate.out
+	if [ $rc = 0 ]; then
+		hib_ok s3-cycle-resumed "snapshot_kernel(2) reported the resume side"
+	else
+		hib_notok s3-cycle-resumed "hibernatectl hibernate exited $rc without resuming"
+		exit 0
+	fi
+	# The resumed side closes the sink of the snapshot instant: its upload was completed
+	# and the image deleted in the meantime, which is nothing to complain about.
+	if grep -q "s3:\|http:" /run/hibernate.out; then
+		hib_notok s3-cycle-resumed-quiet "$(grep "s3:\|http:" /run/hibernate.out)"
+	else
+		hib_ok s3-cycle-resumed-quiet
+	fi
+	hibstate check --dir $state > $state/after.report
+	cat $state/after.report
+	pid_before=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/before.report)
+	pid_after=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/after.report)
+	[ "$pid_before" = "$pid_after" ] && hib_ok s3-cycle-same-pid "$pid_after" ||
+		hib_notok s3-cycle-same-pid "$pid_before -> $pid_after"
+	d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
+	d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
+	if [ "$d_before" = "$d_after" ] && grep -q "expected=$d_after" $state/after.report; then
+		hib_ok s3-cycle-memory-digest "$d_after"
+	else
+		hib_notok s3-cycle-memory-digest "$d_before -> $d_after"
+	fi
+	;;
+2)
+	# On success this never returns: boot 1's system goes on and reports.
+	HIBERNATE_S3_CREDENTIALS_FILE=$cred hibernatectl resume --input "$url" --key-file $key
+	hib_notok s3-resume-returned "hibernatectl resume returned $?"
+	;;
+esac
+exit 0
