@@ -5,12 +5,15 @@
  * secretstream when a key is set), with a synthetic snapshot from a memfd instead of
  * snapshot_kernel(2):
  *
- *	netbench --dir DIR [--url URL --www WWW] [--mib N] [--reps N] [--threads N]
+ *	netbench --dir DIR [--url URL [--www WWW] [--label TEXT]] [--mib N] [--reps N]
+ *		 [--threads N]
  *
  * file:  an image file in DIR (local disk): written and fsync'ed, then dropped from the
  *        page cache (POSIX_FADV_DONTNEED) and read back, verified, decompressed to /dev/null;
  * http:  the same through the HTTP sink against URL (a WebDAV nginx on 127.0.0.1 that stores
- *        its files in WWW: the stored object is dropped from the page cache before reading).
+ *        its files in WWW: the stored object is dropped from the page cache before reading),
+ *        or an S3 store (s3+http://...: credentials from HIBERNATE_S3_CREDENTIALS_FILE; no
+ *        WWW, the object stays wherever the store keeps it).  TEXT names it in the table.
  *
  * Each with and without encryption.  The snapshot is a mix of pages like a real memory
  * image: a third zero pages, a third text-like (compressible), a third random.  Prints one
@@ -177,7 +180,7 @@ static double median(double *v, unsigned int n)
 int main(int argc, char **argv)
 {
 	static const uint8_t kb[HIB_KEY_BYTES] = "netbench key, not a secret.....";
-	const char *dir = NULL, *url = NULL, *www = NULL;
+	const char *dir = NULL, *url = NULL, *www = NULL, *label = "http (nginx WebDAV, 127.0.0.1)";
 	unsigned int mib = 256, reps = 3, threads = 0, i, t, e;
 	struct hib_image_key *key = NULL;
 	struct hib_pipeline *p = NULL;
@@ -199,6 +202,8 @@ int main(int argc, char **argv)
 			url = v;
 		else if (!strcmp(a, "--www"))
 			www = v;
+		else if (!strcmp(a, "--label"))
+			label = v;
 		else if (!strcmp(a, "--mib"))
 			mib = (unsigned int)atoi(v);
 		else if (!strcmp(a, "--reps"))
@@ -235,6 +240,7 @@ int main(int argc, char **argv)
 	snprintf(file, sizeof(file), "%s/netbench.img", dir);
 	targets[0] = file;
 	targets[1] = NULL;
+	wwwobj[0] = 0;	/* an object we cannot see on disk (S3): its page cache stays */
 	if (url) {
 		snprintf(obj, sizeof(obj), "%snetbench.img", url);
 		targets[1] = obj;
@@ -261,7 +267,8 @@ int main(int argc, char **argv)
 					rc = 1;
 					goto out;
 				}
-				drop_cache(t ? wwwobj : file);
+				if (!t || wwwobj[0])
+					drop_cache(t ? wwwobj : file);
 				r = bench_read(targets[t], p, e ? key : NULL, &rs[t][i]);
 				if (r < 0) {
 					fprintf(stderr, "netbench: reading %s: %s\n", targets[t],
@@ -270,7 +277,7 @@ int main(int argc, char **argv)
 					goto out;
 				}
 				fprintf(stderr, "NETBENCH sink=%s enc=%u rep=%u write_s=%.3f "
-					"read_s=%.3f comp=%" PRIu64 "\n", t ? "http" : "file", e, i,
+					"read_s=%.3f comp=%" PRIu64 "\n", t ? "url" : "file", e, i,
 					ws[t][i], rs[t][i], comp);
 			}
 		}
@@ -284,7 +291,7 @@ int main(int argc, char **argv)
 			/* median() sorted both: [0] is the minimum, [reps - 1] the maximum */
 			printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f (%.2f-%.2f) | "
 			       "%.2f (%.2f-%.2f) |\n",
-			       t ? "http (nginx WebDAV, 127.0.0.1)" : "file (local disk)",
+			       t ? label : "file (local disk)",
 			       e ? "xchacha20poly1305" : "none", (double)raw / 1e6 / wmed,
 			       (double)raw / 1e6 / rmed, (double)comp / 1048576.0,
 			       (double)raw / (double)comp, wmed, ws[t][0], ws[t][reps - 1], rmed,
@@ -309,7 +316,7 @@ out:
 	return rc;
 
 usage:
-	fprintf(stderr, "usage: netbench --dir DIR [--url URL --www DIR] [--mib N] [--reps N "
+	fprintf(stderr, "usage: netbench --dir DIR [--url URL [--www DIR] [--label TEXT]] [--mib N] [--reps N "
 		"(1..%d)] [--threads N]\n", MAX_REPS);
 	return 2;
 }

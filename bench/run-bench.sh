@@ -303,6 +303,16 @@ TMPDIR=$OUT /usr/bin/python3 tests/vm/with-nginx.py --expect-empty --host-url --
 grep -E '^(NETBENCH-INFO|\|)' "$OUT/net.out" | tee "$OUT/net-table.md"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $r = 0 ] || { cat "$OUT/net.err" "$OUT/net.out" >&2; echo "run-bench: net part failed (exit $r)" >&2; rc=1; }
+# The same through an S3 store: a throwaway Ceph RGW (memstore OSD) on 127.0.0.1, multipart
+# upload in parts of the default 8 MiB.
+r=0
+/usr/bin/python3 tests/s3/with-rgw.py --expect-empty --host -- sh -c \
+	'HIBERNATE_S3_CREDENTIALS_FILE=$HIBERNATE_TEST_S3_CREDENTIALS exec "$0" \
+	--url "$HIBERNATE_TEST_S3_URL" "$@"' "$BUILD/bench/netbench" --dir "$OUT" \
+	--label "s3 (Ceph RGW, memstore, 127.0.0.1)" --mib "${BENCH_NET_MIB:-512}" \
+	--reps "${BENCH_NET_REPS:-5}" > "$OUT/net-s3.out" 2> "$OUT/net-s3.err" || r=$?
+grep -E '^\|' "$OUT/net-s3.out" | tail -n +3 | tee -a "$OUT/net-table.md"
+[ $r = 0 ] || { cat "$OUT/net-s3.err" "$OUT/net-s3.out" >&2; echo "run-bench: net part (s3) failed (exit $r)" >&2; rc=1; }
 fi
 # ---- images of most of RAM without swap: copy every page vs stream from frames ----
 if [[ " $PARTS " == *" stream "* ]]; then

@@ -5,7 +5,8 @@
     with-rgw.py [--expect-empty] [--host] -- COMMAND ARGS...
 
 Starts a one-node Ceph cluster in a fresh temporary directory (one monitor,
-one OSD keeping its objects in memory: memstore, 1 GiB), then radosgw (its
+one OSD keeping its objects in memory: memstore, at most 4 GiB,
+with a garbage collection that runs every few seconds), then radosgw (its
 beast frontend) on a free 127.0.0.1 port, creates an S3 user with a fixed
 test key and a bucket "hib", and runs COMMAND:
 
@@ -97,7 +98,9 @@ mon data avail crit = 1
 mon data avail warn = 1
 osd crush chooseleaf type = 0
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = 4294967296
+rgw gc obj min wait = 1
+rgw gc processor period = 2
 run dir = %(top)s/run
 log file = %(top)s/log/$name.log
 admin socket = %(top)s/run/$name.asok
