@@ -632,13 +632,16 @@ static int open_image(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	r = hibctl_sink_open(ctx, args, path, mode, &sink);
 	if (r < 0) {
 		if (r == -EACCES && hib_http_is_url(path))
-			fprintf(ctx->err, PROG ": %s refused access (see above): check the bearer "
-				"token and the client certificate ([http] in hibernate.conf)\n",
-				path);
+			fprintf(ctx->err, PROG ": %s refused access (see above): check the %s "
+				"([http] in hibernate.conf)\n", path, hib_s3_is_url(path) ?
+				"S3 credentials" : "bearer token and the client certificate");
+		else if (r == -EINVAL && hib_http_is_url(path))
+			fprintf(ctx->err, PROG ": %s is not a usable image URL (see above)\n", path);
 		else
 			fprintf(ctx->err, PROG ": no hibernation image on %s: %s\n", path,
 				hib_strerror(r));
-		return r == -EACCES || r == -EPROTO ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_NOIMAGE;
+		return r == -EACCES || r == -EPROTO || (r == -EINVAL && hib_http_is_url(path)) ?
+		       HIBCTL_EXIT_ERROR : HIBCTL_EXIT_NOIMAGE;
 	}
 	ret = load_key(ctx, args, &key);
 	if (ret) {
