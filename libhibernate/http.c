@@ -359,6 +359,7 @@ struct http_sink {
 	uint64_t next_off;		/* next image offset expected (>= HEAD_BYTES) */
 	bool started;
 	bool published;
+	bool publish_tried;		/* MOVE or CompleteMultipartUpload sent, maybe done */
 	bool deleted;
 	int sock[2];			/* [0] curl thread reads, [1] we write */
 	pthread_t thread;
@@ -861,8 +862,10 @@ static int s3_publish(struct http_sink *h)
 	memcpy(h->s3u.part + h->s3u.part_len, h->head, HEAD_BYTES);
 	h->s3u.part_len += HEAD_BYTES;
 	r = s3_send_part(h);
-	if (r == 0)
+	if (r == 0) {
+		h->publish_tried = true;
 		r = s3_complete(h);
+	}
 	if (r < 0) {
 		h->s3u.failed = true;
 		return r;
@@ -1016,6 +1019,7 @@ static int http_sync(struct hib_sink *s)
 	req.method = "MOVE";
 	req.url = h->part_url;
 	req.destination = h->url;
+	h->publish_tried = true;
 	r = request(h, &req, &resp);
 	if (r < 0)
 		return r;
@@ -1121,6 +1125,14 @@ static void http_close(struct hib_sink *s)
 
 			(void)request(h, &req, &resp);
 		}
+		/*
+		 * The publication was sent but its answer lost or refused: the server may have
+		 * done it anyway.  The hibernation failed, so no image may stay under the name.
+		 */
+		if (h->mode == HIB_SINK_WRITE && !h->published && h->publish_tried &&
+		    delete_image(h) < 0)
+			hib_warn("http: %s: the publication failed and the name could not be "
+				 "cleared: delete it before the next boot", h->url);
 		if (h->easy)
 			sym_curl_easy_cleanup(h->easy);
 		if (h->headers)
