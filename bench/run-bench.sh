@@ -306,7 +306,7 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The same through an S3 store: a throwaway Ceph RGW (memstore OSD) on 127.0.0.1, multipart
 # upload in parts of the default 8 MiB.
 r=0
-/usr/bin/python3 tests/s3/with-rgw.py --expect-empty --host -- sh -c \
+/usr/bin/python3 tests/vm/with-rgw.py --expect-empty --host -- sh -c \
 	'HIBERNATE_S3_CREDENTIALS_FILE=$HIBERNATE_TEST_S3_CREDENTIALS exec "$0" \
 	--url "$HIBERNATE_TEST_S3_URL" "$@"' "$BUILD/bench/netbench" --dir "$OUT" \
 	--label "s3 (Ceph RGW, memstore, 127.0.0.1)" --mib "${BENCH_NET_MIB:-512}" \

@@ -400,20 +400,68 @@ static int write_image_cfg(const char *url, const struct hib_http_config *cfg,
 	return r;
 }
 
+static uint8_t *noise(size_t len, uint32_t x)
+{
+	uint8_t *raw = malloc(len);
+	size_t i;
+
+	assert_non_null(raw);
+	for (i = 0; i < len; i++) {
+		x = x * 1103515245u + 12345u;
+		raw[i] = (uint8_t)(x >> 16);
+	}
+	return raw;
+}
+
+/* Read the image at @url back through @c and compare it with @raw (@len bytes). */
+static void read_back(const char *url, const struct hib_http_config *c,
+		      const struct hib_image_key *key, const uint8_t *raw, size_t len,
+		      bool invalidate)
+{
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	struct hib_image_reader *r;
+	char why[HIB_IMAGE_WHY_MAX];
+	struct hib_http_config cc = *c;
+	uint8_t *buf, *back;
+	struct hib_sink *s;
+	struct hib_chunk ch;
+	size_t off = 0;
+	int e;
+
+	back = malloc(64 * page);
+	buf = malloc(hib_chunk_bound(64 * page));
+	assert_non_null(back);
+	assert_non_null(buf);
+	assert_int_equal(hib_sink_open_http(url, HIB_SINK_UPDATE, &cc, &s), 0);
+	e = hib_image_reader_open_key(s, key, &r, why, NULL);
+	if (e)
+		fail_msg("open: %d %s", e, why);
+	while ((e = hib_image_reader_next(r, buf, hib_chunk_bound(64 * page), &ch)) > 0) {
+		assert_int_equal(hib_chunk_decompress(&ch, buf, back, 64 * page), 0);
+		assert_memory_equal(back, raw + off, ch.raw_len);
+		off += ch.raw_len;
+	}
+	if (e)
+		fail_msg("stream: %d %s", e, hib_image_reader_why(r, NULL));
+	assert_int_equal(off, len);
+	hib_image_reader_free(r);
+	if (invalidate)
+		assert_int_equal(hib_image_invalidate(s), 0);
+	hib_sink_close(s);
+	free(back);
+	free(buf);
+}
+
 static void test_nginx_round_trip(void **state)
 {
 	static const uint8_t kb[HIB_KEY_BYTES] = "key for the http round trip....";
 	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
 	uint64_t pages = 3000;	/* ~12 MiB: several read windows */
 	struct hib_image_key *key = NULL;
-	struct hib_image_reader *r;
 	struct hib_http_config c;
 	struct hib_sink *s;
-	char url[200], why[HIB_IMAGE_WHY_MAX];
-	uint8_t *raw, *buf, *back;
-	struct hib_chunk ch;
-	size_t off = 0, i;
-	uint32_t x = 7;
+	char url[200];
+	uint8_t *raw;
 	int e;
 
 	(void)state;
@@ -421,16 +469,7 @@ static void test_nginx_round_trip(void **state)
 		stop_nginx();
 		skip();
 	}
-	raw = malloc(pages * page);
-	back = malloc(64 * page);
-	buf = malloc(hib_chunk_bound(64 * page));
-	assert_non_null(raw);
-	assert_non_null(back);
-	assert_non_null(buf);
-	for (i = 0; i < pages * page; i++) {
-		x = x * 1103515245u + 12345u;
-		raw[i] = (uint8_t)(x >> 16);
-	}
+	raw = noise(pages * page, 7);
 	assert_int_equal(hib_image_key_from_raw(kb, &key), 0);
 
 	/* An upload that stops before the FINAL record: nothing under either name. */
@@ -451,21 +490,7 @@ static void test_nginx_round_trip(void **state)
 
 	/* Read it back through ranged GETs, then invalidate: deleted. */
 	assert_int_equal(hib_http_config_from_env(&c), 0);
-	assert_int_equal(hib_sink_open_http(url, HIB_SINK_UPDATE, &c, &s), 0);
-	e = hib_image_reader_open_key(s, key, &r, why, NULL);
-	if (e)
-		fail_msg("open: %d %s", e, why);
-	while ((e = hib_image_reader_next(r, buf, hib_chunk_bound(64 * page), &ch)) > 0) {
-		assert_int_equal(hib_chunk_decompress(&ch, buf, back, 64 * page), 0);
-		assert_memory_equal(back, raw + off, ch.raw_len);
-		off += ch.raw_len;
-	}
-	if (e)
-		fail_msg("stream: %d %s", e, hib_image_reader_why(r, NULL));
-	assert_int_equal(off, pages * page);
-	hib_image_reader_free(r);
-	assert_int_equal(hib_image_invalidate(s), 0);
-	hib_sink_close(s);
+	read_back(url, &c, key, raw, pages * page, true);
 	assert_false(exists("img/host1"));
 
 	/* Gone: reading says so. */
@@ -480,8 +505,6 @@ static void test_nginx_round_trip(void **state)
 
 	hib_image_key_free(key);
 	free(raw);
-	free(back);
-	free(buf);
 }
 
 /* What the library logged (the refusals must say why). */
@@ -503,7 +526,7 @@ static void test_nginx_client_cert(void **state)
 {
 	static const uint8_t kb[HIB_KEY_BYTES] = "key for the client cert test..";
 	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
-	uint64_t pages = 300, i;
+	uint64_t pages = 300;
 	struct hib_image_key *key = NULL;
 	struct hib_image_reader *r;
 	struct hib_http_config c, base;
@@ -511,7 +534,6 @@ static void test_nginx_client_cert(void **state)
 	char url[200], why[HIB_IMAGE_WHY_MAX], ca[300], cert[300], ckey[300], scert[300],
 	     skey[300];
 	uint8_t *raw;
-	uint32_t x = 9;
 
 	(void)state;
 	if (!start_nginx_opt(true)) {
@@ -524,12 +546,7 @@ static void test_nginx_client_cert(void **state)
 	snprintf(scert, sizeof(scert), "%s/stranger.pem", dir);
 	snprintf(skey, sizeof(skey), "%s/stranger.key", dir);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/img/host1", port);
-	raw = malloc(pages * page);
-	assert_non_null(raw);
-	for (i = 0; i < pages * page; i++) {
-		x = x * 1103515245u + 12345u;
-		raw[i] = (uint8_t)(x >> 16);
-	}
+	raw = noise(pages * page, 9);
 	assert_int_equal(hib_image_key_from_raw(kb, &key), 0);
 	assert_int_equal(hib_http_config_from_env(&base), 0);
 	base.retries = 0;
@@ -751,58 +768,6 @@ static void fake_s3_free(struct fake_s3 *f)
 {
 	fake_drop_parts(f);
 	free(f->obj);
-}
-
-static uint8_t *noise(size_t len, uint32_t x)
-{
-	uint8_t *raw = malloc(len);
-	size_t i;
-
-	assert_non_null(raw);
-	for (i = 0; i < len; i++) {
-		x = x * 1103515245u + 12345u;
-		raw[i] = (uint8_t)(x >> 16);
-	}
-	return raw;
-}
-
-/* Read the image at @url back through @c and compare it with @raw (@len bytes). */
-static void read_back(const char *url, const struct hib_http_config *c,
-		      const struct hib_image_key *key, const uint8_t *raw, size_t len,
-		      bool invalidate)
-{
-	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
-	struct hib_image_reader *r;
-	char why[HIB_IMAGE_WHY_MAX];
-	struct hib_http_config cc = *c;
-	uint8_t *buf, *back;
-	struct hib_sink *s;
-	struct hib_chunk ch;
-	size_t off = 0;
-	int e;
-
-	back = malloc(64 * page);
-	buf = malloc(hib_chunk_bound(64 * page));
-	assert_non_null(back);
-	assert_non_null(buf);
-	assert_int_equal(hib_sink_open_http(url, HIB_SINK_UPDATE, &cc, &s), 0);
-	e = hib_image_reader_open_key(s, key, &r, why, NULL);
-	if (e)
-		fail_msg("open: %d %s", e, why);
-	while ((e = hib_image_reader_next(r, buf, hib_chunk_bound(64 * page), &ch)) > 0) {
-		assert_int_equal(hib_chunk_decompress(&ch, buf, back, 64 * page), 0);
-		assert_memory_equal(back, raw + off, ch.raw_len);
-		off += ch.raw_len;
-	}
-	if (e)
-		fail_msg("stream: %d %s", e, hib_image_reader_why(r, NULL));
-	assert_int_equal(off, len);
-	hib_image_reader_free(r);
-	if (invalidate)
-		assert_int_equal(hib_image_invalidate(s), 0);
-	hib_sink_close(s);
-	free(back);
-	free(buf);
 }
 
 static void test_s3_parse(void **state)
@@ -1063,7 +1028,7 @@ static void test_s3_bad_urls(void **state)
 }
 
 /*
- * Against a real S3 implementation: Ceph RGW started by tests/s3/with-rgw.py --host, which
+ * Against a real S3 implementation: Ceph RGW started by tests/vm/with-rgw.py --host, which
  * passes its URL and credentials (meson test s3-rgw); skipped when run without it.  RGW
  * checks the SigV4 signatures and the multipart rules; with-rgw.py --expect-empty checks
  * afterwards that no object and no unfinished upload is left in the bucket.

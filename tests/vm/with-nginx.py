@@ -27,29 +27,15 @@ import os
 import threading
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostsrv import free_port, port_open  # noqa: E402
+
 NGINX = '/usr/sbin/nginx'
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def port_open(port):
-    try:
-        socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def main():

@@ -111,3 +111,38 @@ hib_nothing_frozen() {
 hib_report_field() {
 	sed -n "s/.*\<$2=\([^ ]*\).*/\1/p" "$1" | head -n 1
 }
+
+# hib_net_up NAME: the guest's side of QEMU user networking (10.0.2.15/24, default route via
+# the host's side, 10.0.2.2), checked as NAME.
+hib_net_up() {
+	ifconfig lo 127.0.0.1 up
+	hib_check "$1" sh -c "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
+		route add default gw 10.0.2.2"
+}
+
+# hib_same_digest NAME BEFORE AFTER [expected]: ok if two `hibstate check` reports have the
+# same memory digest; with "expected", it must also be the one the workload computed from its
+# seed (expected= in AFTER).
+hib_same_digest() {
+	d_before=$(hib_report_field "$2" digest)
+	d_after=$(hib_report_field "$3" digest)
+	if [ -n "$d_after" ] && [ "$d_before" = "$d_after" ] &&
+	   { [ "$4" != expected ] || [ "$(hib_report_field "$3" expected)" = "$d_after" ]; }; then
+		hib_ok "$1" "$d_after"
+	else
+		hib_notok "$1" "$d_before -> $d_after"
+	fi
+}
+
+# hib_same_workload PREFIX BEFORE AFTER: PREFIX-same-pid and PREFIX-memory-digest (the
+# expected one) from two `hibstate check` reports.
+hib_same_workload() {
+	pid_before=$(hib_report_field "$2" pid)
+	pid_after=$(hib_report_field "$3" pid)
+	if [ -n "$pid_after" ] && [ "$pid_before" = "$pid_after" ]; then
+		hib_ok "$1-same-pid" "$pid_after"
+	else
+		hib_notok "$1-same-pid" "$pid_before -> $pid_after"
+	fi
+	hib_same_digest "$1-memory-digest" "$2" "$3" expected
+}

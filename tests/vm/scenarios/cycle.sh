@@ -57,17 +57,7 @@ case $HIB_BOOT in
 
 	snapshot_state after
 	cat $state/after.report
-	pid_before=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/before.report)
-	pid_after=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/after.report)
-	[ "$pid_before" = "$pid_after" ] && hib_ok cycle-same-pid "$pid_after" ||
-		hib_notok cycle-same-pid "$pid_before -> $pid_after"
-	d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
-	d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
-	if [ "$d_before" = "$d_after" ] && grep -q "expected=$d_after" $state/after.report; then
-		hib_ok cycle-memory-digest "$d_after"
-	else
-		hib_notok cycle-memory-digest "$d_before -> $d_after"
-	fi
+	hib_same_workload cycle $state/before.report $state/after.report
 	grep -q "echo=ok" $state/after.report && hib_ok cycle-pipe-to-child ||
 		hib_notok cycle-pipe-to-child "$(cat $state/after.report)"
 	t_before=$(sed 's/.*ticks=\([0-9]*\).*/\1/' $state/before.report)

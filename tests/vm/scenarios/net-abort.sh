@@ -21,9 +21,7 @@ fi
 url=${base}images/guest.img
 printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
 
-ifconfig lo 127.0.0.1 up
-hib_check net-up sh -c "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
-	route add default gw 10.0.2.2" || exit 0
+hib_net_up net-up || exit 0
 mkdir -p $state
 hib_check workload-start hibstate start --dir $state --mib 64 --seed 99 || exit 0
 hibstate check --dir $state > $state/before.report
@@ -39,8 +37,5 @@ else
 fi
 hib_nothing_frozen net-abort-thawed
 hibstate check --dir $state > $state/after.report
-d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
-d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
-[ "$d_before" = "$d_after" ] && hib_ok net-abort-workload-intact "$d_after" ||
-	hib_notok net-abort-workload-intact "$d_before -> $d_after"
+hib_same_digest net-abort-workload-intact $state/before.report $state/after.report
 exit 0

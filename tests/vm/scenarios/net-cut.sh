@@ -23,13 +23,7 @@ fi
 url=${base}images/cut.img
 printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
 
-net_up() {
-	ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
-		route add default gw 10.0.2.2
-}
-
-ifconfig lo 127.0.0.1 up
-hib_check net-up net_up || exit 0
+hib_net_up net-up || exit 0
 touch $MARK
 mkdir -p $state
 hib_check workload-start hibstate start --dir $state --mib 16 --seed 5 || exit 0
@@ -56,12 +50,9 @@ fi
 [ -e $MARK ] && hib_ok net-cut-still-this-boot || hib_notok net-cut-still-this-boot "restored"
 hib_nothing_frozen net-cut-nothing-frozen
 hibstate check --dir $state > $state/after.report
-d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
-d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
-[ "$d_before" = "$d_after" ] && hib_ok net-cut-workload-intact "$d_after" ||
-	hib_notok net-cut-workload-intact "$d_before -> $d_after"
+hib_same_digest net-cut-workload-intact $state/before.report $state/after.report
 
-hib_check net-up-again net_up
+hib_net_up net-up-again
 code=$(curl -s -o /dev/null -w '%{http_code}' -I "$url")
 [ "$code" = 200 ] && hib_ok net-cut-image-kept "the failed resume did not delete it" ||
 	hib_notok net-cut-image-kept "HEAD $url: $code"

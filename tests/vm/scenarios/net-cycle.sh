@@ -36,15 +36,9 @@ url=${base}images/guest.img
 printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
 printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong
 
-net_up() {
-	ifconfig lo 127.0.0.1 up
-	ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
-		route add default gw 10.0.2.2
-}
-
 case $HIB_BOOT in
 1)
-	hib_check net-up net_up || exit 0
+	hib_net_up net-up || exit 0
 	mkdir -p $state
 	hib_check workload-start hibstate start --dir $state --mib 64 --seed 1234 || exit 0
 	hibstate check --dir $state > $state/before.report
@@ -61,17 +55,7 @@ case $HIB_BOOT in
 	fi
 	hibstate check --dir $state > $state/after.report
 	cat $state/after.report
-	pid_before=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/before.report)
-	pid_after=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/after.report)
-	[ "$pid_before" = "$pid_after" ] && hib_ok net-cycle-same-pid "$pid_after" ||
-		hib_notok net-cycle-same-pid "$pid_before -> $pid_after"
-	d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
-	d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
-	if [ "$d_before" = "$d_after" ] && grep -q "expected=$d_after" $state/after.report; then
-		hib_ok net-cycle-memory-digest "$d_after"
-	else
-		hib_notok net-cycle-memory-digest "$d_before -> $d_after"
-	fi
+	hib_same_workload net-cycle $state/before.report $state/after.report
 	;;
 2)
 	# A malformed ip=: refused with its reason, nothing configured, the boot goes on.

@@ -44,9 +44,7 @@ expect_refused() {
 	fi
 }
 
-ifconfig lo 127.0.0.1 up
-hib_check net-up sh -c "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
-	route add default gw 10.0.2.2" || exit 0
+hib_net_up net-up || exit 0
 touch $MARK
 mkdir -p $state
 hib_check workload-start hibstate start --dir $state --mib 16 --seed 7 || exit 0
@@ -84,10 +82,7 @@ expect_refused net-reject-unencrypted 7 "not encrypted, and encryption is requir
 [ -e $MARK ] && hib_ok net-still-this-boot || hib_notok net-still-this-boot "a restore happened"
 hib_nothing_frozen net-nothing-frozen
 hibstate check --dir $state > $state/after.report
-d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
-d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
-[ "$d_before" = "$d_after" ] && hib_ok net-workload-intact "$d_after" ||
-	hib_notok net-workload-intact "$d_before -> $d_after"
+hib_same_digest net-workload-intact $state/before.report $state/after.report
 # Leave the server empty (with-nginx.py --expect-empty).
 curl -s -o /dev/null -X DELETE "$enc"
 curl -s -o /dev/null -X DELETE "$plain"

@@ -3,7 +3,7 @@
 # vmtest: timeout=400 boots=2 mem=1024 smp=2 net=user
 # vmtest: append2=ip=10.0.2.15::10.0.2.2:255.255.255.0:hibguest:eth0:none
 #
-# The full cycle through an S3 store, encrypted: run by tests/s3/with-rgw.py,
+# The full cycle through an S3 store, encrypted: run by tests/vm/with-rgw.py,
 # which starts a Ceph RADOS Gateway on the host's loopback and passes its
 # bucket URL (s3+http://10.0.2.2:PORT/hib/) and test credentials as
 # hibtest.url= and hibtest.s3cred=KEY:SECRET.  Boot 1: a wrong secret key is
@@ -35,9 +35,7 @@ export HIBERNATE_S3_PART_MIB=5
 
 case $HIB_BOOT in
 1)
-	ifconfig lo 127.0.0.1 up
-	hib_check net-up sh -c "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up &&
-		route add default gw 10.0.2.2" || exit 0
+	hib_net_up net-up || exit 0
 	mkdir -p $state
 	hib_check workload-start hibstate start --dir $state --mib 64 --seed 4321 || exit 0
 	hibstate check --dir $state > $state/before.report
@@ -77,17 +75,7 @@ case $HIB_BOOT in
 	fi
 	hibstate check --dir $state > $state/after.report
 	cat $state/after.report
-	pid_before=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/before.report)
-	pid_after=$(sed 's/.*pid=\([0-9]*\).*/\1/' $state/after.report)
-	[ "$pid_before" = "$pid_after" ] && hib_ok s3-cycle-same-pid "$pid_after" ||
-		hib_notok s3-cycle-same-pid "$pid_before -> $pid_after"
-	d_before=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/before.report)
-	d_after=$(sed 's/.*digest=\([0-9a-f]*\).*/\1/' $state/after.report)
-	if [ "$d_before" = "$d_after" ] && grep -q "expected=$d_after" $state/after.report; then
-		hib_ok s3-cycle-memory-digest "$d_after"
-	else
-		hib_notok s3-cycle-memory-digest "$d_before -> $d_after"
-	fi
+	hib_same_workload s3-cycle $state/before.report $state/after.report
 	;;
 2)
 	# On success this never returns: boot 1's system goes on and reports.

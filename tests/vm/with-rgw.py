@@ -31,34 +31,20 @@ radosgw).
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hostsrv import free_port, port_open  # noqa: E402
+
 KEY = 'HIBTESTACCESSKEY0001'
 SECRET = 'hibtest-secret-key-not-for-production-use'
 BUCKET = 'hib'
 TOOLS = ['/usr/bin/ceph-mon', '/usr/bin/ceph-osd', '/usr/bin/radosgw',
          '/usr/bin/radosgw-admin', '/usr/bin/ceph', '/usr/bin/curl']
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def port_open(port):
-    try:
-        socket.create_connection(('127.0.0.1', port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def s3(port, method, path, expect=None):
