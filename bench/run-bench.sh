@@ -15,7 +15,7 @@
 #   BENCH_NS="100 1000"  BENCH_REPS=5  BENCH_BUSY=2   (passed to the guest)
 #   BUILD=build/meson    BENCH_OUT=build/bench        (results go there)
 #   BENCH_PARTS="freeze hib net stream"   which parts to run
-#   BENCH_STREAM_MIBS="760 800 840 880 920"  HIB_KERNEL_RELEASE=build/kernel-release/bzImage
+#   BENCH_STREAM_MIBS="760 800 840 880 890 900 920"  HIB_KERNEL_RELEASE=build/kernel-release/bzImage
 #   (stream part: bench/stream-bench.py, the largest image without swap, issue 6)
 #   BENCH_HIB_PCTS="25 45"  BENCH_HIB_METHODS="stock ours"   (hibernation part)
 #   BENCH_NET_MIB=512  BENCH_NET_REPS=5   (net part: bench/netbench on the host, image
@@ -319,7 +319,7 @@ if [[ " $PARTS " == *" stream "* ]]; then
 rel=${HIB_KERNEL_RELEASE:-build/kernel-release/bzImage}
 [ -f "$rel" ] || { echo "run-bench: $rel missing: run \`make kernel\`" >&2; exit 1; }
 mibs=()
-for m in ${BENCH_STREAM_MIBS:-760 800 840 880 920}; do mibs+=(--mib "$m"); done
+for m in ${BENCH_STREAM_MIBS:-760 800 840 880 890 900 920}; do mibs+=(--mib "$m"); done
 r=0
 /usr/bin/python3 bench/stream-bench.py --kernel "$rel" --build "$BUILD" --out "$OUT" \
 	"${mibs[@]}" | tee "$OUT/stream-table.md" || r=$?

@@ -32,8 +32,9 @@
 /*
  * Pages snapshot_kernel(2) keeps free for us beyond the pipeline's (and the
  * cipher's) buffers, which are faulted in after the snapshot (MCL_ONFAULT):
- * bios and page cache for the image writes.  The kernel's sizing takes twice
- * the whole overhead off the largest image, so keep it small.
+ * bios and page cache for the image writes.  The kernel's sizing keeps the
+ * whole overhead free besides the copy: each page of it is a page less of
+ * image, so keep it small.
  */
 #define HIBCTL_OVERHEAD_PAGES 256	/* 1 MiB, the kernel's own SPARE_PAGES */
 
