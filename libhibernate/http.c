@@ -714,6 +714,9 @@ static int s3_answer(struct http_sink *h, const char *what, const struct hib_htt
 	xml_text(h->s3u.answer, "Code", code, sizeof(code));
 	xml_text(h->s3u.answer, "Message", msg, sizeof(msg));
 	hib_warn("s3: %s of %s refused (HTTP %ld): %s: %s", what, h->url, resp->status, code, msg);
+	/* A full store is a full disk (S3 says 403 QuotaExceeded, some stores 507). */
+	if (!strcmp(code, "QuotaExceeded") || !strcmp(code, "EntityTooLarge"))
+		return -ENOSPC;
 	return r ?: -EIO;
 }
 

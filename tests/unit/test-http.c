@@ -1043,7 +1043,7 @@ static void test_s3_rgw(void **state)
 	struct hib_image_key *key = NULL;
 	struct hib_http_config c, bad;
 	struct hib_sink *s;
-	char url[300], nobucket[300];
+	char url[300], nobucket[300], small[300];
 	uint8_t *raw;
 
 	(void)state;
@@ -1084,6 +1084,18 @@ static void test_s3_rgw(void **state)
 	logged[0] = 0;
 	assert_int_equal(hib_sink_open_http(nobucket, HIB_SINK_WRITE, &c, &s), -ENOENT);
 	assert_non_null(strstr(logged, "NoSuchBucket"));
+
+	/*
+	 * A full store: the bucket's 8 MiB quota stops the second part (403 QuotaExceeded),
+	 * which is -ENOSPC, named; the upload is aborted (with-rgw.py checks no part stays).
+	 */
+	logged[0] = 0;
+	snprintf(small, sizeof(small), "%.*shibsmall/host1.img",
+		 (int)(strstr(base + 10, "/") + 1 - base), base);
+	assert_int_equal(write_image_cfg(small, &c, key, pages, true, false, raw), -ENOSPC);
+	assert_non_null(strstr(logged, "UploadPart of "));
+	assert_non_null(strstr(logged, "QuotaExceeded"));
+	assert_int_equal(hib_sink_open_http(small, HIB_SINK_READ, &c, &s), -ENOENT);
 
 	/* Unsigned requests: refused. */
 	bad = c;

@@ -8,7 +8,8 @@ Starts a one-node Ceph cluster in a fresh temporary directory (one monitor,
 one OSD keeping its objects in memory: memstore, at most 4 GiB,
 with a garbage collection that runs every few seconds), then radosgw (its
 beast frontend) on a free 127.0.0.1 port, creates an S3 user with a fixed
-test key and a bucket "hib", and runs COMMAND:
+test key, a bucket "hib" and a bucket "hibsmall" with an 8 MiB quota (a full
+store), and runs COMMAND:
 
   - by default COMMAND is vmtest.py: it gets `--append hibtest.url=
     s3+http://10.0.2.2:PORT/hib/ hibtest.s3cred=KEY:SECRET` (QEMU user
@@ -21,7 +22,8 @@ RGW is a real S3 implementation: it checks every request's SigV4 signature,
 refuses parts under 5 MiB but the last, and keeps multipart uploads until
 they are completed or aborted.  With --expect-empty the run fails if the
 bucket holds an object or an unfinished multipart upload afterwards (the
-one-shot resume deletes the image; an aborted hibernation aborts its upload).
+one-shot resume deletes the image; an aborted hibernation aborts its upload);
+both buckets are checked.
 
 Exit status: COMMAND's, or 1 if the bucket was not left empty, 2 if the
 gateway could not be started (`make deps` installs ceph-mon, ceph-osd and
@@ -43,6 +45,7 @@ from hostsrv import free_port, port_open  # noqa: E402
 KEY = 'HIBTESTACCESSKEY0001'
 SECRET = 'hibtest-secret-key-not-for-production-use'
 BUCKET = 'hib'
+SMALL = 'hibsmall'		# a bucket with an 8 MiB quota: a store that is full
 TOOLS = ['/usr/bin/ceph-mon', '/usr/bin/ceph-osd', '/usr/bin/radosgw',
          '/usr/bin/radosgw-admin', '/usr/bin/ceph', '/usr/bin/curl']
 
@@ -130,22 +133,32 @@ rgw dns name = 127.0.0.1
                                (self.port, self.top))
         self.run('radosgw-admin', 'user', 'create', '--uid', 'hibtest', '--display-name',
                  'hibernate tests', '--access-key', KEY, '--secret', SECRET)
-        code, body = s3(self.port, 'PUT', '/' + BUCKET)
-        if code != 200:
-            raise RuntimeError('creating bucket %s: HTTP %d %s' % (BUCKET, code, body))
+        for b in (BUCKET, SMALL):
+            code, body = s3(self.port, 'PUT', '/' + b)
+            if code != 200:
+                raise RuntimeError('creating bucket %s: HTTP %d %s' % (b, code, body))
+        self.run('radosgw-admin', 'quota', 'set', '--quota-scope=bucket', '--bucket=' + SMALL,
+                 '--max-size=%d' % (8 << 20))
+        self.run('radosgw-admin', 'quota', 'enable', '--quota-scope=bucket',
+                 '--bucket=' + SMALL)
 
     def leftovers(self):
-        """Objects and unfinished multipart uploads in the bucket."""
+        """Objects and unfinished multipart uploads in the buckets."""
         left = []
-        code, body = s3(self.port, 'GET', '/%s?list-type=2' % BUCKET)
-        if code != 200:
-            return ['(listing failed: HTTP %d)' % code]
-        left += ['object ' + k.split('</Key>')[0] for k in body.split('<Key>')[1:]]
-        code, body = s3(self.port, 'GET', '/%s?uploads=' % BUCKET)
-        if code != 200:
-            return left + ['(listing uploads failed: HTTP %d)' % code]
-        for u in body.split('<Upload>')[1:]:
-            left.append('unfinished multipart upload of ' + u.split('<Key>')[1].split('<')[0])
+        for b in (BUCKET, SMALL):
+            code, body = s3(self.port, 'GET', '/%s?list-type=2' % b)
+            if code != 200:
+                left.append('(listing %s failed: HTTP %d)' % (b, code))
+                continue
+            left += ['object %s/%s' % (b, k.split('</Key>')[0])
+                     for k in body.split('<Key>')[1:]]
+            code, body = s3(self.port, 'GET', '/%s?uploads=' % b)
+            if code != 200:
+                left.append('(listing uploads of %s failed: HTTP %d)' % (b, code))
+                continue
+            for u in body.split('<Upload>')[1:]:
+                left.append('unfinished multipart upload of %s/%s' %
+                            (b, u.split('<Key>')[1].split('<')[0]))
         return left
 
     def stop(self):
