@@ -42,33 +42,41 @@ static int parse_uint(const char *s, unsigned int max, unsigned int *ret)
 	return 0;
 }
 
+/*
+ * One line of at most @size - 1 printable characters from @f into @ret (@spaces: may it have
+ * spaces?); -EINVAL if it is empty, too long or has anything else.
+ */
+static int read_line(FILE *f, char *ret, size_t size, bool spaces)
+{
+	char buf[HIB_HTTP_TOKEN_MAX + 2];
+	size_t i, n;
+
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	n = strlen(buf);
+	for (i = 0; i < n; i++)
+		if (!isprint((unsigned char)buf[i]) || (!spaces && buf[i] == ' '))
+			break;
+	if (!n || n >= size || i < n) {
+		explicit_bzero(buf, sizeof(buf));
+		return -EINVAL;
+	}
+	memcpy(ret, buf, n + 1);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
 int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX])
 {
 	_cleanup_fclose_ FILE *f = NULL;
-	char buf[HIB_HTTP_TOKEN_MAX + 2];
-	size_t i;
 
 	if (!path || !ret_token)
 		return -EINVAL;
 	f = fopen(path, "re");
 	if (!f)
 		return negative_errno();
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	buf[strcspn(buf, "\r\n")] = 0;
-	if (!buf[0] || strlen(buf) >= HIB_HTTP_TOKEN_MAX) {
-		explicit_bzero(buf, sizeof(buf));
-		return -EINVAL;
-	}
-	for (i = 0; buf[i]; i++) {
-		if (!isprint((unsigned char)buf[i])) {
-			explicit_bzero(buf, sizeof(buf));
-			return -EINVAL;
-		}
-	}
-	memcpy(ret_token, buf, strlen(buf) + 1);
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
+	return read_line(f, ret_token, HIB_HTTP_TOKEN_MAX, true);
 }
 
 int hib_http_config_from_env(struct hib_http_config *ret_config)
@@ -145,28 +153,6 @@ int hib_s3_set_region(struct hib_http_config *config, const char *region)
 	return 0;
 }
 
-/* One line of at most @size - 1 printable characters from @f into @ret; -EINVAL if not. */
-static int read_line(FILE *f, char *ret, size_t size)
-{
-	char buf[HIB_HTTP_TOKEN_MAX + 2];
-	size_t i, n;
-
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	buf[strcspn(buf, "\r\n")] = 0;
-	n = strlen(buf);
-	for (i = 0; i < n; i++)
-		if (!isprint((unsigned char)buf[i]) || buf[i] == ' ')
-			break;
-	if (!n || n >= size || i < n) {
-		explicit_bzero(buf, sizeof(buf));
-		return -EINVAL;
-	}
-	memcpy(ret, buf, n + 1);
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
-}
-
 int hib_s3_read_credentials(const char *path, char ret_key_id[HIB_S3_KEY_MAX],
 			    char ret_secret[HIB_S3_KEY_MAX])
 {
@@ -179,9 +165,9 @@ int hib_s3_read_credentials(const char *path, char ret_key_id[HIB_S3_KEY_MAX],
 	f = fopen(path, "re");
 	if (!f)
 		return negative_errno();
-	r = read_line(f, id, sizeof(id));
+	r = read_line(f, id, sizeof(id), false);
 	if (r == 0)
-		r = read_line(f, secret, sizeof(secret));
+		r = read_line(f, secret, sizeof(secret), false);
 	if (r == 0) {
 		memcpy(ret_key_id, id, sizeof(id));
 		memcpy(ret_secret, secret, sizeof(secret));
