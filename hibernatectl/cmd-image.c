@@ -443,9 +443,13 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 		goto out;
 	}
 
-	/* The pipeline's buffers are faulted in after the snapshot (MCL_ONFAULT): keep room. */
+	/*
+	 * The pipeline's and the sink's buffers are faulted in after the snapshot
+	 * (MCL_ONFAULT): keep room.
+	 */
 	sk.overhead_pages = HIBCTL_OVERHEAD_PAGES + hib_pipeline_buffer_bytes(p) / 4096 +
-			    (key ? 2 * (hib_chunk_bound(id.chunk_size) + HIB_CRYPTO_CHUNK_EXTRA) / 4096 : 0);
+			    (key ? 2 * (hib_chunk_bound(id.chunk_size) + HIB_CRYPTO_CHUNK_EXTRA) / 4096 : 0) +
+			    (sink ? (sink->write_buffer_bytes + 4095) / 4096 : 0);
 	st.overhead_pages = sk.overhead_pages;
 	st.rss_anon_kb = self_rss_anon_kb();
 	if (stream)

@@ -864,18 +864,26 @@ static int s3_publish(struct http_sink *h)
 	return 0;
 }
 
-/* Before anything is frozen: every buffer of the upload touched, the upload created. */
-static int s3_open_upload(struct http_sink *h)
+/*
+ * Before anything is frozen: the upload's buffers allocated (not touched: a page first
+ * touched after the snapshot is not copied into the image; the sink's write_buffer_bytes
+ * tells the caller how much to keep free for them), the upload created.
+ */
+static int s3_open_upload(struct http_sink *h, size_t *ret_buffer_bytes)
 {
-	size_t cap = h->config.s3_part_size + HEAD_BYTES;
+	size_t cap = h->config.s3_part_size + HEAD_BYTES,
+	       etags = HIB_S3_PARTS_MAX * sizeof(*h->s3u.etags);
+	int r;
 
 	h->s3u.part = malloc(cap);
-	h->s3u.etags = malloc(HIB_S3_PARTS_MAX * sizeof(*h->s3u.etags));
+	h->s3u.etags = malloc(etags);
 	if (!h->s3u.part || !h->s3u.etags)
 		return -ENOMEM;
-	memset(h->s3u.part, 0, cap);
-	memset(h->s3u.etags, 0, HIB_S3_PARTS_MAX * sizeof(*h->s3u.etags));
-	return s3_initiate(h);
+	r = s3_initiate(h);
+	if (r < 0)
+		return r;
+	*ret_buffer_bytes = cap + etags;
+	return 0;
 }
 
 /* "/BUCKET/KEY" after the host: path-style, characters that need no escaping. */
@@ -1256,7 +1264,7 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 			goto fail;
 		}
 		if (h->s3) {
-			r = s3_open_upload(h);
+			r = s3_open_upload(h, &s->write_buffer_bytes);
 			if (r < 0)
 				goto fail;
 		}

@@ -30,8 +30,9 @@
  * TLS protects it and the image authenticates itself).  Writing is a multipart upload:
  * CreateMultipartUpload when the sink opens (so bad credentials or a missing bucket are
  * found before anything is frozen), the records in parts of s3_part_size bytes buffered in
- * memory (allocated at open, as is everything the upload needs: a part is retried like any
- * short request), the trailer in the last part, then CompleteMultipartUpload: the object
+ * memory (allocated at open, as is everything the upload needs, but touched only while
+ * writing: the sink's write_buffer_bytes says how much; a part is retried like any short
+ * request), the trailer in the last part, then CompleteMultipartUpload: the object
  * appears under KEY only then, whole.  Closing an unpublished sink aborts the upload
  * (AbortMultipartUpload), so no parts are left stored.  Reading, deleting: as for WebDAV.
  *

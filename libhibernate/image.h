@@ -67,6 +67,7 @@ struct hib_sink {
 	bool growable;		/* a file the writer may extend: size counts free space */
 	char name[256];		/* path or description, for messages */
 	int fd;			/* file and block sinks, else -1 */
+	size_t write_buffer_bytes;	/* memory it touches first while writing (S3 parts) */
 	void *priv;		/* implementation data */
 };
 

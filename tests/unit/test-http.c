@@ -992,6 +992,16 @@ static void test_s3_fake_round_trip(void **state)
 
 		memset(&f, 0, sizeof(f));
 		assert_int_equal(hib_sink_open_http(url, HIB_SINK_READ, &c, &s), -ENOENT);
+
+		/*
+		 * Writing: the part buffer (with room for the trailer) and the ETag table are
+		 * what the caller must keep free for the sink after the snapshot.
+		 */
+		assert_int_equal(hib_sink_open_http(url, HIB_SINK_WRITE, &c, &s), 0);
+		assert_int_equal(s->write_buffer_bytes, HIB_S3_PART_MIN + 8192 +
+				 HIB_S3_PARTS_MAX * HIB_S3_ETAG_MAX);
+		hib_sink_close(s);
+		assert_int_equal(f.aborts, 1);
 	}
 	fake_s3_free(&f);
 	hib_image_key_free(key);
