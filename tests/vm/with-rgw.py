@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Run a command with a throwaway Ceph RADOS Gateway (S3) on the host's loopback.
 
-    with-rgw.py [--expect-empty] [--host] -- COMMAND ARGS...
+    with-rgw.py [--expect-empty] [--kill-at-parts N] [--host] -- COMMAND ARGS...
 
 Starts a one-node Ceph cluster in a fresh temporary directory (one monitor,
 one OSD keeping its objects in memory: memstore, at most 4 GiB,
@@ -25,6 +25,12 @@ bucket holds an object or an unfinished multipart upload afterwards (the
 one-shot resume deletes the image; an aborted hibernation aborts its upload);
 both buckets are checked.
 
+With --kill-at-parts N, radosgw is killed (SIGKILL) as soon as a multipart
+upload in the bucket holds N parts: a store that dies in the middle of the
+upload.  It is started again after COMMAND, for the checks: then no object
+may be there, and the unfinished upload the client could not abort is
+reported (S3's lifecycle rules drop such uploads), not failed.
+
 Exit status: COMMAND's, or 1 if the bucket was not left empty, 2 if the
 gateway could not be started (`make deps` installs ceph-mon, ceph-osd and
 radosgw).
@@ -36,6 +42,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -123,14 +130,7 @@ rgw dns name = 127.0.0.1
         self.daemon('ceph-osd', '--id', osd)
         self.run('ceph', 'osd', 'crush', 'add', 'osd.' + osd, '1', 'root=default',
                  'host=localhost')
-        rgw = self.daemon('radosgw', '-n', 'client.rgw')
-        for _ in range(600):
-            if port_open(self.port) or rgw.poll() is not None:
-                break
-            time.sleep(0.1)
-        if not port_open(self.port):
-            raise RuntimeError('radosgw did not start on port %d (log: %s/log)' %
-                               (self.port, self.top))
+        self.start_rgw()
         self.run('radosgw-admin', 'user', 'create', '--uid', 'hibtest', '--display-name',
                  'hibernate tests', '--access-key', KEY, '--secret', SECRET)
         for b in (BUCKET, SMALL):
@@ -141,6 +141,37 @@ rgw dns name = 127.0.0.1
                  '--max-size=%d' % (8 << 20))
         self.run('radosgw-admin', 'quota', 'enable', '--quota-scope=bucket',
                  '--bucket=' + SMALL)
+
+    def start_rgw(self):
+        self.rgw = self.daemon('radosgw', '-n', 'client.rgw')
+        for _ in range(600):
+            if port_open(self.port) or self.rgw.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not port_open(self.port):
+            raise RuntimeError('radosgw did not start on port %d (log: %s/log)' %
+                               (self.port, self.top))
+
+    def kill_rgw(self):
+        try:
+            os.killpg(self.rgw.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.rgw.wait()
+
+    def parts_stored(self):
+        """The most parts any unfinished upload in the bucket holds."""
+        most = 0
+        code, body = s3(self.port, 'GET', '/%s?uploads=' % BUCKET)
+        if code != 200:
+            return 0
+        for u in body.split('<Upload>')[1:]:
+            key = u.split('<Key>')[1].split('<')[0]
+            upload = u.split('<UploadId>')[1].split('<')[0]
+            code, parts = s3(self.port, 'GET', '/%s/%s?uploadId=%s' % (BUCKET, key, upload))
+            if code == 200:
+                most = max(most, parts.count('<Part>'))
+        return most
 
     def leftovers(self):
         """Objects and unfinished multipart uploads in the buckets."""
@@ -179,11 +210,15 @@ rgw dns name = 127.0.0.1
 def main():
     argv = sys.argv[1:]
     expect_empty = host = False
+    kill_at = None
     while argv and argv[0] != '--':
         if argv[0] == '--expect-empty':
             expect_empty = True
         elif argv[0] == '--host':
             host = True
+        elif argv[0] == '--kill-at-parts' and len(argv) > 1:
+            kill_at = int(argv[1])
+            argv = argv[1:]
         else:
             print(__doc__)
             return 2
@@ -213,6 +248,24 @@ def main():
         print('with-rgw: Ceph RGW (S3) on 127.0.0.1:%d, bucket %s, started in %.1f s' %
               (cluster.port, BUCKET, time.time() - t0))
         sys.stdout.flush()
+        killed = threading.Event()
+        stop = threading.Event()
+
+        def watch_parts():
+            while not stop.is_set():
+                n = cluster.parts_stored()
+                if n >= kill_at:
+                    print('with-rgw: killing radosgw: an upload holds %d parts' % n)
+                    sys.stdout.flush()
+                    cluster.kill_rgw()
+                    killed.set()
+                    return
+                time.sleep(0.1)
+
+        watcher = None
+        if kill_at is not None:
+            watcher = threading.Thread(target=watch_parts, daemon=True)
+            watcher.start()
         if host:
             cred = os.path.join(top, 'credentials')
             with open(cred, 'w') as f:
@@ -226,11 +279,27 @@ def main():
             rc = subprocess.call(cmd + ['--append', 'hibtest.url=s3+http://10.0.2.2:%d/%s/ '
                                         'hibtest.s3cred=%s:%s' % (cluster.port, BUCKET, KEY,
                                                                   SECRET)])
+        stop.set()
+        if watcher:
+            watcher.join()
+            if not killed.is_set():
+                print('with-rgw: FAIL: no upload reached %d parts: radosgw was never killed' %
+                      kill_at)
+                rc = rc or 1
+            else:
+                cluster.start_rgw()
         left = cluster.leftovers()
+        if killed.is_set():
+            for u in [x for x in left if x.startswith('unfinished')]:
+                print('with-rgw: expected: %s (the client could not abort it: the store '
+                      'was dead)' % u)
+            left = [x for x in left if not x.startswith('unfinished')]
         if expect_empty:
             if left:
                 print('with-rgw: FAIL: left in the bucket: %s' % '; '.join(left))
                 rc = rc or 1
+            elif killed.is_set():
+                print('with-rgw: ok: no object in the buckets')
             else:
                 print('with-rgw: ok: no object and no unfinished upload left in the bucket')
         return rc
