@@ -146,3 +146,18 @@ hib_same_workload() {
 	fi
 	hib_same_digest "$1-memory-digest" "$2" "$3" expected
 }
+
+# hib_s3_target CREDFILE: the S3 target tests/vm/with-rgw.py passes on the kernel command line
+# (hibtest.url=, hibtest.s3cred=KEY:SECRET): sets $url (the image's object in the bucket) and
+# $s3_key_id, writes the credentials to CREDFILE; not ok and false without them.
+hib_s3_target() {
+	base=$(sed -n 's/.*hibtest\.url=\([^ ]*\).*/\1/p' /proc/cmdline)
+	s3cred=$(sed -n 's/.*hibtest\.s3cred=\([^ ]*\).*/\1/p' /proc/cmdline)
+	if [ -z "$base" ] || [ -z "$s3cred" ]; then
+		hib_notok s3-url "no hibtest.url=/hibtest.s3cred= on the kernel command line: run through with-rgw.py"
+		return 1
+	fi
+	url=${base}images/guest.img
+	s3_key_id=${s3cred%%:*}
+	printf '%s\n%s\n' "$s3_key_id" "${s3cred#*:}" > "$1"
+}

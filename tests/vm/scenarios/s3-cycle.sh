@@ -21,16 +21,9 @@ key=/run/image.key
 cred=/run/s3-credentials
 wrongcred=/run/s3-wrong
 
-base=$(sed -n 's/.*hibtest\.url=\([^ ]*\).*/\1/p' /proc/cmdline)
-s3cred=$(sed -n 's/.*hibtest\.s3cred=\([^ ]*\).*/\1/p' /proc/cmdline)
-if [ -z "$base" ] || [ -z "$s3cred" ]; then
-	hib_notok s3-url "no hibtest.url=/hibtest.s3cred= on the kernel command line: run through with-rgw.py"
-	exit 0
-fi
-url=${base}images/guest.img
+hib_s3_target $cred || exit 0
 printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
-printf '%s\n%s\n' "${s3cred%%:*}" "${s3cred#*:}" > $cred
-printf '%s\nnot-the-secret\n' "${s3cred%%:*}" > $wrongcred
+printf '%s\nnot-the-secret\n' "$s3_key_id" > $wrongcred
 export HIBERNATE_S3_PART_MIB=5
 
 case $HIB_BOOT in
