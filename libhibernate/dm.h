@@ -38,6 +38,7 @@
 
 #include "hibernate.h"
 #include "image.h"
+#include "conf.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -231,43 +232,6 @@ int hib_dm_verify_origin(const struct hib_dm_backend *be, const struct hib_image
 			 char *why, size_t why_size);
 
 /* ---- which filesystems: /proc/self/mountinfo + configuration ------------------------------- */
-
-#define HIB_CONF_DEFAULT_PATH	"/etc/hibernate/hibernate.conf"
-#define HIB_CONF_LIST_MAX	16
-
-struct hib_conf {
-	/* [protect] devices = ... (dm names or /dev/mapper/NAME); empty: every dm fs */
-	char devices[HIB_CONF_LIST_MAX][HIB_DM_NAME_MAX];
-	unsigned int n_devices;
-	/* [protect] mountpoints = ... */
-	char mountpoints[HIB_CONF_LIST_MAX][PATH_MAX];
-	unsigned int n_mountpoints;
-	char cow[PATH_MAX];		/* [protect] cow = DEV; "" if unset */
-	uint32_t chunk;			/* [protect] chunk-sectors = N; 0: default */
-	bool allow_unprotected;		/* [protect] allow-unprotected = yes|no */
-	/* [network] ip = (the kernel's ip= syntax, net.h); "" if unset */
-	char net_ip[512];
-	/* [http]: files; "" if unset */
-	char http_token_file[PATH_MAX];	/* token-file = */
-	char http_ca_file[PATH_MAX];	/* ca-file = */
-	char http_client_cert[PATH_MAX];	/* client-cert = (PEM) */
-	char http_client_key[PATH_MAX];	/* client-key = (PEM; "": in client-cert) */
-	char http_s3_credentials[PATH_MAX];	/* s3-credentials-file = */
-	char http_s3_region[64];	/* s3-region = ("": us-east-1) */
-	unsigned int http_s3_part_mib;	/* s3-part-size-mib = (0: the default) */
-	/* [image]: the encryption key; at most one of the two */
-	char key_file[PATH_MAX];	/* key-file = */
-	char passphrase_file[PATH_MAX];	/* passphrase-file = */
-};
-
-/*
- * Parse the INI text in @buf (@len bytes).  -EINVAL with "file:line: message" in @why for any
- * unknown section, key or bad value (the whole file is refused).
- */
-int hib_conf_parse(const char *buf, size_t len, const char *fname, struct hib_conf *ret,
-		   char *why, size_t why_size);
-/* Read and parse @path; a missing file gives the defaults (and 0). */
-int hib_conf_load(const char *path, struct hib_conf *ret, char *why, size_t why_size);
 
 /* Undo /proc/PID/mountinfo's octal escapes (\040 for a blank etc.) in place. */
 void hib_mountinfo_unescape(char *s);
