@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dm.h"
@@ -65,7 +66,7 @@ static void test_refusals(void **state)
 		if (!strstr(why, msg)) \
 			fail_msg("'%s' lacks '%s'", why, msg); \
 	} while (0)
-	BAD("[nets]\n", "t.conf:1: unknown section [nets] (protect, network, http, image)");
+	BAD("[nets]\n", "t.conf:1: unknown section [nets] (protect, network, http, image, hibernate)");
 	BAD("ip = dhcp\n", "t.conf:1: 'ip' outside a section");
 	BAD("[network]\nip = 10.0.2.15::10.0.2.2:255.0.255.0::eth0:none\n",
 	    "t.conf:2: ip = 10.0.2.15::10.0.2.2:255.0.255.0::eth0:none: bad netmask");
@@ -87,6 +88,110 @@ static void test_refusals(void **state)
 	BAD("[image]\nkey-file = /k\npassphrase-file = /p\n",
 	    "key-file and passphrase-file exclude each other");
 	BAD("[protect]\nip = dhcp\n", "t.conf:2: unknown key 'ip'");
+	BAD("[hibernate]\ntarget = img\n", "t.conf:2: target must be one absolute path or");
+	BAD("[hibernate]\nthreads = 0\n", "t.conf:2: threads must be 1 to 256");
+	BAD("[hibernate]\nsync-timeout-ms = 10s\n", "sync-timeout-ms must be 1 to 600000");
+	BAD("[hibernate]\nstream = maybe\n", "stream must be yes or no");
+	BAD("[hibernate]\noutput = /dev/vda\n", "unknown key 'output' in [hibernate]");
+}
+
+/* Every bad line of a file is reported, not only the first; the good ones are not. */
+static void test_every_error(void **state)
+{
+	static const char text[] = "[protect]\nbogus = 1\ncow = /dev/vdb\n[nets]\n"
+				   "[hibernate]\nthreads = x\ntarget = /dev/vdc\nstream = no\n";
+	static struct hib_conf c;
+	static struct hib_conf_errors errs;
+
+	(void)state;
+	assert_int_equal(hib_conf_parse_all(text, strlen(text), "t.conf", &c, &errs), -EINVAL);
+	assert_int_equal(errs.count, 3);
+	assert_int_equal(errs.e[0].line, 2);
+	assert_non_null(strstr(errs.e[0].msg, "t.conf:2: unknown key 'bogus'"));
+	assert_int_equal(errs.e[1].line, 4);
+	assert_non_null(strstr(errs.e[1].msg, "unknown section [nets]"));
+	assert_int_equal(errs.e[2].line, 6);
+	assert_non_null(strstr(errs.e[2].msg, "threads must be 1 to 256"));
+}
+
+static char dir[] = "/tmp/test-conf-XXXXXX";
+
+static void write_conf(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* flag > environment > file > default, and an explicit file that is missing is an error. */
+static void test_resolve(void **state)
+{
+	static struct hib_conf c;
+	static struct hib_conf_errors errs;
+	struct hib_conf_flags flags = { .cow = "/dev/vdz", .threads = 3 };
+	char path[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_conf("a.conf", "[protect]\ncow = /dev/vdb\n[http]\nca-file = /file-ca\n"
+		   "s3-region = eu-1\n[hibernate]\ntarget = /dev/vdc\nthreads = 2\n"
+		   "sync-timeout-ms = 500\n");
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	unsetenv("HIBERNATE_CONF");
+	unsetenv("HIBERNATE_HTTP_CA_FILE");
+	unsetenv("HIBERNATE_S3_REGION");
+
+	/* The file alone. */
+	assert_int_equal(hib_conf_resolve(path, NULL, &c, &errs), 0);
+	assert_string_equal(c.cow, "/dev/vdb");
+	assert_string_equal(c.http_ca_file, "/file-ca");
+	assert_string_equal(c.target, "/dev/vdc");
+	assert_int_equal(c.threads, 2);
+	assert_int_equal(c.sync_timeout_ms, 500);
+	assert_string_equal(c.path, path);
+
+	/* The environment over the file, the flags over both. */
+	setenv("HIBERNATE_HTTP_CA_FILE", "/env-ca", 1);
+	setenv("HIBERNATE_S3_REGION", "us-2", 1);
+	assert_int_equal(hib_conf_resolve(path, &flags, &c, &errs), 0);
+	assert_string_equal(c.http_ca_file, "/env-ca");
+	assert_string_equal(c.http_s3_region, "us-2");
+	assert_string_equal(c.cow, "/dev/vdz");
+	assert_int_equal(c.threads, 3);
+	assert_int_equal(c.sync_timeout_ms, 500);
+
+	/* A bad environment value is refused by name. */
+	setenv("HIBERNATE_S3_REGION", "us_2", 1);
+	assert_int_equal(hib_conf_resolve(path, NULL, &c, &errs), -EINVAL);
+	assert_non_null(strstr(errs.e[0].msg, "HIBERNATE_S3_REGION"));
+	unsetenv("HIBERNATE_S3_REGION");
+	unsetenv("HIBERNATE_HTTP_CA_FILE");
+
+	/* $HIBERNATE_CONF is an explicit path too. */
+	setenv("HIBERNATE_CONF", path, 1);
+	assert_int_equal(hib_conf_resolve(NULL, NULL, &c, &errs), 0);
+	assert_string_equal(c.target, "/dev/vdc");
+	unsetenv("HIBERNATE_CONF");
+
+	/* An explicit file that does not exist is an error, not the defaults. */
+	snprintf(path, sizeof(path), "%s/missing.conf", dir);
+	assert_int_equal(hib_conf_resolve(path, NULL, &c, &errs), -ENOENT);
+	assert_int_equal(errs.count, 1);
+	assert_non_null(strstr(errs.e[0].msg, "missing.conf does not exist"));
+
+	/* A bad file: every error, nothing resolved. */
+	write_conf("b.conf", "[hibernate]\nthreads = 0\nstream = perhaps\n");
+	snprintf(path, sizeof(path), "%s/b.conf", dir);
+	assert_int_equal(hib_conf_resolve(path, NULL, &c, &errs), -EINVAL);
+	assert_int_equal(errs.count, 2);
+
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
 }
 
 int main(void)
@@ -94,6 +199,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_every_error),
+		cmocka_unit_test(test_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
