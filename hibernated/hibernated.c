@@ -1,28 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * hibernated: runs `hibernate` (DESIGN.md steps 1-7, R5) on request over a Unix socket.
+ * hibernated: runs a hibernation (DESIGN.md steps 1-7, R5) on request over a Unix socket,
+ * through libhibernate's hib_hibernate().
  *
- *   hibernated [--socket PATH] [--group NAME] [--policy-dir DIR]
+ *   hibernated [--socket PATH] [--group NAME|GID] [--policy-dir DIR] [--config FILE]
  *
- * Runs in the foreground (systemd Type=simple).  Trusts only root or members of --group
- * (SO_PEERCRED), one request at a time (a second one is refused), keeps only the capabilities
- * hibernation needs, reloads the policy on SIGHUP keeping the last good one when a file is bad.
+ * Runs in the foreground (systemd Type=simple).  Who may ask what (SO_PEERCRED,
+ * SO_PEERGROUPS): root anything; a member of --group a hibernation now with the daemon's own
+ * configuration (or a dry run: test=), status and check; anyone else status.  One hibernation
+ * at a time, keeps only the capabilities hibernation needs, reloads the policy on SIGHUP
+ * keeping the last good one when a file is bad.  The protocol is request.h's
+ * (doc/hibernated.8.md): key=value lines and an empty line; the reply is lines of text and
+ * "hibernated: exit N".
  *
- * Protocol: the client sends hibernatectl's arguments ("hibernate", "--output", ...) each
- * terminated by NUL, then an empty string; the daemon streams the progress lines and ends
- * with "hibernated: exit N\n".
+ * One thread accepts connections and reads requests (at most MAX_CLIENTS at once, the last
+ * slot kept for root, each given REQ_TIMEOUT_MS for its whole request) and answers status;
+ * a hibernation or a check runs in a thread of its own, whose output to the client never
+ * blocks while tasks are frozen (it is buffered and sent when the client reads).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -31,23 +40,87 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "args.h"
-#include "commands.h"
+#include "conf.h"
+#include "hibernate.h"
+#include "hibernation.h"
 #include "policy.h"
+#include "request.h"
+
+/* libhibernate's summary table (main's hibernation work; declared here until merged). */
+int hib_summary_format(char *buf, size_t size, const char *target,
+		       const struct hib_hibernate_stats *st);
+
+#ifndef HIBERNATE_VERSION
+#define HIBERNATE_VERSION "unknown"
+#endif
 
 #define DEFAULT_SOCKET "/run/hibernated.sock"
-#define REQ_MAX 4096
-#define ARGS_MAX 32
+#define MAX_CLIENTS 16			/* requests being read; the last slot is root's */
+#define REQ_TIMEOUT_MS 5000		/* for a whole request */
+#define REPLY_TIMEOUT_MS 5000		/* for the rest of a reply after the run */
+#define OUT_MAX (64 * 1024)		/* a run's output not yet read by its client */
+#define POLICY_NAME "hibernated's policy"
 
 static const char *socket_path = DEFAULT_SOCKET;
 static const char *policy_dir = HIB_POLICY_DEFAULT_DIR;
+static const char *conf_arg;		/* --config; NULL: $HIBERNATE_CONF or the default */
+static const char *conf_shown;		/* the file, for messages */
 static gid_t trusted_gid = (gid_t)-1;
-static struct hib_policy *policy;		/* last good */
+static struct hib_policy *policy;	/* last good */
+static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- a request being read -------------------------------------------------------------- */
+
+struct client {
+	int fd;
+	struct ucred cred;
+	enum hibd_peer peer;
+	long long deadline;		/* ms, CLOCK_MONOTONIC */
+	size_t len;
+	char buf[HIBD_REQ_MAX];
+};
+
+static struct client *clients[MAX_CLIENTS];	/* allocated at start */
+static unsigned int n_clients;
+
+/* ---- the run (one at a time) ---------------------------------------------------------- */
+
+struct job {
+	int fd;
+	struct ucred cred;
+	enum hibd_peer peer;
+	struct hibd_request req;
+	struct hib_conf conf;
+	struct hib_conf_errors errs;
+	/* what the client has not read yet */
+	char out[OUT_MAX];
+	size_t out_len;
+	size_t dropped;
+	bool gone;			/* the client went away: output is dropped */
+	char line[2048];
+	char summary[4096];
+	/* the first HIB_EV_FAIL */
+	bool failed;
+	enum hib_step fail_step;
+	int fail_err;
+	char fail_msg[512];
+};
+
+static struct job *job;			/* allocated at start */
+static pthread_t job_thread;
 static atomic_bool busy;
 static atomic_uint busy_uid;
 static atomic_int busy_pid;
 static atomic_llong busy_since;
-static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static int done_efd = -1;		/* the run's thread says it is done */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void log_stderr(int level, const char *fmt, va_list ap)
 {
@@ -84,7 +157,7 @@ static int reload_policy(void)
 		hib_policy_free(p);
 		return -EBADMSG;
 	}
-	/* Only swapped while no hibernation runs (see handle_hup). */
+	/* Only swapped while no hibernation runs (SIGHUP waits for it). */
 	pthread_mutex_lock(&policy_lock);
 	hib_policy_free(policy);
 	policy = p;
@@ -94,7 +167,10 @@ static int reload_policy(void)
 	return r > 0 ? -EBADMSG : 0;
 }
 
-/* Keep only what hibernation needs; the bounding set too. */
+/*
+ * Keep only what hibernation needs, the bounding set too (hibernated.service lists the same
+ * with the reason for each).
+ */
 static int drop_caps(void)
 {
 	static const cap_value_t keep[] = {
@@ -108,18 +184,17 @@ static int drop_caps(void)
 		CAP_MKNOD,		/* libdevmapper device nodes */
 		CAP_SYS_RESOURCE,	/* locked memory beyond RLIMIT_MEMLOCK */
 	};
-#define ARRAY_SIZE_K ((int)(sizeof(keep) / sizeof(keep[0])))
-	cap_value_t c, have[ARRAY_SIZE_K];
+#define N_KEEP ((int)(sizeof(keep) / sizeof(keep[0])))
+	cap_value_t c, have[N_KEEP];
 	int r = 0, n = 0, k;
 	cap_t cur, caps;
 
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, dropped below. */
 	for (c = 0; c <= CAP_LAST_CAP; c++) {
-		size_t i;
 		bool kept = false;
 
-		for (i = 0; i < (size_t)ARRAY_SIZE_K; i++)
-			kept |= keep[i] == c;
+		for (k = 0; k < N_KEEP; k++)
+			kept |= keep[k] == c;
 		if (!kept && prctl(PR_CAPBSET_READ, c) == 1 &&
 		    prctl(PR_CAPBSET_DROP, c) < 0 && errno != EPERM)
 			return -errno;
@@ -133,7 +208,7 @@ static int drop_caps(void)
 		return r;
 	}
 	/* Only what we have: a container may lack some of them. */
-	for (k = 0; k < ARRAY_SIZE_K; k++) {
+	for (k = 0; k < N_KEEP; k++) {
 		cap_flag_value_t v = CAP_CLEAR;
 
 		if (cap_get_flag(cur, keep[k], CAP_PERMITTED, &v) == 0 && v == CAP_SET)
@@ -146,212 +221,579 @@ static int drop_caps(void)
 		r = -errno;
 	cap_free(caps);
 	cap_free(cur);
-	if (r)
-		return r;
-	return 0;
+	return r;
 }
 
-static bool trusted(int fd, struct ucred *cred)
+/* Is @gid among the supplementary groups of process @pid (/proc: SO_PEERGROUPS missing)? */
+static bool proc_in_group(pid_t pid, gid_t gid)
 {
-	socklen_t len = sizeof(*cred);
+	char path[64], line[1024];
+	bool ok = false;
+	FILE *f;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0)
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
 		return false;
-	if (cred->uid == 0)
-		return true;
-	if (trusted_gid == (gid_t)-1)
-		return false;
-	if (cred->gid == trusted_gid)
-		return true;
-	/* Supplementary groups of the peer, from /proc. */
-	{
-		char path[64], line[1024];
-		FILE *f;
-		bool ok = false;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Groups:", 7) == 0) {
+			char *s = line + 7, *e;
 
-		snprintf(path, sizeof(path), "/proc/%d/status", (int)cred->pid);
-		f = fopen(path, "re");
-		if (!f)
-			return false;
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, "Groups:", 7) == 0) {
-				char *s = line + 7, *e;
+			for (;;) {
+				unsigned long g = strtoul(s, &e, 10);
 
-				for (;;) {
-					unsigned long g = strtoul(s, &e, 10);
-
-					if (e == s)
-						break;
-					if ((gid_t)g == trusted_gid)
-						ok = true;
-					s = e;
-				}
+				if (e == s)
+					break;
+				ok |= (gid_t)g == gid;
+				s = e;
 			}
-		fclose(f);
-		return ok;
-	}
+		}
+	fclose(f);
+	return ok;
 }
 
-struct request {
-	int fd;
-	struct ucred cred;
-	bool trusted;
-};
-
-static void *serve(void *arg)
+/* Who is at the other end of @fd: the credentials it had when it connected. */
+static enum hibd_peer classify(int fd, struct ucred *cred)
 {
-	struct request *req = arg;
-	char buf[REQ_MAX + 1], *argv[ARGS_MAX + 2];
-	struct hibctl_args args;
-	size_t n = 0;
-	int argc = 0, ret = HIBCTL_EXIT_USAGE, r;
-	FILE *out = NULL;
-	char *p;
+	static gid_t groups[1024];
+	socklen_t len = sizeof(*cred);
+	unsigned int i;
 
-	/* The request: NUL-terminated words, an empty one last. */
-	while (n < REQ_MAX) {
-		ssize_t k = read(req->fd, buf + n, REQ_MAX - n);
-
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-		if (n >= 2 && buf[n - 1] == '\0' && buf[n - 2] == '\0')
-			break;
+	memset(cred, 0, sizeof(*cred));
+	cred->uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0)
+		return HIBD_PEER_OTHER;
+	if (cred->uid == 0)
+		return HIBD_PEER_ROOT;
+	if (trusted_gid == (gid_t)-1)
+		return HIBD_PEER_OTHER;
+	if (cred->gid == trusted_gid)
+		return HIBD_PEER_GROUP;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		for (i = 0; i < len / sizeof(gid_t); i++)
+			if (groups[i] == trusted_gid)
+				return HIBD_PEER_GROUP;
+		return HIBD_PEER_OTHER;
 	}
-	buf[n] = '\0';
-	out = fdopen(req->fd, "w");
-	if (!out) {
-		close(req->fd);
-		free(req);
-		return NULL;
-	}
-	setvbuf(out, NULL, _IOLBF, 0);
-	argv[argc++] = "hibernatectl";
-	for (p = buf; p < buf + n && *p && argc < ARGS_MAX + 1; p += strlen(p) + 1)
-		argv[argc++] = p;
-	argv[argc] = NULL;
-	if (argc == 2 && strcmp(argv[1], "status") == 0) {
-		/* Anyone may ask. */
-		if (atomic_load(&busy))
-			fprintf(out, "hibernated: running a hibernation for uid %u (pid %d) for %lld s\n",
-				atomic_load(&busy_uid), atomic_load(&busy_pid),
-				(long long)time(NULL) - atomic_load(&busy_since));
-		else
-			fprintf(out, "hibernated: idle, policy %zu rules from %s\n",
-				policy ? policy->n_rules : 0, policy_dir);
-		fprintf(out, "hibernated: exit 0\n");
-		fclose(out);
-		free(req);
-		return NULL;
-	}
-	if (!req->trusted) {
-		fprintf(stderr, "hibernated: refused a request from uid %u\n",
-			(unsigned int)req->cred.uid);
-		fprintf(out, "hibernated: permission denied: only root or the trusted group may "
-			"hibernate\nhibernated: exit %d\n", HIBCTL_EXIT_PERM);
-		fclose(out);
-		free(req);
-		return NULL;
-	}
-	if (atomic_exchange(&busy, true)) {
-		fprintf(out, "hibernated: busy: another hibernation is running\n"
-			"hibernated: exit %d\n", HIBCTL_EXIT_BUSY);
-		fclose(out);
-		free(req);
-		return NULL;
-	}
-	atomic_store(&busy_uid, (unsigned int)req->cred.uid);
-	atomic_store(&busy_pid, (int)req->cred.pid);
-	atomic_store(&busy_since, (long long)time(NULL));
-	r = hibctl_parse_args(argc, argv, &args);
-	if (r < 0 || args.command != HIBCTL_CMD_HIBERNATE) {
-		fprintf(out, "hibernated: %s\n", r < 0 && args.error[0] ? args.error :
-			"only 'hibernate' requests are served");
-	} else if (args.policy_dir) {
-		fprintf(out, "hibernated: --policy-dir is the daemon's (%s; SIGHUP reloads it)\n",
-			policy_dir);
-	} else {
-		struct hibctl_ctx ctx = {
-			.self = getpid(),
-			.out = out,
-			.err = out,
-		};
-
-		fprintf(stderr, "hibernated: hibernation requested by uid %u pid %d\n",
-			(unsigned int)req->cred.uid, (int)req->cred.pid);
-		pthread_mutex_lock(&policy_lock);
-		ctx.policy = policy;
-		ret = hibctl_cmd_hibernate(&ctx, &args);
-		pthread_mutex_unlock(&policy_lock);
-		fprintf(stderr, "hibernated: hibernation finished: exit %d\n", ret);
-	}
-	hibctl_args_done(&args);
-	fprintf(out, "hibernated: exit %d\n", ret);
-	fclose(out);
-	free(req);
-	atomic_store(&busy, false);
-	return NULL;
+	if (errno == ENOPROTOOPT)	/* before Linux 4.13 */
+		return proc_in_group(cred->pid, trusted_gid) ? HIBD_PEER_GROUP : HIBD_PEER_OTHER;
+	return HIBD_PEER_OTHER;		/* more than 1024 groups: not trusted */
 }
 
-static void refuse(int fd, const char *why, int code)
+/* One reply that fits the socket's buffer, then close: never blocks. */
+static void reply_close(int fd, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_close(int fd, int code, const char *fmt, ...)
 {
-	char msg[256];
-	int len = snprintf(msg, sizeof(msg), "hibernated: %s\nhibernated: exit %d\n", why, code);
+	char msg[HIBD_WHY_MAX + 128];
+	va_list ap;
+	int n;
+	ssize_t k;
 
-	ssize_t k = write(fd, msg, (size_t)len);	/* the client may be gone */
-
+	n = snprintf(msg, sizeof(msg), "hibernated: ");
+	va_start(ap, fmt);
+	n += vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(msg) - 40)
+		n = (int)sizeof(msg) - 40;
+	n += snprintf(msg + n, sizeof(msg) - (size_t)n, "\nhibernated: exit %d\n", code);
+	k = send(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);	/* may be gone */
 	(void)k;
 	close(fd);
 }
 
+/* ---- the run's output: never blocks while tasks are frozen ---------------------------- */
+
+/* Send what is buffered; with @deadline (ms, monotonic) wait for the client until then. */
+static void job_flush(struct job *j, long long deadline)
+{
+	while (j->out_len && !j->gone) {
+		ssize_t k = send(j->fd, j->out, j->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (k > 0) {
+			memmove(j->out, j->out + k, j->out_len - (size_t)k);
+			j->out_len -= (size_t)k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = j->fd, .events = POLLOUT };
+			long long left = deadline - now_ms();
+
+			if (!deadline || left <= 0 || poll(&pfd, 1, (int)left) < 0)
+				return;
+			continue;
+		}
+		j->gone = true;
+		j->out_len = 0;
+	}
+}
+
+static void job_put(struct job *j, const char *s, size_t n)
+{
+	if (j->gone)
+		return;
+	if (j->out_len + n > sizeof(j->out))
+		job_flush(j, 0);
+	if (j->out_len + n > sizeof(j->out)) {
+		j->dropped += n;
+		return;
+	}
+	memcpy(j->out + j->out_len, s, n);
+	j->out_len += n;
+	job_flush(j, 0);
+}
+
+static void job_printf(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void job_printf(struct job *j, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(j->line, sizeof(j->line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(j->line)) {
+		n = (int)sizeof(j->line) - 1;
+		j->line[n - 1] = '\n';
+	}
+	job_put(j, j->line, (size_t)n);
+}
+
+/*
+ * An event, as hibernatectl prints it (the VM scenarios grep the same strings through the
+ * daemon): failures, errors and warnings "hibernatectl: MSG", notices "MSG", no debug.
+ */
+static void on_message(void *userdata, const struct hib_event *ev)
+{
+	struct job *j = userdata;
+
+	if (ev->level == HIB_EV_FAIL && !j->failed) {
+		j->failed = true;
+		j->fail_step = ev->step;
+		j->fail_err = ev->err;
+		snprintf(j->fail_msg, sizeof(j->fail_msg), "%s", ev->msg ? ev->msg : "");
+	}
+	switch (ev->level) {
+	case HIB_EV_FAIL:
+	case HIB_EV_ERROR:
+	case HIB_EV_WARNING:
+		job_printf(j, "hibernatectl: %s\n", ev->msg ? ev->msg : "");
+		break;
+	case HIB_EV_NOTICE:
+		job_printf(j, "%s\n", ev->msg ? ev->msg : "");
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_summary(void *userdata, const char *target, const struct hib_hibernate_stats *st)
+{
+	struct job *j = userdata;
+	int n = hib_summary_format(j->summary, sizeof(j->summary), target, st);
+
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(j->summary))
+		n = (int)sizeof(j->summary) - 1;
+	job_put(j, j->summary, (size_t)n);
+	if (j->summary[n - 1] != '\n')
+		job_put(j, "\n", 1);
+}
+
+/* hibernatectl's exit code for hib_hibernate()'s result. */
+static int exit_code(const struct job *j, int r)
+{
+	if (r >= 0)
+		return HIBD_EXIT_OK;
+	if (j->failed && (j->fail_step == HIB_STEP_FREEZE || j->fail_step == HIB_STEP_SNAPSHOT)) {
+		switch (r) {
+		case -ENOSYS:
+			return HIBD_EXIT_NOSYS;
+		case -EPERM:
+			return HIBD_EXIT_PERM;
+		case -EBUSY:
+			return HIBD_EXIT_BUSY;
+		default:
+			break;
+		}
+	}
+	return HIBD_EXIT_ERROR;
+}
+
+/* The configuration for this request: the daemon's, or root's config= and flags. */
+static int job_conf(struct job *j)
+{
+	const struct hibd_request *q = &j->req;
+	struct hib_conf_flags flags = {
+		.cow = q->cow[0] ? q->cow : NULL,
+		.key_file = q->key_file[0] ? q->key_file : NULL,
+		.passphrase_file = q->passphrase_file[0] ? q->passphrase_file : NULL,
+		.freeze_timeout_ms = q->freeze_timeout_ms,
+		.sync_timeout_ms = q->sync_timeout_ms,
+		.threads = q->threads,
+		.no_stream = q->no_stream,
+	};
+	bool root = j->peer == HIBD_PEER_ROOT;
+	const char *path = root && q->config[0] ? q->config : conf_arg;
+	unsigned int i;
+	int r;
+
+	memset(&j->errs, 0, sizeof(j->errs));
+	/* A group member's request carries none of these (request.c refused them). */
+	r = hib_conf_resolve(path, root ? &flags : NULL, &j->conf, &j->errs);
+	if (r == 0)
+		return 0;
+	for (i = 0; i < j->errs.count && i < HIB_CONF_ERRORS_MAX; i++) {
+		if (root)
+			job_printf(j, "hibernated: %s\n", j->errs.e[i].msg);
+		fprintf(stderr, "hibernated: %s\n", j->errs.e[i].msg);
+	}
+	if (!root)	/* its lines may quote the file: the log has them */
+		job_printf(j, "hibernated: the daemon's configuration (%s) is bad (%u error%s: "
+			   "see the daemon's log)\n", conf_shown, j->errs.count,
+			   j->errs.count == 1 ? "" : "s");
+	else if (!j->errs.count)
+		job_printf(j, "hibernated: %s: %s\n", path ? path : conf_shown, hib_strerror(r));
+	return r;
+}
+
+static int job_execute(struct job *j)
+{
+	const struct hibd_request *q = &j->req;
+	const char *target = q->target[0] ? q->target : NULL;
+	struct hib_events ev = {
+		.message = on_message,
+		.summary = on_summary,
+		.userdata = j,
+	};
+	int r, code;
+
+	if (job_conf(j) < 0)
+		return HIBD_EXIT_ERROR;
+	if (q->op == HIBD_OP_CHECK) {
+		r = hib_check(&j->conf, target, NULL, &ev);
+		hib_conf_wipe(&j->conf);
+		if (r < 0)
+			job_printf(j, "hibernatectl: check: %s\n", hib_strerror(r));
+		return r == 1 ? HIBD_EXIT_OK : HIBD_EXIT_ERROR;
+	}
+	if (!target && !j->conf.target[0] && (j->peer != HIBD_PEER_ROOT || !q->test)) {
+		hib_conf_wipe(&j->conf);
+		job_printf(j, "hibernated: no target configured: set target under [hibernate] in "
+			   "%s\n", j->peer == HIBD_PEER_ROOT && q->config[0] ? q->config :
+			   conf_shown);
+		return HIBD_EXIT_ERROR;
+	}
+
+	fprintf(stderr, "hibernated: hibernation requested by uid %u pid %d%s%s\n",
+		(unsigned int)j->cred.uid, (int)j->cred.pid, q->test ? " (dry run)" : "",
+		q->no_poweroff ? " (no power-off)" : "");
+	pthread_mutex_lock(&policy_lock);
+	{
+		struct hib_hibernate_opts o = {
+			.sz = sizeof(o),
+			.conf = &j->conf,
+			.target = target,	/* NULL: [hibernate] target */
+			.policy = policy,	/* borrowed: the last good one */
+			.policy_dir = POLICY_NAME,
+			.no_poweroff = q->no_poweroff,
+			.test = q->test,
+		};
+
+		r = hib_hibernate(&o, &ev);
+	}
+	pthread_mutex_unlock(&policy_lock);
+	hib_conf_wipe(&j->conf);
+	code = exit_code(j, r);
+	if (j->failed)
+		fprintf(stderr, "hibernated: %s: %s\n", hib_step_name(j->fail_step), j->fail_msg);
+	fprintf(stderr, "hibernated: hibernation finished%s: exit %d\n",
+		r == 1 ? " (resumed)" : "", code);
+	return code;
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	uint64_t one = 1;
+	int code = job_execute(j);
+	ssize_t k;
+
+	if (j->dropped)
+		job_printf(j, "hibernated: %zu bytes of output were dropped (the client did not "
+			   "read them)\n", j->dropped);
+	job_printf(j, "hibernated: exit %d\n", code);
+	job_flush(j, now_ms() + REPLY_TIMEOUT_MS);
+	close(j->fd);
+	j->fd = -1;
+	k = write(done_efd, &one, sizeof(one));
+	(void)k;
+	return NULL;
+}
+
+/* ---- the main thread: accept, read, dispatch --------------------------------------------- */
+
+static void client_drop(unsigned int i)
+{
+	free(clients[i]);
+	clients[i] = clients[--n_clients];
+	clients[n_clients] = NULL;
+}
+
+static void status_reply(int fd)
+{
+	if (atomic_load(&busy))
+		reply_close(fd, HIBD_EXIT_OK, "running a hibernation for uid %u (pid %d) for %lld s",
+			    atomic_load(&busy_uid), atomic_load(&busy_pid),
+			    (long long)time(NULL) - atomic_load(&busy_since));
+	else
+		reply_close(fd, HIBD_EXIT_OK, "idle, policy %zu rules from %s",
+			    policy ? policy->n_rules : 0, policy_dir);
+}
+
+/* A complete request of @c (@len bytes): answer or start it; @c's fd is taken. */
+static void dispatch(struct client *c, size_t len, bool quitting)
+{
+	static struct hibd_request req;
+	char why[HIBD_WHY_MAX];
+	int r;
+
+	r = hibd_request_parse(c->buf, len, c->peer, conf_shown, &req, why, sizeof(why));
+	if (r < 0) {
+		if (r == -EPERM)
+			fprintf(stderr, "hibernated: refused a request from uid %u: %s\n",
+				(unsigned int)c->cred.uid, why);
+		reply_close(c->fd, hibd_request_exit_code(r), "%s", why);
+		return;
+	}
+	if (req.op == HIBD_OP_STATUS) {
+		status_reply(c->fd);
+		return;
+	}
+	if (quitting) {
+		reply_close(c->fd, HIBD_EXIT_BUSY, "busy: shutting down");
+		return;
+	}
+	if (atomic_load(&busy)) {
+		reply_close(c->fd, HIBD_EXIT_BUSY, "busy: another hibernation is running");
+		return;
+	}
+	memset(job, 0, offsetof(struct job, out));
+	job->out_len = 0;
+	job->dropped = 0;
+	job->gone = false;
+	job->failed = false;
+	job->fd = c->fd;
+	job->cred = c->cred;
+	job->peer = c->peer;
+	job->req = req;
+	atomic_store(&busy_uid, (unsigned int)c->cred.uid);
+	atomic_store(&busy_pid, (int)c->cred.pid);
+	atomic_store(&busy_since, (long long)time(NULL));
+	atomic_store(&busy, true);
+	r = pthread_create(&job_thread, NULL, job_main, job);
+	if (r) {
+		atomic_store(&busy, false);
+		reply_close(c->fd, HIBD_EXIT_ERROR, "cannot start the request: %s", strerror(r));
+	}
+}
+
+/* Read what @c sent; false when it is done with (answered or dropped). */
+static bool client_read(struct client *c, bool quitting)
+{
+	ssize_t k, end;
+
+	k = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return true;
+	if (k <= 0) {
+		/* Gone, or shut its side down before the empty line. */
+		if (k == 0 && c->len)
+			reply_close(c->fd, HIBD_EXIT_USAGE, "incomplete request (no empty line at "
+				    "its end)");
+		else
+			close(c->fd);
+		return false;
+	}
+	c->len += (size_t)k;
+	end = hibd_request_end(c->buf, c->len);
+	if (end == 0)
+		return true;
+	if (end < 0) {
+		reply_close(c->fd, HIBD_EXIT_USAGE, "request too long (more than %d bytes); "
+			    "nothing was done", HIBD_REQ_MAX);
+		return false;
+	}
+	dispatch(c, (size_t)end, quitting);
+	return false;
+}
+
+static int spare_fd = -1;		/* given up to accept() and refuse when out of fds */
+static long long accept_paused_until;
+
+static void accept_clients(int lfd)
+{
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		struct client *c;
+		struct ucred cred;
+		enum hibd_peer peer;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno != EMFILE && errno != ENFILE)
+				return;	/* EAGAIN, or the peer gave up (ECONNABORTED) */
+			/* Out of descriptors: refuse one connection with the spare, pause. */
+			if (spare_fd >= 0) {
+				close(spare_fd);
+				fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				if (fd >= 0)
+					reply_close(fd, HIBD_EXIT_BUSY, "busy: out of file "
+						    "descriptors");
+				spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			}
+			accept_paused_until = now_ms() + 100;
+			return;
+		}
+		peer = classify(fd, &cred);
+		if (n_clients >= (peer == HIBD_PEER_ROOT ? MAX_CLIENTS : MAX_CLIENTS - 1)) {
+			reply_close(fd, HIBD_EXIT_BUSY, "busy: too many clients");
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (!c) {
+			reply_close(fd, HIBD_EXIT_ERROR, "out of memory");
+			continue;
+		}
+		c->fd = fd;
+		c->cred = cred;
+		c->peer = peer;
+		c->len = 0;
+		c->deadline = now_ms() + REQ_TIMEOUT_MS;
+		clients[n_clients++] = c;
+	}
+}
+
 static void usage(FILE *f)
 {
-	fputs("Usage: hibernated [--socket PATH] [--group NAME] [--policy-dir DIR]\n"
+	fputs("Usage: hibernated [--socket PATH] [--group NAME|GID] [--policy-dir DIR]\n"
+	      "                  [--config FILE]\n"
 	      "Runs hibernation on request over a Unix socket (default " DEFAULT_SOCKET ").\n"
-	      "SIGHUP reloads the policy (default " HIB_POLICY_DEFAULT_DIR ").\n", f);
+	      "Root may ask for anything; members of --group for a hibernation now (or a dry\n"
+	      "run, --test) with the daemon's own configuration, status and check; anyone else\n"
+	      "for status.  The configuration (--config, default $HIBERNATE_CONF or "
+	      HIB_CONF_DEFAULT_PATH ")\n"
+	      "is read for each request; SIGHUP reloads the policy (default "
+	      HIB_POLICY_DEFAULT_DIR ").\n"
+	      "  -h, --help     this text\n"
+	      "  -V, --version  the version\n"
+	      "See hibernated(8).\n", f);
+}
+
+static int parse_group(const char *s)
+{
+	struct group *g = getgrnam(s);
+	unsigned long v;
+	char *e;
+
+	if (g) {
+		trusted_gid = g->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(s, &e, 10);
+	if (!*s || *e || errno || v >= (gid_t)-1) {
+		fprintf(stderr, "hibernated: unknown group %s\n", s);
+		return -EINVAL;
+	}
+	trusted_gid = (gid_t)v;
+	return 0;
+}
+
+/* The configuration at start: said once, so that a bad file shows in the log early. */
+static void check_conf(void)
+{
+	struct hib_conf_errors *errs = calloc(1, sizeof(*errs));
+	struct hib_conf *c = calloc(1, sizeof(*c));
+	unsigned int i;
+	int r;
+
+	if (!errs || !c)
+		goto out;
+	r = hib_conf_resolve(conf_arg, NULL, c, errs);
+	if (r < 0) {
+		for (i = 0; i < errs->count && i < HIB_CONF_ERRORS_MAX; i++)
+			fprintf(stderr, "hibernated: %s\n", errs->e[i].msg);
+		fprintf(stderr, "hibernated: %s: %s (read again for each request)\n",
+			conf_shown, hib_strerror(r));
+	} else {
+		fprintf(stderr, "hibernated: configuration %s: %s%s\n", conf_shown,
+			c->target[0] ? "target " : "no target (only root, naming one, may "
+			"hibernate)", c->target);
+	}
+	hib_conf_wipe(c);
+out:
+	free(errs);
+	free(c);
 }
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	bool reload_pending = false;
+	bool reload_pending = false, quitting = false;
 	sigset_t mask;
 	int i, lfd, sfd, r;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
-			socket_path = argv[++i];
-		} else if (strcmp(argv[i], "--policy-dir") == 0 && i + 1 < argc) {
-			policy_dir = argv[++i];
-		} else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc) {
-			struct group *g = getgrnam(argv[++i]);
-			char *e;
+		const char *a = argv[i];
 
-			if (g) {
-				trusted_gid = g->gr_gid;
-			} else {
-				unsigned long v = strtoul(argv[i], &e, 10);
-
-				if (!*argv[i] || *e) {
-					fprintf(stderr, "hibernated: unknown group %s\n", argv[i]);
-					return 2;
-				}
-				trusted_gid = (gid_t)v;
-			}
-		} else if (strcmp(argv[i], "--help") == 0) {
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+			printf("hibernated %s\n", HIBERNATE_VERSION);
+			return 0;
+		} else if (i + 1 >= argc) {
+			usage(stderr);
+			return 2;
+		} else if (strcmp(a, "--socket") == 0) {
+			socket_path = argv[++i];
+		} else if (strcmp(a, "--policy-dir") == 0) {
+			policy_dir = argv[++i];
+		} else if (strcmp(a, "--config") == 0) {
+			conf_arg = argv[++i];
+		} else if (strcmp(a, "--group") == 0) {
+			if (parse_group(argv[++i]) < 0)
+				return 2;
 		} else {
 			usage(stderr);
 			return 2;
 		}
 	}
+	conf_shown = conf_arg ? conf_arg : getenv("HIBERNATE_CONF");
+	if (!conf_shown || !*conf_shown)
+		conf_shown = HIB_CONF_DEFAULT_PATH;
 	hib_set_log_fn(log_stderr);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "hibernated: socket path too long\n");
 		return 2;
 	}
+	job = calloc(1, sizeof(*job));
+	for (i = 0; i < MAX_CLIENTS; i++)
+		clients[i] = NULL;
+	if (!job) {
+		fprintf(stderr, "hibernated: out of memory\n");
+		return 1;
+	}
+	job->fd = -1;
 	reload_policy();
 	if (!policy) {
 		fprintf(stderr, "hibernated: no usable policy; starting with an empty one\n");
@@ -359,23 +801,27 @@ int main(int argc, char **argv)
 		if (!policy)
 			return 1;
 	}
+	check_conf();
 
+	/* Before any thread: the run's thread inherits the mask. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	strcpy(sa.sun_path, socket_path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0 || sfd < 0) {
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (lfd < 0 || sfd < 0 || done_efd < 0) {
 		perror("hibernated: socket");
 		return 1;
 	}
 	unlink(socket_path);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 8) < 0) {
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0) {
 		fprintf(stderr, "hibernated: %s: %s\n", socket_path, strerror(errno));
 		return 1;
 	}
@@ -391,56 +837,93 @@ int main(int argc, char **argv)
 	fprintf(stderr, "hibernated: listening on %s\n", socket_path);
 
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = lfd, .events = POLLIN },
-					 { .fd = sfd, .events = POLLIN } };
+		struct pollfd pfd[3 + MAX_CLIENTS];
+		long long now = now_ms(), next = -1;
+		unsigned int n = 3, c;
+		int timeout;
 
+		/* Requests out of time. */
+		for (c = 0; c < n_clients;) {
+			if (clients[c]->deadline <= now) {
+				reply_close(clients[c]->fd, HIBD_EXIT_USAGE, "request timed out "
+					    "(%d ms for the whole request)", REQ_TIMEOUT_MS);
+				client_drop(c);
+				continue;
+			}
+			if (next < 0 || clients[c]->deadline < next)
+				next = clients[c]->deadline;
+			c++;
+		}
+		if (quitting && !atomic_load(&busy))
+			break;
 		if (reload_pending && !atomic_load(&busy)) {
 			reload_pending = false;
 			reload_policy();
 		}
-		if (poll(pfd, 2, reload_pending ? 500 : -1) < 0) {
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = done_efd, .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = -1 };
+		if (lfd >= 0 && accept_paused_until <= now)
+			pfd[2] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		else if (lfd >= 0 && (next < 0 || accept_paused_until < next))
+			next = accept_paused_until;
+		for (c = 0; c < n_clients; c++)
+			pfd[n++] = (struct pollfd){ .fd = clients[c]->fd, .events = POLLIN };
+		timeout = next < 0 ? -1 : (int)(next - now > 0 ? next - now : 0);
+		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("hibernated: poll");
 			break;
 		}
-		if (pfd[1].revents & POLLIN) {
+		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGHUP) {
-				fprintf(stderr, "hibernated: SIGHUP: reloading the policy%s\n",
-					atomic_load(&busy) ? " after the running hibernation" : "");
-				reload_pending = true;
-				continue;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					fprintf(stderr, "hibernated: SIGHUP: reloading the policy%s\n",
+						atomic_load(&busy) ? " after the running hibernation" :
+						"");
+					reload_pending = true;
+				} else if (!quitting) {
+					quitting = true;
+					if (atomic_load(&busy))
+						fprintf(stderr, "hibernated: %s: exiting once the "
+							"running hibernation has returned\n",
+							strsignal((int)si.ssi_signo));
+					/* No new connection; the socket goes away now. */
+					close(lfd);
+					lfd = -1;
+					unlink(socket_path);
+				}
 			}
-			break;
 		}
-		if (pfd[0].revents & POLLIN) {
-			struct request *req;
-			struct ucred cred = { .pid = 0 };
-			pthread_t t;
-			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
 
-			if (cfd < 0)
-				continue;
-			req = malloc(sizeof(*req));
-			if (!req) {
-				refuse(cfd, "out of memory", HIBCTL_EXIT_ERROR);
-				continue;
+			if (read(done_efd, &v, sizeof(v)) == sizeof(v) && atomic_load(&busy)) {
+				pthread_join(job_thread, NULL);
+				atomic_store(&busy, false);
 			}
-			req->fd = cfd;
-			req->trusted = trusted(cfd, &cred);
-			req->cred = cred;
-			if (pthread_create(&t, NULL, serve, req) != 0) {
-				free(req);
-				refuse(cfd, "cannot start the request", HIBCTL_EXIT_ERROR);
-				continue;
-			}
-			pthread_detach(t);
 		}
+		/* The clients first: their slots may free up for the new connections. */
+		for (c = n_clients; c-- > 0;) {
+			if (!pfd[3 + c].revents)
+				continue;
+			if (!client_read(clients[c], quitting))
+				client_drop(c);
+		}
+		if (lfd >= 0 && (pfd[2].revents & POLLIN))
+			accept_clients(lfd);
 	}
-	unlink(socket_path);
+	for (i = (int)n_clients; i-- > 0;) {
+		reply_close(clients[i]->fd, HIBD_EXIT_BUSY, "busy: shutting down");
+		client_drop((unsigned int)i);
+	}
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(socket_path);
+	}
+	fprintf(stderr, "hibernated: exiting\n");
 	return 0;
 }
