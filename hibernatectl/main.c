@@ -69,10 +69,8 @@ int main(int argc, char **argv)
 		ret = hibctl_cmd_status(&ctx, &args);
 		/* What hibernated is doing, in text mode (JSON stays one object). */
 		if (sock && !args.json) {
-			char *req[] = { "hibernatectl", "status", NULL };
-
 			fflush(stdout);
-			(void)hibctl_request(sock, 2, req, stdout, stderr);
+			(void)hibctl_request_status(sock, stdout, stderr);
 		}
 		break;
 	}
@@ -81,7 +79,7 @@ int main(int argc, char **argv)
 		const char *sock = hibctl_daemon_socket();
 
 		if (sock)
-			ret = hibctl_request(sock, argc, argv, stdout, stderr);
+			ret = hibctl_request_hibernate(sock, &args, stdout, stderr);
 		else
 			ret = hibctl_cmd_hibernate(&ctx, &args);
 		break;
