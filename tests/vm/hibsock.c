@@ -2,7 +2,8 @@
 /*
  * hibsock: talk to hibernated's socket without hibernatectl, for vm-daemon-attack.
  *
- *   hibsock send SOCK            send stdin as it is (no check, no limit), print the reply;
+ *   hibsock send SOCK            send stdin as it is (no check, no limit) and shut the
+ *                                sending side down, print the reply;
  *                                exit with the N of its "hibernated: exit N" (1: none)
  *   hibsock flood SOCK N SECS    open N connections, send nothing, hold them SECS seconds;
  *                                print how many the daemon closed and how many it kept
@@ -67,6 +68,7 @@ static int do_send(const char *path)
 		}
 		off += (size_t)k;
 	}
+	shutdown(fd, SHUT_WR);	/* all there is: a request without its end is incomplete */
 	in = fdopen(fd, "r");
 	if (!in)
 		return 1;
