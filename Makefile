@@ -30,14 +30,18 @@ kernel: deps
 	kernel-patches/build-kernel.sh $(KOUT)
 	HIB_KERNEL_FLAVOR=release kernel-patches/build-kernel.sh $(KOUT_RELEASE)
 
+# The build the tests run is a test build: fault injection compiled in (libhibernate/fault.h).
+# What users install (meson install, the packages) is built without it.
+MESON_OPTS ?= -Dfault-injection=true
+
 # Reconfigure every time: the vm-kselftest test exists only once the kernel
 # build exported its selftests (build/kernel/selftests).
 build: deps
 	@if [ -f $(BUILD)/build.ninja ]; then \
-		meson setup --reconfigure $(BUILD) >$(BUILD)/reconfigure.log 2>&1 || \
+		meson setup --reconfigure $(MESON_OPTS) $(BUILD) >$(BUILD)/reconfigure.log 2>&1 || \
 			{ cat $(BUILD)/reconfigure.log; exit 1; }; \
 	else \
-		meson setup $(BUILD); \
+		meson setup $(MESON_OPTS) $(BUILD); \
 	fi
 	ninja -C $(BUILD)
 

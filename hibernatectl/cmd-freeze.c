@@ -41,20 +41,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-void hibctl_sanitize(char *dst, size_t dst_size, const char *src, size_t src_size)
-{
-	size_t i;
-
-	if (dst_size == 0)
-		return;
-	for (i = 0; i + 1 < dst_size && i < src_size && src[i]; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	dst[i] = '\0';
-}
-
 void hibctl_print_refusals(FILE *f, const struct hib_refusals *r, unsigned int timeout_ms)
 {
 	unsigned int shown = hib_refusals_shown(r), i;
@@ -72,14 +58,10 @@ void hibctl_print_refusals(FILE *f, const struct hib_refusals *r, unsigned int t
 	fprintf(f, PROG ": tasks that refused to freeze (%u of %u shown):\n", shown, r->count);
 	fprintf(f, "%8s %8s %-5s %-16s %s\n", "PID", "TGID", "STATE", "COMM", "WCHAN");
 	for (i = 0; i < shown; i++) {
-		const struct freeze_refusal *e = &r->entries[i];
-		char comm[sizeof(e->comm) + 1], wchan[sizeof(e->wchan) + 1];
-		char state = e->state > 0x20 && e->state < 0x7f ? (char)e->state : '?';
+		char line[128];
 
-		hibctl_sanitize(comm, sizeof(comm), e->comm, sizeof(e->comm));
-		hibctl_sanitize(wchan, sizeof(wchan), e->wchan, sizeof(e->wchan));
-		fprintf(f, "%8d %8d %-5c %-16s %s\n", e->pid, e->tgid, state, comm,
-			wchan[0] ? wchan : "-");
+		hib_refusal_format(&r->entries[i], line, sizeof(line));
+		fprintf(f, "%s\n", line);
 	}
 }
 
@@ -89,7 +71,7 @@ static void report_error(const struct hibctl_ctx *ctx, const char *what, int r,
 	if (r == -EBUSY && refusals)
 		hibctl_print_refusals(ctx->err, refusals, timeout_ms);
 	else
-		fprintf(ctx->err, PROG ": %s: %s\n", what, hib_strerror(r));
+		fprintf(ctx->err, PROG ": %s: %s\n", what, hib_freeze_strerror(r));
 }
 
 static void close_all(int *fds, size_t n)
@@ -123,7 +105,7 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 
 	r = hib_refusals_alloc(&refusals, HIB_REFUSALS_DEFAULT_MAX);
 	if (r < 0) {
-		fprintf(ctx->err, PROG ": %s\n", hib_strerror(r));
+		fprintf(ctx->err, PROG ": %s\n", hib_freeze_strerror(r));
 		return HIBCTL_EXIT_ERROR;
 	}
 
@@ -131,7 +113,7 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		r = hib_ancestors(ctx->proc_root, ctx->self, &ancestors, &n_ancestors);
 		if (r < 0) {
 			fprintf(ctx->err, PROG ": cannot find the ancestors of process %d: %s\n",
-				ctx->self, hib_strerror(r));
+				ctx->self, hib_freeze_strerror(r));
 			ret = HIBCTL_EXIT_ERROR;
 			goto out;
 		}
@@ -141,7 +123,7 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	keep = calloc(n_ancestors + args->n_keep + 1, sizeof(*keep));
 	fds = calloc(n_ancestors + args->n_keep + 1, sizeof(*fds));
 	if (!keep || !fds) {
-		fprintf(ctx->err, PROG ": %s\n", hib_strerror(-ENOMEM));
+		fprintf(ctx->err, PROG ": %s\n", hib_freeze_strerror(-ENOMEM));
 		ret = HIBCTL_EXIT_ERROR;
 		goto out;
 	}
@@ -161,7 +143,7 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 				continue;	/* exited meanwhile: nothing to keep running */
 			fprintf(ctx->err, PROG ": cannot open process %d (%s): %s; nothing was "
 				"frozen\n", keep[i], is_ancestor ? "ancestor" : "--keep",
-				hib_strerror(fds[i]));
+				hib_freeze_strerror(fds[i]));
 			ret = hibctl_exit_code(fds[i]);
 			n_keep = i;
 			goto out;
@@ -186,10 +168,10 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		if (r < 0) {
 			/* Leaving our own shell frozen is worse than not freezing at all. */
 			fprintf(ctx->err, PROG ": cannot thaw kept process %d: %s; thawing every "
-				"task again\n", keep[i], hib_strerror(r));
+				"task again\n", keep[i], hib_freeze_strerror(r));
 			r = hib_thaw_all();
 			if (r < 0)
-				fprintf(ctx->err, PROG ": thaw all: %s\n", hib_strerror(r));
+				fprintf(ctx->err, PROG ": thaw all: %s\n", hib_freeze_strerror(r));
 			ret = HIBCTL_EXIT_ERROR;
 			goto out;
 		}
@@ -227,7 +209,7 @@ static int freeze_some(const struct hibctl_ctx *ctx, const struct hibctl_args *a
 	r = hib_refusals_alloc(&refusals, HIB_REFUSALS_DEFAULT_MAX);
 	fds = calloc(args->n_pids, sizeof(*fds));
 	if (r < 0 || !fds) {
-		fprintf(ctx->err, PROG ": %s\n", hib_strerror(-ENOMEM));
+		fprintf(ctx->err, PROG ": %s\n", hib_freeze_strerror(-ENOMEM));
 		ret = HIBCTL_EXIT_ERROR;
 		goto out;
 	}
@@ -236,7 +218,7 @@ static int freeze_some(const struct hibctl_ctx *ctx, const struct hibctl_args *a
 		fds[i] = hib_pidfd_open(args->pids[i], 0);
 		if (fds[i] < 0) {
 			fprintf(ctx->err, PROG ": process %d: %s; nothing was frozen\n",
-				args->pids[i], hib_strerror(fds[i]));
+				args->pids[i], hib_freeze_strerror(fds[i]));
 			ret = hibctl_exit_code(fds[i]);
 			goto out;
 		}
@@ -254,7 +236,7 @@ static int freeze_some(const struct hibctl_ctx *ctx, const struct hibctl_args *a
 
 				if (t < 0 && t != -ESRCH)
 					fprintf(ctx->err, PROG ": cannot thaw process %d again: "
-						"%s\n", args->pids[j], hib_strerror(t));
+						"%s\n", args->pids[j], hib_freeze_strerror(t));
 			}
 			snprintf(what, sizeof(what), "freeze process %d", args->pids[i]);
 			report_error(ctx, what, r, &refusals, args->timeout_ms);
@@ -311,7 +293,7 @@ int hibctl_cmd_thaw(const struct hibctl_ctx *ctx, const struct hibctl_args *args
 		r = fd < 0 ? fd : hib_thaw_pidfd(fd);
 		if (r < 0) {
 			fprintf(ctx->err, PROG ": thaw process %d: %s\n", args->pids[i],
-				hib_strerror(r));
+				hib_freeze_strerror(r));
 			if (!first_err)
 				first_err = r;
 			continue;

@@ -47,8 +47,8 @@ static struct json_object *proc_json(const struct hib_proc_info *p)
 
 	if (!o)
 		return NULL;
-	hibctl_sanitize(comm, sizeof(comm), p->comm, sizeof(p->comm));
-	hibctl_sanitize(wchan, sizeof(wchan), p->wchan, sizeof(p->wchan));
+	hib_sanitize(comm, sizeof(comm), p->comm, sizeof(p->comm));
+	hib_sanitize(wchan, sizeof(wchan), p->wchan, sizeof(p->wchan));
 	state[0] = p->state >= 0x21 && p->state < 0x7f ? p->state : '?';
 	state[1] = '\0';
 
@@ -117,8 +117,8 @@ void hibctl_status_text(FILE *f, bool supported, bool fields, const struct hib_p
 		char comm[HIB_COMM_MAX], wchan[HIB_WCHAN_MAX], threads[32];
 		char state = p->state >= 0x21 && p->state < 0x7f ? p->state : '?';
 
-		hibctl_sanitize(comm, sizeof(comm), p->comm, sizeof(p->comm));
-		hibctl_sanitize(wchan, sizeof(wchan), p->wchan, sizeof(p->wchan));
+		hib_sanitize(comm, sizeof(comm), p->comm, sizeof(p->comm));
+		hib_sanitize(wchan, sizeof(wchan), p->wchan, sizeof(p->wchan));
 		snprintf(threads, sizeof(threads), "%u/%u", p->threads_frozen, p->threads);
 		fprintf(f, "%8d %-5c %-8s %-6s %-10s %-9s %-16s %s\n", p->pid, state,
 			proc_word(p), tri_text(p->frozen), tri_text(p->user_frozen), threads, comm,

@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 		ret = hibctl_cmd_check(&ctx, &args);
 		break;
 	case HIBCTL_CMD_RECOVER:
-		ret = hibctl_cmd_recover(&ctx, &args, false);
+		ret = hibctl_cmd_recover(&ctx, &args);
 		break;
 	case HIBCTL_CMD_POLICY_CHECK:
 		ret = hibctl_cmd_policy_check(&ctx, &args);

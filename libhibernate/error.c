@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* User-facing messages for the errors of freeze_processes(2) and friends. */
+/*
+ * Error text per domain: hib_strerror() is the plain description of an errno;
+ * hib_freeze_strerror() gives the meanings freeze_processes(2), SIGFREEZE and SIGUNFREEZE
+ * give their errors.  Every other message is worded at its call site.
+ */
 #include <errno.h>
 #include <string.h>
 
@@ -11,10 +15,18 @@ const char *hib_strerror(int err)
 
 	if (err < 0)
 		err = -err;
+	if (err == 0)
+		return "success";
+	s = strerrordesc_np(err);
+	return s ? s : "unknown error";
+}
+
+const char *hib_freeze_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
 
 	switch (err) {
-	case 0:
-		return "success";
 	case EPERM:
 		return "permission denied: freezing and thawing tasks needs CAP_SYS_ADMIN "
 		       "in the initial user namespace";
@@ -31,12 +43,6 @@ const char *hib_strerror(int err)
 		return "no such process";
 	case EFAULT:
 		return "bad address passed to the kernel (a bug in the caller)";
-	case EBADMSG:
-		return "malformed /proc file";
-	case ELOOP:
-		return "parent chain in /proc loops or is too long";
 	}
-
-	s = strerrordesc_np(err);
-	return s ? s : "unknown error";
+	return hib_strerror(err);
 }

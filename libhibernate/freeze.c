@@ -4,6 +4,7 @@
  * buffers are allocated by hib_refusals_alloc() before anything is frozen.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,17 @@ unsigned int hib_refusals_shown(const struct hib_refusals *r)
 	if (!r || !r->entries)
 		return 0;
 	return MIN(r->count, r->max);
+}
+
+void hib_refusal_format(const struct freeze_refusal *e, char *buf, size_t size)
+{
+	char comm[sizeof(e->comm) + 1], wchan[sizeof(e->wchan) + 1];
+	char state = e->state > 0x20 && e->state < 0x7f ? (char)e->state : '?';
+
+	hib_sanitize(comm, sizeof(comm), e->comm, sizeof(e->comm));
+	hib_sanitize(wchan, sizeof(wchan), e->wchan, sizeof(e->wchan));
+	snprintf(buf, size, "%8d %8d %-5c %-16s %s", e->pid, e->tgid, state, comm,
+		 wchan[0] ? wchan : "-");
 }
 
 static int do_freeze_keep(uint64_t flags, int target, unsigned int timeout_ms,

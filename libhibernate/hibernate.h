@@ -41,12 +41,18 @@ void hib_set_log_fn(hib_log_fn_t fn);
 /* ---- errors ------------------------------------------------------------------------------- */
 
 /*
- * A user-facing message for @err (positive or negative errno) as returned by the functions
- * below.  Messages for EPERM, ENOSYS, EBUSY, EINVAL, ESRCH and EFAULT are specific to
- * freeze_processes(2); anything else falls back to the C library's description.  Never NULL;
- * points to static storage.
+ * The C library's description of @err (positive or negative errno); "success" for 0.  Never
+ * NULL; static storage.
  */
 const char *hib_strerror(int err);
+/*
+ * What an error of freeze_processes(2) or of a SIGFREEZE / SIGUNFREEZE kill means (EPERM,
+ * ENOSYS, EBUSY, EINVAL, ESRCH, EFAULT), else hib_strerror().  Only for those calls.
+ */
+const char *hib_freeze_strerror(int err);
+
+/* Copy @src (at most @src_size bytes, stops at NUL) to @dst, non-printable bytes as '?'. */
+void hib_sanitize(char *dst, size_t dst_size, const char *src, size_t src_size);
 
 /* ---- raw system calls (like libbpf's bpf.c) ----------------------------------------------- */
 
@@ -99,6 +105,8 @@ int hib_refusals_alloc(struct hib_refusals *r, unsigned int max);
 void hib_refusals_free(struct hib_refusals *r);
 /* Number of filled entries. */
 unsigned int hib_refusals_shown(const struct hib_refusals *r);
+/* One refusal as a table row ("PID TGID STATE COMM WCHAN", sanitized) into @buf. */
+void hib_refusal_format(const struct freeze_refusal *e, char *buf, size_t size);
 
 /*
  * Freeze every user task except the caller's thread group and its tracer.  @timeout_ms 0 means

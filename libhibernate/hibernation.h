@@ -75,6 +75,8 @@ struct hib_event {
 	enum hib_event_level level;
 	int err;		/* -errno, or 0 */
 	const char *msg;	/* one line, no newline; valid during the call only */
+	bool detail;		/* a further line of the message before (a table row, an
+				 * indented detail): printed without a prefix */
 };
 
 /* The summary of a hibernation (also in the HIB_STEP_POWEROFF notice). */
@@ -104,6 +106,13 @@ struct hib_events {
 	void (*summary)(void *userdata, const char *target, const struct hib_hibernate_stats *st);
 	void *userdata;
 };
+
+/*
+ * The summary table of @st (several lines, the last the HIBERNATE-STATS line) into @buf;
+ * snprintf()'s return value.  Formats only: the caller prints it where it wants.
+ */
+int hib_summary_format(char *buf, size_t size, const char *target,
+		       const struct hib_hibernate_stats *st);
 
 /*
  * Where the system is.  NULL / 0 fields: the real one; the unit tests point them at fakes.
@@ -180,6 +189,27 @@ int hib_recover(const struct hib_conf *conf, const struct hib_system *sys, bool 
  */
 int hib_check(const struct hib_conf *conf, const char *target, const struct hib_system *sys,
 	      const struct hib_events *ev);
+
+/*
+ * Open @path (a block device, a file or an http(s):// / s3+http(s):// URL) as a sink with
+ * the HTTP settings of @conf: the one place a target becomes a sink.  0, or -errno with @why
+ * (may be "" when the errno says it all).  On success @why may hold a warning (an S3 target
+ * without credentials).
+ */
+struct hib_sink;
+int hib_sink_open_conf(const struct hib_conf *conf, const char *path, int mode,
+		       struct hib_sink **ret_sink, char *why, size_t why_size);
+
+/*
+ * R1's first half, for resume and `image info|verify`: open @path (@mode HIB_SINK_READ, or
+ * HIB_SINK_UPDATE for a resume, which also brings up the network a URL needs) with @conf's
+ * HTTP settings and key, and check the image header.  0, -ENODATA (no image), -EBADMSG (the
+ * image refused), or -errno; each reported through @ev.
+ */
+struct hib_image_reader;
+int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
+		   const struct hib_events *ev, struct hib_sink **ret_sink,
+		   struct hib_image_reader **ret_reader);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libhibernate: an image on an HTTP server (any server that takes PUT, MOVE and ranged GET:
- * nginx with its WebDAV module), behind the sink interface of image.h.  Same conventions:
+ * nginx with its WebDAV module), behind the sink interface of sink.h.  Same conventions:
  * 0 / non-negative or -errno, ret_* written only on success, free functions accept NULL, no
- * printing.
+ * printing.  The code: http.c (configuration, retries, the libcurl transport), webdav.c (the
+ * sink: HEAD, ranged GET, streamed PUT, MOVE publication), s3.c (the multipart upload).
  *
  * Layout on the server.  The image writer writes the header block at offset 0 and the commit
  * block ("valid" mark) at 4096 first and last, the records in between strictly in order.  An

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image.h"
+#include "chunk.h"
+#include "pipeline.h"
 #include "log.h"
 #include "macro.h"
 

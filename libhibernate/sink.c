@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "http.h"
-#include "image.h"
+#include "sink.h"
 #include "log.h"
 #include "macro.h"
 

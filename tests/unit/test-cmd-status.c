@@ -172,13 +172,13 @@ static void test_sanitize(void **state)
 {
 	char d[8];
 
-	hibctl_sanitize(d, sizeof(d), "abc", 3);
+	hib_sanitize(d, sizeof(d), "abc", 3);
 	assert_string_equal(d, "abc");
-	hibctl_sanitize(d, sizeof(d), "a\tb\x7f", 4);
+	hib_sanitize(d, sizeof(d), "a\tb\x7f", 4);
 	assert_string_equal(d, "a?b?");
-	hibctl_sanitize(d, sizeof(d), "0123456789", 10);	/* truncated, terminated */
+	hib_sanitize(d, sizeof(d), "0123456789", 10);	/* truncated, terminated */
 	assert_string_equal(d, "0123456");
-	hibctl_sanitize(d, sizeof(d), "xyz", 2);		/* no NUL within src_size */
+	hib_sanitize(d, sizeof(d), "xyz", 2);		/* no NUL within src_size */
 	assert_string_equal(d, "xy");
 }
 

@@ -13,12 +13,22 @@
 
 static void test_specific_messages(void **state)
 {
-	assert_non_null(strstr(hib_strerror(-EPERM), "CAP_SYS_ADMIN"));
-	assert_non_null(strstr(hib_strerror(-EPERM), "initial user namespace"));
-	assert_non_null(strstr(hib_strerror(-ENOSYS), "lacks freeze_processes(2)"));
-	assert_non_null(strstr(hib_strerror(-ENOSYS), "kernel-patches/"));
-	assert_non_null(strstr(hib_strerror(-EBUSY), "thawed again"));
-	assert_string_equal(hib_strerror(-ESRCH), "no such process");
+	assert_non_null(strstr(hib_freeze_strerror(-EPERM), "CAP_SYS_ADMIN"));
+	assert_non_null(strstr(hib_freeze_strerror(-EPERM), "initial user namespace"));
+	assert_non_null(strstr(hib_freeze_strerror(-ENOSYS), "lacks freeze_processes(2)"));
+	assert_non_null(strstr(hib_freeze_strerror(-ENOSYS), "kernel-patches/"));
+	assert_non_null(strstr(hib_freeze_strerror(-EBUSY), "thawed again"));
+	assert_string_equal(hib_freeze_strerror(-ESRCH), "no such process");
+	assert_string_equal(hib_freeze_strerror(-ENOENT), "No such file or directory");
+}
+
+/* No freeze meaning on another domain's error: a bad image's EBADMSG is a bad message. */
+static void test_plain_messages(void **state)
+{
+	assert_string_equal(hib_strerror(-EBADMSG), "Bad message");
+	assert_string_equal(hib_strerror(-EPERM), "Operation not permitted");
+	assert_string_equal(hib_strerror(-EBUSY), "Device or resource busy");
+	assert_string_equal(hib_strerror(-EINVAL), "Invalid argument");
 }
 
 static void test_sign_does_not_matter(void **state)
@@ -41,6 +51,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_specific_messages),
+		cmocka_unit_test(test_plain_messages),
 		cmocka_unit_test(test_sign_does_not_matter),
 		cmocka_unit_test(test_fallback),
 	};

@@ -91,7 +91,7 @@ W
 	/tmp/cutwatch &
 	watch=$!
 
-	HIBERNATE_TEST_WINDOW_WRITE=win HIBERNATE_TEST_WINDOW_MIB=$WIN_MIB hibernatectl \
+	HIBERNATE_FAULT=window-write=win:$WIN_MIB hibernatectl \
 		hibernate --output "$IMG" --cow "$COW" --no-poweroff > /tmp/hib.out 2>&1
 	rc=$?
 	sed 's/^/  [hibernate] /' /tmp/hib.out

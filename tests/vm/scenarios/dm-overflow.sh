@@ -27,7 +27,7 @@ sync
 
 # 64 MiB written after the snapshot into a 24 MiB COW store.
 t0=$(hib_ms)
-out=$(HIBERNATE_TEST_WINDOW_WRITE=over HIBERNATE_TEST_WINDOW_MIB=64 hibernatectl hibernate \
+out=$(HIBERNATE_FAULT=window-write=over:64 hibernatectl hibernate \
 	--output "$HIB_DISK_image" --cow "$HIB_DISK_cow" --no-poweroff 2>&1)
 rc=$?
 echo "$out" | sed 's/^/  [dm-overflow] /'

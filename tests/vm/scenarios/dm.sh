@@ -108,7 +108,7 @@ case $HIB_BOOT in
 	no_leftovers dm-small-target-no-leftovers
 
 	# Abort before the snapshot (step 4 done, snapshot_kernel never called).
-	out=$(HIBERNATE_TEST_FAIL=snapshot hibernatectl hibernate --output "$IMG" --cow "$COW" 2>&1)
+	out=$(HIBERNATE_FAULT=fail=snapshot hibernatectl hibernate --output "$IMG" --cow "$COW" 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/  [dm-abort-before] /'
 	[ $rc = 1 ] && hib_ok dm-abort-before "exit 1" || hib_notok dm-abort-before "exit $rc"
@@ -137,7 +137,7 @@ case $HIB_BOOT in
 	[ "$(dmsetup table $DM)" = "$(cat $state/table)" ] && hib_ok dm-test-dm-table ||
 		hib_notok dm-test-dm-table "$(dmsetup table $DM)"
 	hib_nothing_frozen dm-test-dm-thawed
-	out=$(HIBERNATE_TEST_WINDOW_WRITE=window0 hibernatectl hibernate --test=snapshot \
+	out=$(HIBERNATE_FAULT=window-write=window0 hibernatectl hibernate --test=snapshot \
 		--output "$IMG" --cow "$COW" 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/  [dm-test-snapshot] /'
@@ -157,7 +157,7 @@ case $HIB_BOOT in
 	rm -f $MNT/window0 $MNT/window0.big
 
 	# Abort after the snapshot: --no-poweroff merges the window writes back.
-	out=$(HIBERNATE_TEST_WINDOW_WRITE=window1 hibernatectl hibernate --output "$IMG" \
+	out=$(HIBERNATE_FAULT=window-write=window1 hibernatectl hibernate --output "$IMG" \
 		--cow "$COW" --no-poweroff 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/  [dm-abort-after] /'
@@ -171,7 +171,7 @@ case $HIB_BOOT in
 	before_intact dm-abort-after-files
 
 	# Abort after the snapshot because the image write failed (test hook).
-	out=$(HIBERNATE_TEST_FAIL=write HIBERNATE_TEST_WINDOW_WRITE=window2 hibernatectl \
+	out=$(HIBERNATE_FAULT=fail=write,window-write=window2 hibernatectl \
 		hibernate --output "$IMG" --cow "$COW" 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/  [dm-write-fails] /'
@@ -185,7 +185,7 @@ case $HIB_BOOT in
 	rm -f $MNT/window1 $MNT/window1.big $MNT/window2 $MNT/window2.big
 	sync
 	hib_expect_poweroff
-	HIBERNATE_TEST_WINDOW_WRITE=window3 hibernatectl hibernate --output "$IMG" --cow "$COW"
+	HIBERNATE_FAULT=window-write=window3 hibernatectl hibernate --output "$IMG" --cow "$COW"
 	rc=$?
 	if [ $rc = 0 ] && dmesg | grep -q "snapshot_kernel: resumed from the image"; then
 		hib_ok dm-resumed

@@ -8,7 +8,7 @@
 #  - the intact image passes `image verify`;
 #  - preflight: a target too small, missing or read-only (device and
 #    filesystem) is refused before anything is frozen;
-#  - an image written with another kernel build id (the HIBERNATE_TEST_BUILD_ID
+#  - an image written with another kernel build id (HIBERNATE_FAULT=build-id=, a
 #    test hook) is refused by resume, naming both builds;
 #  - corrupted copies (a flipped byte in the header, in chunks, a truncation,
 #    the valid mark cleared): `image verify` fails and `resume` refuses with
@@ -198,7 +198,7 @@ fi
 
 # ---- an image from another kernel build -------------------------------------
 
-run other-build-write env HIBERNATE_TEST_BUILD_ID=$FAKE_BID \
+run other-build-write env HIBERNATE_FAULT=build-id=$FAKE_BID \
 	hibernatectl hibernate --no-poweroff --output "$OTHER"
 [ $rc = 0 ] && hib_ok other-build-write || hib_notok other-build-write "exit $rc: $out"
 workload_ok other-build-write

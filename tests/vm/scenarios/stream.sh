@@ -13,7 +13,7 @@
 # powers off and resumes with its memory digest intact.
 #
 # A helper thawed by the policy (a copy of hibstate named hibhelper, 4 MiB)
-# rewrites its memory after the snapshot (hibernatectl's HIBERNATE_TEST_POKE
+# rewrites its memory after the snapshot (the fault file's poke=PID:FILE
 # hook): after resume it has its snapshot-time contents (its pages were
 # copied, not streamed).
 #
@@ -81,7 +81,7 @@ case $HIB_BOOT in
 	fi
 
 	hib_expect_poweroff
-	HIBERNATE_TEST_POKE=$poke hibernatectl hibernate --output "$HIB_DISK_image"
+	HIBERNATE_FAULT=poke=$poke hibernatectl hibernate --output "$HIB_DISK_image"
 	rc=$?
 	[ $rc = 0 ] && hib_ok stream-resumed || { hib_notok stream-resumed "exit $rc"; exit 0; }
 	dmesg | grep -E "pinned to stream|streamed from their frames" | sed 's/^/  /'

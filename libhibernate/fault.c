@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Fault injection and test actions (fault.h): compiled into test builds only.  Everything is
+ * parsed by hib_fault_arm() before anything is frozen; the hooks only read what it stored.
+ */
+#ifdef HIB_FAULT_INJECTION
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "image.h"
+#include "run.h"
+
+static struct {
+	enum hib_step fail_step;
+	int fail_err;
+	uint8_t build_id[HIB_BUILD_ID_MAX];
+	uint32_t build_id_len;
+	char window[NAME_MAX + 1];
+	unsigned long window_mib;
+	pid_t poke_pid;
+	char poke_file[PATH_MAX];
+} armed;
+
+void hib_fault_disarm(void)
+{
+	memset(&armed, 0, sizeof(armed));
+}
+
+static int parse_hex(const char *hex, uint8_t *out, uint32_t *ret_len)
+{
+	size_t i, n = strlen(hex);
+
+	if (n == 0 || n % 2 || n / 2 > HIB_BUILD_ID_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i += 2) {
+		char byte[3] = { hex[i], hex[i + 1], 0 };
+
+		if (!isxdigit((unsigned char)byte[0]) || !isxdigit((unsigned char)byte[1]))
+			return -EINVAL;
+		out[i / 2] = (uint8_t)strtoul(byte, NULL, 16);
+	}
+	*ret_len = (uint32_t)(n / 2);
+	return 0;
+}
+
+static int arm_one(char *item, char *why, size_t why_size)
+{
+	char *val = strchr(item, '='), *colon, *end;
+	enum hib_step s;
+
+	if (!val)
+		goto bad;
+	*val++ = 0;
+	colon = strchr(val, ':');
+	if (!strcmp(item, "fail")) {
+		if (colon)
+			*colon++ = 0;
+		for (s = HIB_STEP_PREPARE; s < HIB_STEP_MAX; s++)
+			if (!strcmp(val, hib_step_name(s)))
+				break;
+		if (s == HIB_STEP_MAX)
+			goto bad;
+		armed.fail_step = s;
+		armed.fail_err = EIO;
+		if (colon) {
+			armed.fail_err = (int)strtol(colon, &end, 10);
+			if (*end || armed.fail_err <= 0 || armed.fail_err > 4095)
+				goto bad;
+		}
+	} else if (!strcmp(item, "build-id")) {
+		if (parse_hex(val, armed.build_id, &armed.build_id_len) < 0)
+			goto bad;
+	} else if (!strcmp(item, "window-write")) {
+		if (colon)
+			*colon++ = 0;
+		if (!*val || strchr(val, '/') || strlen(val) >= sizeof(armed.window))
+			goto bad;
+		strcpy(armed.window, val);
+		armed.window_mib = 1;
+		if (colon) {
+			armed.window_mib = strtoul(colon, &end, 10);
+			if (*end || !armed.window_mib || armed.window_mib > 4096)
+				goto bad;
+		}
+	} else if (!strcmp(item, "poke")) {
+		long pid = strtol(val, &end, 10);
+
+		if (pid <= 0 || *end != ':' || !end[1] || strlen(end + 1) >= sizeof(armed.poke_file))
+			goto bad;
+		armed.poke_pid = (pid_t)pid;
+		strcpy(armed.poke_file, end + 1);
+	} else {
+		goto bad;
+	}
+	return 0;
+bad:
+	snprintf(why, why_size, "%s: cannot parse '%s' (fail=STEP[:ERRNO], build-id=HEX, "
+		 "window-write=NAME[:MIB], poke=PID:FILE)", HIB_FAULT_ENV, item);
+	return -EINVAL;
+}
+
+int hib_fault_arm(const char *spec, char *why, size_t why_size)
+{
+	char buf[PATH_MAX * 2], *item, *save;
+
+	hib_fault_disarm();
+	if (!spec)
+		spec = getenv(HIB_FAULT_ENV);
+	if (!spec || !*spec)
+		return 0;
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(why, why_size, "%s is too long", HIB_FAULT_ENV);
+		return -EINVAL;
+	}
+	strcpy(buf, spec);
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save))
+		if (arm_one(item, why, why_size) < 0) {
+			hib_fault_disarm();
+			return -EINVAL;
+		}
+	return 1;
+}
+
+int hib_fault_step(struct hib_run *run, enum hib_step step)
+{
+	if (!armed.fail_step || armed.fail_step != step)
+		return 0;
+	return hib_fail(run, step, -armed.fail_err, "fault injected at %s (%s=fail=%s); "
+			"everything was thawed again", hib_step_name(step), HIB_FAULT_ENV,
+			hib_step_name(step));
+}
+
+bool hib_fault_build_id(struct hib_run *run, struct hib_image_info *id)
+{
+	char bid[2 * HIB_BUILD_ID_MAX + 1];
+
+	if (!armed.build_id_len)
+		return false;
+	memset(id->build_id, 0, sizeof(id->build_id));
+	memcpy(id->build_id, armed.build_id, armed.build_id_len);
+	id->build_id_len = armed.build_id_len;
+	hib_build_id_hex(id, bid, sizeof(bid));
+	hib_warning(run, HIB_STEP_PREPARE, 0, "test hook: writing kernel build id %s into the "
+		    "image header (%s=build-id=)", bid, HIB_FAULT_ENV);
+	return true;
+}
+
+void hib_fault_window_write(struct hib_run *run, const char *mountpoint)
+{
+	static char block[65536];
+	char path[PATH_MAX + 300], msg[128];
+	unsigned long k;
+	int fd, len;
+
+	if (!armed.window[0])
+		return;
+	memset(block, 'w', sizeof(block));
+	snprintf(path, sizeof(path), "%s/%s", mountpoint, armed.window);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		len = snprintf(msg, sizeof(msg), "written in the window after the snapshot\n");
+		if (write(fd, msg, (size_t)len) != len || fsync(fd) < 0)
+			hib_warning(run, HIB_STEP_FS_THAW, -errno, "test hook: %s: %m", path);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/%s.big", mountpoint, armed.window);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		hib_warning(run, HIB_STEP_FS_THAW, -errno, "test hook: %s: %m", path);
+		return;
+	}
+	for (k = 0; k < armed.window_mib * 16; k++)
+		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+			break;
+	if (k < armed.window_mib * 16 || fsync(fd) < 0)
+		hib_warning(run, HIB_STEP_FS_THAW, -errno, "test hook: writing %s stopped after "
+			    "%lu KiB: %m", path, k * 64);
+	close(fd);
+	hib_warning(run, HIB_STEP_FS_THAW, 0, "test hook: wrote %s/%s and %s.big (%lu MiB) after "
+		    "the snapshot", mountpoint, armed.window, armed.window, armed.window_mib);
+}
+
+void hib_fault_poke(struct hib_run *run)
+{
+	int i;
+
+	if (!armed.poke_pid)
+		return;
+	if (kill(armed.poke_pid, SIGUSR2) < 0) {
+		hib_warning(run, HIB_STEP_FS_THAW, -errno, "test hook: kill %d: %m",
+			    (int)armed.poke_pid);
+		return;
+	}
+	for (i = 0; i < 500 && access(armed.poke_file, F_OK) < 0; i++)
+		usleep(20000);
+	hib_warning(run, HIB_STEP_FS_THAW, 0, "test hook: pid %d %s its memory after the snapshot",
+		    (int)armed.poke_pid, i < 500 ? "rewrote" : "did not say it rewrote");
+}
+
+#endif /* HIB_FAULT_INJECTION */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libhibernate: the lz4 pipeline, reader -> N workers -> ordered writer, that fills and
+ * drains an image (pipeline.c).
+ * Same conventions as hibernate.h: 0 / non-negative or -errno, ret_* written only on
+ * success, free functions accept NULL, no printing.
+ */
+#ifndef LIBHIBERNATE_PIPELINE_H
+#define LIBHIBERNATE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image-format.h"
+#include "image-reader.h"
+#include "image-writer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct hib_pipeline;
+
+/* A unit of work.  @in and @out are allocated up front by hib_pipeline_new(). */
+struct hib_pipeline_slot {
+	uint64_t seq;
+	uint8_t *in;
+	size_t in_cap;
+	size_t in_len;
+	uint8_t *out;
+	size_t out_cap;
+	size_t out_len;
+	struct hib_chunk chunk;
+	int err;
+};
+
+enum hib_pipeline_mode {
+	HIB_PIPELINE_COMPRESS = 1,	/* in: raw bytes -> out: chunk payload */
+	HIB_PIPELINE_DECOMPRESS = 2,	/* in: verified payload -> out: raw bytes */
+	HIB_PIPELINE_CUSTOM = 3,	/* transform callback */
+};
+
+struct hib_pipeline_job {
+	enum hib_pipeline_mode mode;
+	/* Caller's thread, in order: fill s->in (and s->chunk when decompressing).  1, 0 at end,
+	 * or -errno. */
+	int (*produce)(void *ud, struct hib_pipeline_slot *s);
+	/* Any worker thread: HIB_PIPELINE_CUSTOM only.  0 or -errno. */
+	int (*transform)(void *ud, struct hib_pipeline_slot *s);
+	/* The writer thread, strictly in seq order.  0 or -errno. */
+	int (*consume)(void *ud, struct hib_pipeline_slot *s);
+	/* The writer thread after each consume (may be NULL): totals so far. */
+	void (*progress)(void *ud, uint64_t bytes_in, uint64_t bytes_out);
+	void *ud;
+};
+
+/*
+ * Start @threads workers (0: the online CPUs) and the writer thread, with threads + 2 slots
+ * of @chunk_size input and hib_chunk_bound(chunk_size) output bytes each.  All allocation
+ * happens here.
+ */
+int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipeline **ret_p);
+unsigned int hib_pipeline_threads(const struct hib_pipeline *p);
+/* The bytes of its slot buffers (touched only while it runs: what the caller must keep free). */
+size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p);
+/*
+ * Run @job to completion on the caller's thread (which produces).  Returns 0 or the first
+ * error of any stage; on error every stage stops and the slots are recycled, so the pipeline
+ * can run again.  *ret_in / *ret_out (may be NULL) get the byte totals.
+ */
+int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
+		     uint64_t *ret_in, uint64_t *ret_out);
+/* Stop and join every thread, free everything. */
+void hib_pipeline_free(struct hib_pipeline *p);
+
+typedef void (*hib_progress_fn_t)(void *ud, uint64_t bytes_in, uint64_t bytes_out);
+
+/*
+ * Read exactly @raw_bytes from @fd in chunk_size pieces, compress them on all workers and
+ * append them to @w in order.  -EIO if @fd ends early, -EFBIG if it has more.
+ */
+int hib_pipeline_compress_fd(struct hib_pipeline *p, int fd, uint64_t raw_bytes,
+			     struct hib_image_writer *w, hib_progress_fn_t progress, void *ud);
+/*
+ * Stream the image from @r: verify, decompress on all workers and write the raw stream to
+ * @fd in order.  Returns 0 only after the FINAL record checked out.
+ */
+int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *r, int fd,
+			       hib_progress_fn_t progress, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHIBERNATE_PIPELINE_H */

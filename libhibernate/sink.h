@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libhibernate: sinks (like CRIU's page_xfer), where an image lives: a file, a block device,
+ * memory, or (http.h) a URL.  The implementations are in sink.c and http.c.
+ * Same conventions as hibernate.h: 0 / non-negative or -errno, ret_* written only on
+ * success, free functions accept NULL, no printing.
+ */
+#ifndef LIBHIBERNATE_SINK_H
+#define LIBHIBERNATE_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct hib_sink;
+
+struct hib_sink_ops {
+	/* Write / read exactly @len bytes at @off.  0 or -errno (a short read is -ENODATA). */
+	int (*write)(struct hib_sink *s, const void *buf, size_t len, uint64_t off);
+	int (*read)(struct hib_sink *s, void *buf, size_t len, uint64_t off);
+	/* Make everything written so far durable.  0 or -errno. */
+	int (*sync)(struct hib_sink *s);
+	/*
+	 * Bytes available: for reading, the current size; for writing, the most the sink can
+	 * take (device size, or file size + free space on its filesystem).
+	 */
+	int (*size)(struct hib_sink *s, uint64_t *ret_size);
+	/* Release everything (the sink itself too). */
+	void (*close)(struct hib_sink *s);
+};
+
+enum hib_sink_kind {
+	HIB_SINK_FILE = 1,
+	HIB_SINK_BLOCK = 2,
+	HIB_SINK_MEMORY = 3,
+	HIB_SINK_OTHER = 4,	/* e.g. a test's own ops, later the network */
+};
+
+struct hib_sink {
+	const struct hib_sink_ops *ops;
+	enum hib_sink_kind kind;
+	bool writable;
+	bool growable;		/* a file the writer may extend: size counts free space */
+	char name[256];		/* path or description, for messages */
+	int fd;			/* file and block sinks, else -1 */
+	size_t write_buffer_bytes;	/* memory it touches first while writing (S3 parts) */
+	void *priv;		/* implementation data */
+};
+
+enum {
+	HIB_SINK_READ = 0,
+	HIB_SINK_WRITE = 1,
+	HIB_SINK_UPDATE = 2,	/* an existing image, read and then invalidated */
+};
+
+/*
+ * Open @path as a sink: a block device (size from BLKGETSIZE64) or a regular file.  For
+ * HIB_SINK_WRITE a regular file is created (0600) if its directory exists (never under /dev/:
+ * a missing name there is a missing device, -ENOENT); -EROFS if the file
+ * or device is read-only (BLKROGET, or a filesystem mounted read-only), -ENOENT if it is
+ * missing (for reading) or its directory is, -EINVAL for anything else (directory, pipe...).
+ * HIB_SINK_UPDATE opens an existing file or device for reading and writing (resume reads
+ * the image, then invalidates it), with the same read-only checks as HIB_SINK_WRITE.
+ */
+int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink);
+/*
+ * A growable in-memory sink of at most @capacity bytes (tests, and staging).  Its size is
+ * @capacity while s->writable is set; clear s->writable to read it back (size = data length).
+ */
+int hib_sink_open_memory(size_t capacity, struct hib_sink **ret_sink);
+/* The contents of a memory sink (NULL for other kinds) and its length. */
+uint8_t *hib_sink_memory_data(struct hib_sink *s, size_t *ret_len);
+void hib_sink_close(struct hib_sink *s);
+
+static inline int hib_sink_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
+{
+	return s->ops->write(s, buf, len, off);
+}
+
+static inline int hib_sink_read(struct hib_sink *s, void *buf, size_t len, uint64_t off)
+{
+	return s->ops->read(s, buf, len, off);
+}
+
+static inline int hib_sink_sync(struct hib_sink *s)
+{
+	return s->ops->sync(s);
+}
+
+static inline int hib_sink_size(struct hib_sink *s, uint64_t *ret_size)
+{
+	return s->ops->size(s, ret_size);
+}
+
+/*
+ * Can @s take @need bytes?  0, -EROFS if it is not writable, -ENOSPC if it is too small
+ * (*ret_have, if set, gets what it has), or the size op's error.
+ */
+int hib_sink_preflight(struct hib_sink *s, uint64_t need, uint64_t *ret_have);
+
+/* MemTotal from @meminfo_path (NULL: /proc/meminfo), in bytes.  -EBADMSG if absent. */
+int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHIBERNATE_SINK_H */
