@@ -46,10 +46,6 @@
 #include "policy.h"
 #include "request.h"
 
-/* libhibernate's summary table (main's hibernation work; declared here until merged). */
-int hib_summary_format(char *buf, size_t size, const char *target,
-		       const struct hib_hibernate_stats *st);
-
 #ifndef HIBERNATE_VERSION
 #define HIBERNATE_VERSION "unknown"
 #endif
@@ -366,26 +362,28 @@ static void job_printf(struct job *j, const char *fmt, ...)
 
 /*
  * An event, as hibernatectl prints it (the VM scenarios grep the same strings through the
- * daemon): failures, errors and warnings "hibernatectl: MSG", notices "MSG", no debug.
+ * daemon): failures, errors and warnings "hibernatectl: MSG", notices and the further lines
+ * of a message (ev->detail: table rows, indented details) "MSG", no debug.
  */
 static void on_message(void *userdata, const struct hib_event *ev)
 {
 	struct job *j = userdata;
+	const char *msg = ev->msg ? ev->msg : "";
 
 	if (ev->level == HIB_EV_FAIL && !j->failed) {
 		j->failed = true;
 		j->fail_step = ev->step;
 		j->fail_err = ev->err;
-		snprintf(j->fail_msg, sizeof(j->fail_msg), "%s", ev->msg ? ev->msg : "");
+		snprintf(j->fail_msg, sizeof(j->fail_msg), "%s", msg);
 	}
 	switch (ev->level) {
 	case HIB_EV_FAIL:
 	case HIB_EV_ERROR:
 	case HIB_EV_WARNING:
-		job_printf(j, "hibernatectl: %s\n", ev->msg ? ev->msg : "");
+		job_printf(j, "%s%s\n", ev->detail ? "" : "hibernatectl: ", msg);
 		break;
 	case HIB_EV_NOTICE:
-		job_printf(j, "%s\n", ev->msg ? ev->msg : "");
+		job_printf(j, "%s\n", msg);
 		break;
 	default:
 		break;
