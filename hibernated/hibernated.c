@@ -510,7 +510,8 @@ static int job_execute(struct job *j)
 	hib_conf_wipe(&j->conf);
 	code = exit_code(j, r);
 	if (j->failed)
-		fprintf(stderr, "hibernated: %s: %s\n", hib_step_name(j->fail_step), j->fail_msg);
+		fprintf(stderr, "hibernated: failed (%s): %s\n", hib_step_name(j->fail_step),
+			j->fail_msg);
 	fprintf(stderr, "hibernated: hibernation finished%s: exit %d\n",
 		r == 1 ? " (resumed)" : "", code);
 	return code;
