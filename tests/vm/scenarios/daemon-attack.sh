@@ -179,7 +179,7 @@ else
 fi
 wait $flood
 cat /tmp/flood.log
-if grep -q "too many clients" /tmp/flood.log; then
+if grep -q "([1-9][0-9]* 'too many clients')" /tmp/flood.log; then
 	hib_ok attack-flood-capped "$(tail -n 1 /tmp/flood.log)"
 else
 	hib_notok attack-flood-capped "$(tail -n 1 /tmp/flood.log)"
