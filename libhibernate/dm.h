@@ -101,6 +101,9 @@ struct hib_dm_backend {
 	int (*read_dev)(void *ud, uint32_t major, uint32_t minor, void *buf, size_t len,
 			uint64_t *ret_sectors);
 	void (*sleep_ms)(void *ud, unsigned int ms);
+	/* Open @path as the COW store (hib_cow_probe()'s contract); NULL: hib_cow_probe(). */
+	int (*cow_probe)(void *ud, const char *path, uint32_t *ret_major, uint32_t *ret_minor,
+			 uint64_t *ret_sectors);
 	void *ud;
 };
 
