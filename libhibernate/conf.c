@@ -19,6 +19,7 @@
 #include "dm.h"
 #include "http.h"
 #include "macro.h"
+#include "util.h"
 #include "net.h"
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -392,20 +393,17 @@ static int read_conf_file(const char *path, char **ret_buf, size_t *ret_len, cha
 	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	while ((n = read(fd, buf + len, cap - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (why)
-				snprintf(why, why_size, "%s: %s", path, strerror(errno));
-			return negative_errno();
-		}
-		len += (size_t)n;
-		if (len == cap) {
-			if (why)
-				snprintf(why, why_size, "%s: larger than %zu bytes", path, cap);
-			return -EFBIG;
-		}
+	n = hib_read_full(fd, buf, cap);
+	if (n < 0) {
+		if (why)
+			snprintf(why, why_size, "%s: %s", path, strerror((int)-n));
+		return (int)n;
+	}
+	len = (size_t)n;
+	if (len == cap) {
+		if (why)
+			snprintf(why, why_size, "%s: larger than %zu bytes", path, cap);
+		return -EFBIG;
 	}
 	*ret_buf = TAKE_PTR(buf);
 	*ret_len = len;

@@ -38,6 +38,7 @@
 #include "http.h"
 #include "image.h"
 #include "macro.h"
+#include "util.h"
 #include "net.h"
 #include "stages.h"
 
@@ -177,7 +178,7 @@ static uint64_t self_rss_anon_kb(void)
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = hib_read_full(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
