@@ -583,19 +583,12 @@ void hib_conf_wipe(struct hib_conf *c)
 int hib_conf_http_config(const struct hib_conf *c, struct hib_http_config *ret, char *why,
 			 size_t why_size)
 {
-	struct hib_http_config hc = {
-		.retries = 3,
-		.backoff_ms = 200,
-		.connect_timeout_ms = 10000,
-		.timeout_ms = 60000,
-		.stall_timeout_s = 30,
-		.s3_region = "us-east-1",
-		.s3_part_size = HIB_S3_PART_DEFAULT,
-	};
+	struct hib_http_config hc;
 	int r;
 
 	if (!c || !ret)
 		return -EINVAL;
+	hib_http_config_defaults(&hc);
 	if (c->env_http_token[0]) {
 		copy_str(hc.bearer_token, sizeof(hc.bearer_token), c->env_http_token);
 	} else if (c->http_token_file[0]) {
