@@ -771,8 +771,7 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 			r = -EBADMSG;
 		} else if (r == -ENODATA) {
 			/* Not an error: the boot goes on. */
-			hib_emit(run, HIB_STEP_OPEN, HIB_EV_FAIL, r, "no hibernation image on %s (%s)",
-				 path, why);
+			hib_notice(run, HIB_STEP_OPEN, "no hibernation image on %s (%s)", path, why);
 		} else if (r == -EBADMSG || r == -EPROTONOSUPPORT) {
 			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s (offset %"
 				 PRIu64 ")", path, why, off);
