@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +42,16 @@ static struct hib_system sys;
 
 /* ---- the kernel ---------------------------------------------------------------------------- */
 
+static volatile sig_atomic_t got_term;
+static bool term_at_snapshot;
+static int oom_at_snapshot;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
 static struct {
 	int frozen;		/* freeze-all minus thaw-all */
 	unsigned int freezes;
@@ -57,7 +68,7 @@ static long kernel_handler(long nr, long *a)
 		if (fa->flags & FREEZE_PROCESSES_THAW) {
 			if (!(fa->flags & FREEZE_PROCESSES_ONE))
 				kernel.frozen = 0;
-			return 0;
+			return 12;	/* threads thawed, as the kernel says */
 		}
 		if (kernel.freeze_err)
 			return kernel.freeze_err;
@@ -74,6 +85,19 @@ static long kernel_handler(long nr, long *a)
 		if (kernel.snapshot_err)
 			return kernel.snapshot_err;
 		kernel.snapshots++;
+		if (term_at_snapshot) {
+			char adj[16] = "";
+			FILE *f = fopen("/proc/self/oom_score_adj", "r");
+
+			/* Ctrl-C / SIGTERM in the frozen window: deferred, not acted on now. */
+			raise(SIGTERM);
+			assert_int_equal(got_term, 0);
+			if (f) {
+				if (fgets(adj, sizeof(adj), f))
+					oom_at_snapshot = atoi(adj);
+				fclose(f);
+			}
+		}
 		fd = memfd_create("image", MFD_CLOEXEC);
 		assert_true(fd >= 0);
 		buf = malloc((size_t)page);
@@ -239,17 +263,23 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int hibernate(bool no_poweroff)
+static int hibernate_test(bool no_poweroff, enum hib_test_stage test)
 {
 	struct hib_hibernate_opts opts = {
 		.sz = sizeof(opts),
 		.conf = &conf,
 		.policy_dir = path_policy,
 		.no_poweroff = no_poweroff,
+		.test = test,
 		.sys = &sys,
 	};
 
 	return hib_hibernate(&opts, &events);
+}
+
+static int hibernate(bool no_poweroff)
+{
+	return hibernate_test(no_poweroff, HIB_TEST_NONE);
 }
 
 /* Is there a valid image on the target? */
@@ -424,6 +454,70 @@ static void test_dm_every_call(void **state)
 	}
 }
 
+/* May this process lower its oom_score_adj (CAP_SYS_RESOURCE)?  Left as it was. */
+static bool can_protect_from_oom(void)
+{
+	char old[16] = "";
+	bool ok;
+	int fd = open("/proc/self/oom_score_adj", O_RDWR);
+
+	if (fd < 0)
+		return false;
+	ok = read(fd, old, sizeof(old) - 1) > 0 && lseek(fd, 0, SEEK_SET) == 0 &&
+	     write(fd, "-1000", 5) == 5;
+	if (ok)
+		assert_true(pwrite(fd, old, strlen(old), 0) > 0);
+	close(fd);
+	return ok;
+}
+
+/* The staged dry runs stop after their stage and roll back, saying so; no image. */
+static void test_stages(void **state)
+{
+	static const enum hib_test_stage stages[] = { HIB_TEST_FREEZE, HIB_TEST_DM,
+						      HIB_TEST_SNAPSHOT };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+		world(true);
+		assert_int_equal(hibernate_test(false, stages[i]), 0);
+		assert_int_equal(seen.fails, 0);
+		assert_int_equal(kernel.snapshots, stages[i] == HIB_TEST_SNAPSHOT);
+		if (!strstr(seen.log, "holding 2 s") || !strstr(seen.log, "] everything was thawed again"))
+			fail_msg("stage %d:\n%s", (int)stages[i], seen.log);
+		assert_back("stage");
+		assert_int_equal(access(path_image, F_OK), -1);
+	}
+}
+
+/* A signal in the frozen window is acted on after the thaw; the OOM killer is kept off. */
+static void test_signal_deferred(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_term }, old;
+
+	(void)state;
+	world(true);
+	got_term = 0;
+	term_at_snapshot = true;
+	oom_at_snapshot = 0;
+	assert_int_equal(sigaction(SIGTERM, &sa, &old), 0);
+	assert_int_equal(hibernate(true), 0);
+	term_at_snapshot = false;
+	assert_int_equal(got_term, 1);
+	assert_int_equal(sigaction(SIGTERM, &old, NULL), 0);
+	assert_back("signal");
+	assert_non_null(strstr(seen.log, "arrived during the hibernation: acted on now that "
+				"everything is thawed"));
+	if (can_protect_from_oom()) {
+		if (oom_at_snapshot != -1000)
+			fail_msg("oom_score_adj %d in the window\n%s", oom_at_snapshot, seen.log);
+	} else {
+		/* No CAP_SYS_RESOURCE here (a container): said, and the hibernation goes on. */
+		assert_non_null(strstr(seen.log, "cannot protect hibernatectl from the OOM killer"));
+	}
+}
+
 /* The target and the key are checked before anything is frozen. */
 static void test_refused_before_freezing(void **state)
 {
@@ -497,6 +591,8 @@ int main(void)
 		cmocka_unit_test(test_fault_every_step),
 		cmocka_unit_test(test_kernel_refuses),
 		cmocka_unit_test(test_dm_every_call),
+		cmocka_unit_test(test_stages),
+		cmocka_unit_test(test_signal_deferred),
 		cmocka_unit_test(test_refused_before_freezing),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
