@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hibernation.h"
 #include "http.h"
 #include "image.h"
 
@@ -92,17 +93,20 @@ static void drop_cache(const char *path)
 	close(fd);
 }
 
+/* The one dispatch, with the environment's HTTP settings (HIBERNATE_HTTP_*, _S3_*). */
 static int open_sink(const char *target, int mode, struct hib_sink **ret)
 {
-	struct hib_http_config c;
+	static struct hib_conf conf;
+	char why[512];
 	int r;
 
-	if (!hib_http_is_url(target))
-		return hib_sink_open(target, mode, ret);
-	r = hib_http_config_from_env(&c);
+	r = hib_conf_resolve("/dev/null", NULL, &conf, NULL);
 	if (r < 0)
 		return r;
-	return hib_sink_open_http(target, mode, &c, ret);
+	r = hib_sink_open_conf(&conf, target, mode, ret, why, sizeof(why));
+	if (r < 0 && why[0])
+		fprintf(stderr, "netbench: %s\n", why);
+	return r;
 }
 
 /* One image write; seconds in *ret_s, compressed bytes in *ret_comp. */

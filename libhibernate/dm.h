@@ -39,6 +39,7 @@
 #include "hibernate.h"
 #include "image.h"
 #include "conf.h"
+#include "mounts.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +102,9 @@ struct hib_dm_backend {
 	int (*read_dev)(void *ud, uint32_t major, uint32_t minor, void *buf, size_t len,
 			uint64_t *ret_sectors);
 	void (*sleep_ms)(void *ud, unsigned int ms);
+	/* Open @path as the COW store (hib_cow_probe()'s contract); NULL: hib_cow_probe(). */
+	int (*cow_probe)(void *ud, const char *path, uint32_t *ret_major, uint32_t *ret_minor,
+			 uint64_t *ret_sectors);
 	void *ud;
 };
 
@@ -232,28 +236,6 @@ int hib_dm_verify_origin(const struct hib_dm_backend *be, const struct hib_image
 			 char *why, size_t why_size);
 
 /* ---- which filesystems: /proc/self/mountinfo + configuration ------------------------------- */
-
-/* Undo /proc/PID/mountinfo's octal escapes (\040 for a blank etc.) in place. */
-void hib_mountinfo_unescape(char *s);
-
-/* A read-write block filesystem as found in mountinfo. */
-struct hib_mount {
-	char mountpoint[PATH_MAX];
-	char source[PATH_MAX];
-	char fstype[32];
-	uint32_t major, minor;
-	bool dm;			/* on a device-mapper device */
-	char dm_name[HIB_DM_NAME_MAX];	/* from /sys/dev/block/M:m/dm/name */
-};
-
-#define HIB_MOUNTS_MAX 64
-
-/*
- * The read-write block filesystems in @mountinfo_path (NULL: /proc/self/mountinfo), one per
- * device (the first mountpoint).  @sys_root NULL means "/sys".
- */
-int hib_scan_mounts(const char *mountinfo_path, const char *sys_root, struct hib_mount *ret,
-		    unsigned int max, unsigned int *ret_n);
 
 /*
  * Decide: fill @set with the protected mounts per @conf; every read-write block filesystem

@@ -54,9 +54,10 @@ static int parse_hex(const char *hex, uint8_t *out, uint32_t *ret_len)
 
 static int arm_one(char *item, char *why, size_t why_size)
 {
-	char *val = strchr(item, '='), *colon, *end;
+	char orig[PATH_MAX * 2], *val = strchr(item, '='), *colon, *end;
 	enum hib_step s;
 
+	snprintf(orig, sizeof(orig), "%s", item);
 	if (!val)
 		goto bad;
 	*val++ = 0;
@@ -104,7 +105,7 @@ static int arm_one(char *item, char *why, size_t why_size)
 	return 0;
 bad:
 	snprintf(why, why_size, "%s: cannot parse '%s' (fail=STEP[:ERRNO], build-id=HEX, "
-		 "window-write=NAME[:MIB], poke=PID:FILE)", HIB_FAULT_ENV, item);
+		 "window-write=NAME[:MIB], poke=PID:FILE)", HIB_FAULT_ENV, orig);
 	return -EINVAL;
 }
 

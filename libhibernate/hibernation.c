@@ -22,6 +22,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/suspend_ioctls.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,9 +39,12 @@
 #include "hibernation.h"
 #include "http.h"
 #include "image.h"
+#include "log.h"
 #include "macro.h"
+#include "util.h"
 #include "net.h"
 #include "stages.h"
+#include "util.h"
 
 /*
  * Pages snapshot_kernel(2) keeps free for us beyond the pipeline's (and the cipher's)
@@ -145,6 +150,8 @@ static int sink_open_failed(struct hib_run *run, const char *path, int r, const 
 
 struct hibernation {
 	struct hib_run run;
+	sigset_t old_mask;
+	char old_oom[16];		/* oom_score_adj before; "" if not changed */
 	struct hib_conf defaults;
 	const struct hib_hibernate_opts *opts;
 	const char *target;
@@ -177,7 +184,7 @@ static uint64_t self_rss_anon_kb(void)
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = hib_read_full(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
@@ -199,6 +206,66 @@ static void progress(struct hibernation *h, uint64_t raw, uint64_t comp)
 static void write_progress(void *ud, uint64_t in, uint64_t out)
 {
 	progress(ud, in, out);
+}
+
+/* What a hibernation defers while it runs: a signal must not end it in the frozen window. */
+static const int deferred_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGQUIT };
+#define OOM_ADJ_PATH "/proc/self/oom_score_adj"
+
+/*
+ * From before the first thread is started to after the thaw: the terminal's and the system's
+ * stop signals are blocked (acted on once everything is thawed again), and the OOM killer
+ * leaves this process alone (oom_score_adj -1000), since a hibernation that dies half-way
+ * leaves every task frozen.  Failing to change oom_score_adj is a warning.
+ */
+static void guard_window(struct hibernation *h)
+{
+	sigset_t set;
+	size_t i;
+	int fd;
+
+	sigemptyset(&set);
+	for (i = 0; i < ARRAY_SIZE(deferred_signals); i++)
+		sigaddset(&set, deferred_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &h->old_mask);
+	h->old_oom[0] = 0;
+	fd = open(OOM_ADJ_PATH, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = hib_read_full(fd, h->old_oom, sizeof(h->old_oom) - 1);
+
+		if (n > 0 && lseek(fd, 0, SEEK_SET) == 0 && write(fd, "-1000", 5) == 5) {
+			h->old_oom[n] = 0;
+		} else {
+			h->old_oom[0] = 0;
+			hib_warning(&h->run, HIB_STEP_PREPARE, -errno, "warning: cannot protect "
+				    "hibernatectl from the OOM killer (%s): %s", OOM_ADJ_PATH,
+				    strerror(errno));
+		}
+		close(fd);
+	}
+}
+
+static void unguard_window(struct hibernation *h)
+{
+	sigset_t pending;
+	size_t i;
+	int fd;
+
+	if (h->old_oom[0]) {
+		fd = open(OOM_ADJ_PATH, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, h->old_oom, strlen(h->old_oom)) < 0)
+				hib_debug("cannot restore %s: %m", OOM_ADJ_PATH);
+			close(fd);
+		}
+	}
+	if (sigpending(&pending) == 0)
+		for (i = 0; i < ARRAY_SIZE(deferred_signals); i++)
+			if (sigismember(&pending, deferred_signals[i]) == 1)
+				hib_notice(&h->run, HIB_STEP_ROLLBACK, "%s arrived during the "
+					   "hibernation: acted on now that everything is thawed",
+					   sigdescr_np(deferred_signals[i]));
+	pthread_sigmask(SIG_SETMASK, &h->old_mask, NULL);
 }
 
 /* Step 1's undo: everything prepare() took. */
@@ -352,9 +419,11 @@ static int thaw_tasks(struct hibernation *h)
 		return 0;
 	r = hib_thaw_all();
 	h->frozen = false;
-	if (r < 0)
+	if (r < 0) {
 		hib_error(&h->run, HIB_STEP_ROLLBACK, r, "thaw all: %s", hib_freeze_strerror(r));
-	return r;
+		return r;
+	}
+	return 0;	/* not the kernel's count of thawed threads */
 }
 
 static const char *snapshot_strerror(int r)
@@ -590,6 +659,7 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 	h->dry = opts->test != HIB_TEST_NONE;
 	h->snap_fd = -1;
 
+	guard_window(h);
 	r = hibernate_prepare(h);
 	if (r < 0)
 		goto out;
@@ -643,6 +713,7 @@ out:
 	if (h->snap_fd >= 0)
 		close(h->snap_fd);
 	hibernate_release(h);
+	unguard_window(h);
 	free(h);
 	return r;
 }
@@ -770,8 +841,7 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 			r = -EBADMSG;
 		} else if (r == -ENODATA) {
 			/* Not an error: the boot goes on. */
-			hib_emit(run, HIB_STEP_OPEN, HIB_EV_FAIL, r, "no hibernation image on %s (%s)",
-				 path, why);
+			hib_notice(run, HIB_STEP_OPEN, "no hibernation image on %s (%s)", path, why);
 		} else if (r == -EBADMSG || r == -EPROTONOSUPPORT) {
 			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s (offset %"
 				 PRIu64 ")", path, why, off);

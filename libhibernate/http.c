@@ -21,21 +21,6 @@
 
 /* ---- configuration ------------------------------------------------------------------------- */
 
-static int parse_uint(const char *s, unsigned int max, unsigned int *ret)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*ret = (unsigned int)v;
-	return 0;
-}
-
 /*
  * One line of at most @size - 1 printable characters from @f into @ret (@spaces: may it have
  * spaces?); -EINVAL if it is empty, too long or has anything else.
@@ -73,9 +58,9 @@ int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX])
 	return read_line(f, ret_token, HIB_HTTP_TOKEN_MAX, true);
 }
 
-int hib_http_config_from_env(struct hib_http_config *ret_config)
+void hib_http_config_defaults(struct hib_http_config *ret_config)
 {
-	struct hib_http_config c = {
+	*ret_config = (struct hib_http_config){
 		.retries = 3,
 		.backoff_ms = 200,
 		.connect_timeout_ms = 10000,
@@ -84,54 +69,6 @@ int hib_http_config_from_env(struct hib_http_config *ret_config)
 		.s3_region = "us-east-1",
 		.s3_part_size = HIB_S3_PART_DEFAULT,
 	};
-	unsigned int mib;
-	const char *v;
-
-	if (!ret_config)
-		return -EINVAL;
-	v = getenv("HIBERNATE_HTTP_TOKEN");
-	if (v) {
-		if (strlen(v) >= sizeof(c.bearer_token) || strpbrk(v, "\r\n"))
-			return -EINVAL;
-		snprintf(c.bearer_token, sizeof(c.bearer_token), "%s", v);
-	}
-	v = getenv("HIBERNATE_HTTP_TOKEN_FILE");
-	if (v && !c.bearer_token[0]) {
-		int r = hib_http_read_token(v, c.bearer_token);
-
-		if (r < 0)
-			return r;
-	}
-	c.ca_file = getenv("HIBERNATE_HTTP_CA_FILE");
-	c.client_cert = getenv("HIBERNATE_HTTP_CLIENT_CERT");
-	c.client_key = getenv("HIBERNATE_HTTP_CLIENT_KEY");
-	v = getenv("HIBERNATE_HTTP_RETRIES");
-	if (v && parse_uint(v, 100, &c.retries) < 0)
-		return -EINVAL;
-	v = getenv("HIBERNATE_HTTP_TIMEOUT_MS");
-	if (v && (parse_uint(v, 3600000, &c.timeout_ms) < 0 || c.timeout_ms == 0))
-		return -EINVAL;
-	v = getenv("HIBERNATE_S3_REGION");
-	if (v) {
-		if (hib_s3_set_region(&c, v) < 0)
-			return -EINVAL;
-	}
-	v = getenv("HIBERNATE_S3_PART_MIB");
-	if (v) {
-		if (parse_uint(v, HIB_S3_PART_MAX >> 20, &mib) < 0 || (mib << 20) < HIB_S3_PART_MIN)
-			return -EINVAL;
-		c.s3_part_size = (size_t)mib << 20;
-	}
-	v = getenv("HIBERNATE_S3_CREDENTIALS_FILE");
-	if (v) {
-		int r = hib_s3_read_credentials(v, c.s3_key_id, c.s3_secret);
-
-		if (r < 0)
-			return r;
-	}
-	*ret_config = c;
-	explicit_bzero(c.s3_secret, sizeof(c.s3_secret));
-	return 0;
 }
 
 int hib_s3_set_region(struct hib_http_config *config, const char *region)

@@ -114,15 +114,11 @@ struct hib_http_config {
 };
 
 /*
- * Defaults (3 retries from 200 ms, 10 s to connect, 60 s a request, 30 s stall), then the
- * environment: HIBERNATE_HTTP_TOKEN or HIBERNATE_HTTP_TOKEN_FILE (first line) for a bearer
- * token, HIBERNATE_HTTP_CA_FILE, HIBERNATE_HTTP_CLIENT_CERT, HIBERNATE_HTTP_CLIENT_KEY,
- * HIBERNATE_HTTP_RETRIES, HIBERNATE_HTTP_TIMEOUT_MS; for S3, HIBERNATE_S3_CREDENTIALS_FILE
- * (hib_s3_read_credentials()), HIBERNATE_S3_REGION, HIBERNATE_S3_PART_MIB.  -EINVAL for a
- * malformed value, -errno if the token or credentials file cannot be read.  The string
- * pointers point into the environment.
+ * The defaults (3 retries, 60 s per request, us-east-1, 8 MiB parts, no token).  The
+ * environment and hibernate.conf are applied once, by hib_conf_resolve() and
+ * hib_conf_http_config() (conf.h).
  */
-int hib_http_config_from_env(struct hib_http_config *ret_config);
+void hib_http_config_defaults(struct hib_http_config *ret_config);
 
 /*
  * A bearer token from the first line of @path into @ret_token.  -EINVAL if empty, too long or

@@ -13,6 +13,7 @@
 
 #include "image-internal.h"
 #include "macro.h"
+#include "util.h"
 
 #define KEYCHECK_CTX	"hibernate image key check v1"
 
@@ -88,27 +89,22 @@ int hib_image_key_from_passphrase(const char *pass, size_t len, struct hib_image
 static ssize_t read_secret(const char *path, uint8_t *buf, size_t size)
 {
 	_cleanup_close_ int fd = -1;
-	size_t got = 0;
+	size_t got;
 	uint8_t extra;
+	ssize_t n;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return negative_errno();
-	for (;;) {
-		ssize_t n = read(fd, got < size ? buf + got : &extra, got < size ? size - got : 1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		if (got >= size)
-			return -E2BIG;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
+	n = hib_read_full(fd, buf, size);
+	if (n < 0 || (size_t)n < size)
+		return n;
+	/* Exactly @size or more? */
+	got = (size_t)n;
+	n = hib_read_full(fd, &extra, 1);
+	if (n < 0)
+		return n;
+	return n ? -E2BIG : (ssize_t)got;
 }
 
 int hib_image_key_from_file(const char *path, struct hib_image_key **ret_key)

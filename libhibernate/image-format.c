@@ -14,6 +14,7 @@
 #include "image-internal.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 /* ---- encoding ------------------------------------------------------------------------------ */
 
@@ -124,25 +125,15 @@ int hib_parse_build_id(const uint8_t *buf, size_t len, uint8_t ret_id[HIB_BUILD_
 static ssize_t read_small(const char *path, uint8_t *buf, size_t size)
 {
 	_cleanup_close_ int fd = -1;
-	size_t got = 0;
+	ssize_t n;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
-	while (got + 1 < size) {
-		ssize_t n = read(fd, buf + got, size - 1 - got);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = 0;
-	return (ssize_t)got;
+	n = hib_read_full(fd, buf, size - 1);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
 }
 
 int hib_system_identity(const char *notes_path, const char *machine_id_path,

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 #include "net.h"
 
 #define FIELDS_MAX	10
@@ -299,9 +300,9 @@ int hib_net_read_cmdline(const char *path, struct hib_net_config *ret_config, ch
 	fd = open(path ? path : "/proc/cmdline", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = hib_read_full(fd, buf, sizeof(buf) - 1);
 	if (n < 0)
-		return negative_errno();
+		return (int)n;
 	buf[n] = 0;
 	return hib_net_parse_cmdline(buf, ret_config, why, why_size);
 }

@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 #define PIPELINE_THREADS_MAX	256
 #define PIPELINE_STACK		(512 * 1024)	/* lz4 keeps its 16 KiB state on the stack */
@@ -389,26 +390,6 @@ struct compress_ctx {
 	void *ud;
 };
 
-/* Read up to @len bytes; fewer only at end of file.  Count or -errno. */
-static ssize_t read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 static int compress_produce(void *ud, struct hib_pipeline_slot *s)
 {
 	struct compress_ctx *c = ud;
@@ -417,7 +398,7 @@ static int compress_produce(void *ud, struct hib_pipeline_slot *s)
 
 	if (want == 0) {
 		/* The stream must end here. */
-		n = read_full(c->fd, s->in, 1);
+		n = hib_read_full(c->fd, s->in, 1);
 		if (n < 0)
 			return (int)n;
 		if (n > 0) {
@@ -426,7 +407,7 @@ static int compress_produce(void *ud, struct hib_pipeline_slot *s)
 		}
 		return 0;
 	}
-	n = read_full(c->fd, s->in, want);
+	n = hib_read_full(c->fd, s->in, want);
 	if (n < 0) {
 		hib_err("reading the image stream: %s", strerror((int)-n));
 		return (int)n;

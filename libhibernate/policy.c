@@ -14,6 +14,7 @@
 
 #include "hibernate.h"
 #include "macro.h"
+#include "util.h"
 #include "policy.h"
 
 static const char *const key_names[_HIB_POLICY_KEY_MAX] = {
@@ -407,19 +408,12 @@ static int read_bounded(int fd, char **ret_buf, size_t *ret_len, size_t max)
 
 	if (!buf)
 		return -ENOMEM;
-	for (;;) {
-		k = read(fd, buf + n, max + 1 - n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-		if (n > max)
-			return -EFBIG;
-	}
+	k = hib_read_full(fd, buf, max + 1);
+	if (k < 0)
+		return (int)k;
+	n = (size_t)k;
+	if (n > max)
+		return -EFBIG;
 	*ret_buf = TAKE_PTR(buf);
 	*ret_len = n;
 	return 0;
@@ -431,7 +425,7 @@ int hib_policy_load_file(const char *path, struct hib_policy_rule *ret_rule,
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL, *name = NULL;
 	const char *base;
-	size_t len, bl, sl = strlen(HIB_POLICY_SUFFIX);
+	size_t len = 0, bl, sl = strlen(HIB_POLICY_SUFFIX);
 	struct stat st;
 	int r;
 
@@ -661,24 +655,16 @@ int hib_policy_cgroup_unit(const char *path, char ret_unit[HIB_POLICY_FIELD_MAX]
 static int read_small(const char *path, char *buf, size_t size, size_t *ret_len)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t k;
-	size_t n = 0;
+	ssize_t n;
 
 	if (fd < 0)
 		return negative_errno();
-	while (n < size - 1) {
-		k = read(fd, buf + n, size - 1 - n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
+	/* Longer files are cut: the fields we want are at the start. */
+	n = hib_read_full(fd, buf, size - 1);
+	if (n < 0)
+		return (int)n;
 	buf[n] = '\0';
-	*ret_len = n;
+	*ret_len = (size_t)n;
 	return 0;
 }
 

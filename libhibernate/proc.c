@@ -19,6 +19,7 @@
 #include "hibernate.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 /* ---- parsing helpers ---------------------------------------------------------------------- */
 
@@ -320,26 +321,18 @@ static int read_small_file(const char *path, char *buf, size_t size, size_t *ret
 {
 	_cleanup_close_ int fd = -1;
 	size_t len = 0;
+	ssize_t n;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : negative_errno();
 
-	for (;;) {
-		ssize_t n;
-
-		if (len == size)
-			return -EFBIG;
-		n = read(fd, buf + len, size - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	n = hib_read_full(fd, buf, size);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n == size)
+		return -EFBIG;
+	len = (size_t)n;
 	*ret_len = len;
 	return 0;
 }

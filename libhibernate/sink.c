@@ -137,17 +137,9 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 	if (!path || !*path || !ret_sink ||
 	    (mode != HIB_SINK_READ && mode != HIB_SINK_WRITE && mode != HIB_SINK_UPDATE))
 		return -EINVAL;
-	if (hib_http_is_url(path)) {
-		struct hib_http_config config;
-		int r = hib_http_config_from_env(&config);
-
-		if (r < 0)
-			return r;
-		r = hib_sink_open_http(path, mode, &config, ret_sink);
-		explicit_bzero(config.bearer_token, sizeof(config.bearer_token));
-		explicit_bzero(config.s3_secret, sizeof(config.s3_secret));
-		return r;
-	}
+	/* URLs go through hib_sink_open_conf(), with the configuration's HTTP settings. */
+	if (hib_http_is_url(path))
+		return -EINVAL;
 
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT || mode != HIB_SINK_WRITE)

@@ -62,7 +62,8 @@ enum {
  * HIB_SINK_WRITE a regular file is created (0600) if its directory exists (never under /dev/:
  * a missing name there is a missing device, -ENOENT); -EROFS if the file
  * or device is read-only (BLKROGET, or a filesystem mounted read-only), -ENOENT if it is
- * missing (for reading) or its directory is, -EINVAL for anything else (directory, pipe...).
+ * missing (for reading) or its directory is, -EINVAL for anything else (directory, pipe, a
+ * URL: those go through hib_sink_open_conf()).
  * HIB_SINK_UPDATE opens an existing file or device for reading and writing (resume reads
  * the image, then invalidates it), with the same read-only checks as HIB_SINK_WRITE.
  */

@@ -125,7 +125,9 @@ static int probe_cow(struct hib_dm_stage *d, char *why, size_t why_size)
 			 d->set.n, HIB_CONF_DEFAULT_PATH);
 		return -ENOENT;
 	}
-	r = hib_cow_probe(d->cow, &maj, &min, &sectors);
+	r = d->set.be->cow_probe ? d->set.be->cow_probe(d->set.be->ud, d->cow, &maj, &min,
+							  &sectors) :
+	    hib_cow_probe(d->cow, &maj, &min, &sectors);
 	if (r < 0) {
 		snprintf(why, why_size, "COW store %s: %s", d->cow,
 			 r == -EBUSY ? "in use (mounted or held by another device)" :

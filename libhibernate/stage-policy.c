@@ -72,14 +72,17 @@ static int open_mounts(struct hib_run *run, struct hib_policy_stage *st, const c
 	if (!st->mounts)
 		return -ENOMEM;
 	while (getline(&line, &cap, f) > 0 && st->n_mounts < MOUNTS_MAX) {
-		char dev[24], mnt[PATH_MAX], fstype[64];
-		const char *sep = strstr(line, " - ");
+		struct hib_mountinfo_line ml;
+		const char *mnt, *fstype;
+		char dev[24];
 		bool skip = false;
 		int fd;
 
-		if (!sep || sscanf(line, "%*s %*s %23s %*s %4095s", dev, mnt) != 2 ||
-		    sscanf(sep + 3, "%63s", fstype) != 1)
+		if (hib_mountinfo_parse(line, &ml) < 0)
 			continue;
+		mnt = ml.mountpoint;
+		fstype = ml.fstype;
+		snprintf(dev, sizeof(dev), "%u:%u", ml.major, ml.minor);
 		for (i = 0; i < ARRAY_SIZE(pseudo_fs); i++)
 			if (strcmp(fstype, pseudo_fs[i]) == 0)
 				skip = true;
@@ -88,7 +91,6 @@ static int open_mounts(struct hib_run *run, struct hib_policy_stage *st, const c
 				skip = true;
 		if (skip)
 			continue;
-		hib_mountinfo_unescape(mnt);
 		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
 			hib_warning(run, HIB_STEP_PREPARE, -errno, "warning: cannot open %s (%s) to "

@@ -22,317 +22,7 @@
 #include "dm-journal.h"
 #include "dm.h"
 #include "image.h"
-
-/* ---- the fake ------------------------------------------------------------------------------ */
-
-#define FAKE_MAJOR 253
-#define FAKE_DEVS 16
-
-struct fake_dev {
-	bool exists;
-	char name[HIB_DM_NAME_MAX];
-	char uuid[HIB_DM_UUID_MAX];
-	uint32_t minor;
-	struct hib_dm_table live;
-	struct hib_dm_table inactive;
-	bool has_inactive;
-	bool suspended;
-	unsigned int merge_polls;	/* status calls while on snapshot-merge */
-};
-
-struct fake {
-	struct fake_dev d[FAKE_DEVS];
-	uint32_t next_minor;
-	int frozen[64];			/* by fd */
-	unsigned int calls;
-	unsigned int fail_at;		/* 1-based call number to fail once; 0 never */
-	bool failed;
-	bool overflow;			/* status of a snapshot says Invalid */
-	uint8_t content;		/* what read_dev returns */
-	uint64_t dev_sectors;		/* what read_dev says the size is (0: the table's) */
-	char failed_op[32];
-};
-
-static int maybe_fail(struct fake *f, const char *op)
-{
-	f->calls++;
-	if (f->fail_at && f->calls == f->fail_at && !f->failed) {
-		f->failed = true;
-		snprintf(f->failed_op, sizeof(f->failed_op), "%s", op);
-		return -EIO;
-	}
-	return 0;
-}
-
-static struct fake_dev *find(struct fake *f, const char *name, const char *uuid)
-{
-	unsigned int i;
-
-	for (i = 0; i < FAKE_DEVS; i++) {
-		if (!f->d[i].exists)
-			continue;
-		if (name && strcmp(f->d[i].name, name) == 0)
-			return &f->d[i];
-		if (!name && uuid && strcmp(f->d[i].uuid, uuid) == 0)
-			return &f->d[i];
-	}
-	return NULL;
-}
-
-static struct fake_dev *add(struct fake *f, const char *name, const char *uuid,
-			    const struct hib_dm_table *t)
-{
-	unsigned int i;
-
-	for (i = 0; i < FAKE_DEVS; i++) {
-		if (!f->d[i].exists) {
-			memset(&f->d[i], 0, sizeof(f->d[i]));
-			f->d[i].exists = true;
-			snprintf(f->d[i].name, sizeof(f->d[i].name), "%s", name);
-			snprintf(f->d[i].uuid, sizeof(f->d[i].uuid), "%s", uuid ? uuid : "");
-			f->d[i].minor = f->next_minor++;
-			f->d[i].live = *t;
-			return &f->d[i];
-		}
-	}
-	return NULL;
-}
-
-/* Does any device's table use @minor? */
-static bool in_use(struct fake *f, uint32_t minor)
-{
-	char tok[32];
-	unsigned int i, j;
-
-	snprintf(tok, sizeof(tok), "%u:%u", FAKE_MAJOR, minor);
-	for (i = 0; i < FAKE_DEVS; i++) {
-		if (!f->d[i].exists)
-			continue;
-		for (j = 0; j < f->d[i].live.n; j++) {
-			const char *p = f->d[i].live.t[j].params;
-			size_t n = strlen(tok);
-
-			while ((p = strstr(p, tok))) {
-				if (p[n] == ' ' || p[n] == 0)
-					return true;
-				p += n;
-			}
-		}
-	}
-	return false;
-}
-
-static int f_info(void *ud, const char *name, const char *uuid, struct hib_dm_info *ret)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "info");
-
-	if (r)
-		return r;
-	memset(ret, 0, sizeof(*ret));
-	d = find(f, name, uuid);
-	if (d) {
-		ret->exists = true;
-		ret->major = FAKE_MAJOR;
-		ret->minor = d->minor;
-		snprintf(ret->name, sizeof(ret->name), "%s", d->name);
-		snprintf(ret->uuid, sizeof(ret->uuid), "%s", d->uuid);
-	}
-	return 0;
-}
-
-static int f_table(void *ud, const char *name, struct hib_dm_table *ret)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "table");
-
-	if (r)
-		return r;
-	d = find(f, name, NULL);
-	if (!d)
-		return -ENXIO;
-	*ret = d->live;
-	return 0;
-}
-
-static int f_create(void *ud, const char *name, const char *uuid, const struct hib_dm_table *t,
-		    struct hib_dm_info *ret)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "create");
-
-	if (r)
-		return r;
-	if (find(f, name, NULL))
-		return -EBUSY;
-	d = add(f, name, uuid, t);
-	assert_non_null(d);
-	memset(ret, 0, sizeof(*ret));
-	ret->exists = true;
-	ret->major = FAKE_MAJOR;
-	ret->minor = d->minor;
-	return 0;
-}
-
-static int f_reload(void *ud, const char *name, const struct hib_dm_table *t)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "reload");
-
-	if (r)
-		return r;
-	d = find(f, name, NULL);
-	if (!d)
-		return -ENXIO;
-	d->inactive = *t;
-	d->has_inactive = true;
-	return 0;
-}
-
-static int f_suspend(void *ud, const char *name, bool lockfs)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "suspend");
-	unsigned int i;
-
-	if (r)
-		return r;
-	d = find(f, name, NULL);
-	if (!d)
-		return -ENXIO;
-	/* A frozen filesystem must never be suspended with lockfs (it would deadlock). */
-	if (lockfs)
-		for (i = 0; i < 64; i++)
-			assert_int_equal(f->frozen[i], 0);
-	d->suspended = true;
-	return 0;
-}
-
-static int f_resume(void *ud, const char *name)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "resume");
-
-	if (r)
-		return r;
-	d = find(f, name, NULL);
-	if (!d)
-		return -ENXIO;
-	if (d->has_inactive) {
-		d->live = d->inactive;
-		d->has_inactive = false;
-		d->merge_polls = 0;
-	}
-	d->suspended = false;
-	return 0;
-}
-
-static int f_remove(void *ud, const char *name)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "remove");
-
-	if (r)
-		return r;
-	d = find(f, name, NULL);
-	if (!d)
-		return -ENXIO;
-	if (in_use(f, d->minor))
-		return -EBUSY;
-	d->exists = false;
-	return 0;
-}
-
-static int f_status(void *ud, const char *name, char *buf, size_t size)
-{
-	struct fake *f = ud;
-	struct fake_dev *d;
-	int r = maybe_fail(f, "status");
-
-	if (r)
-		return r;
-	d = find(f, name, NULL);
-	if (!d)
-		return -ENXIO;
-	if (f->overflow && strncmp(d->live.t[0].type, "snapshot", 8) == 0)
-		snprintf(buf, size, "Invalid");
-	else if (strcmp(d->live.t[0].type, "snapshot-merge") == 0)
-		snprintf(buf, size, "%u/65536 16", d->merge_polls++ < 2 ? 1000u : 16u);
-	else if (strcmp(d->live.t[0].type, "snapshot") == 0)
-		snprintf(buf, size, "1000/65536 16");
-	else
-		buf[0] = 0;
-	return 0;
-}
-
-static int f_freeze(void *ud, int fd)
-{
-	struct fake *f = ud;
-	int r = maybe_fail(f, "fs_freeze");
-
-	if (r)
-		return r;
-	assert_true(fd >= 0 && fd < 64);
-	if (f->frozen[fd])
-		return -EBUSY;
-	f->frozen[fd] = 1;
-	return 0;
-}
-
-static int f_thaw(void *ud, int fd)
-{
-	struct fake *f = ud;
-	int r = maybe_fail(f, "fs_thaw");
-
-	if (r)
-		return r;
-	assert_true(fd >= 0 && fd < 64);
-	if (!f->frozen[fd])
-		return -EINVAL;
-	f->frozen[fd] = 0;
-	return 0;
-}
-
-static int f_read_dev(void *ud, uint32_t major, uint32_t minor, void *buf, size_t len,
-		      uint64_t *ret_sectors)
-{
-	struct fake *f = ud;
-	unsigned int i;
-	int r = maybe_fail(f, "read_dev");
-
-	if (r)
-		return r;
-	for (i = 0; i < FAKE_DEVS; i++)
-		if (f->d[i].exists && f->d[i].minor == minor)
-			break;
-	if (i == FAKE_DEVS)
-		return -ENXIO;
-	memset(buf, f->content, len);
-	*ret_sectors = f->dev_sectors ? f->dev_sectors : f->d[i].live.t[0].length;
-	return (int)len;
-}
-
-static void f_sleep(void *ud, unsigned int ms)
-{
-	(void)ud;
-	(void)ms;
-}
-
-static struct fake F;
-
-static const struct hib_dm_backend fake_be = {
-	.info = f_info, .table = f_table, .create = f_create, .reload = f_reload,
-	.suspend = f_suspend, .resume = f_resume, .remove = f_remove, .status = f_status,
-	.fs_freeze = f_freeze, .fs_thaw = f_thaw, .read_dev = f_read_dev, .sleep_ms = f_sleep,
-	.ud = &F,
-};
+#include "fake-dm.h"
 
 static char cow_path[64];
 
@@ -356,8 +46,8 @@ static void world(struct hib_dm_set *set, unsigned int fail_at)
 
 	memset(&F, 0, sizeof(F));
 	F.content = 0x5a;
-	add(&F, "vg-a", "LVM-aaaa", &a);
-	add(&F, "vg-b", "", &b);
+	fake_add(&F, "vg-a", "LVM-aaaa", &a);
+	fake_add(&F, "vg-b", "", &b);
 	snprintf(cow_path, sizeof(cow_path), "/tmp/test-dm-cow.XXXXXX");
 	fd = mkstemp(cow_path);
 	assert_true(fd >= 0);
@@ -416,7 +106,7 @@ static void assert_safe(void)
 			continue;
 		assert_int_equal(sscanf(d->live.t[0].params, "%u:%u %u:%u", &maj, &min1, &maj,
 					&min2), 4);
-		assert_true(in_use(&F, min1));
+		assert_true(fake_in_use(&F, min1));
 	}
 }
 
@@ -449,13 +139,13 @@ static void test_protect_ok(void **state)
 
 	world(set, 0);
 	assert_int_equal(hib_dm_protect(set), 0);
-	a = find(&F, "vg-a", NULL);
+	a = fake_find(&F, "vg-a", NULL);
 	assert_string_equal(a->live.t[0].type, "snapshot");
-	assert_non_null(find(&F, "vg-a-real", NULL));
-	assert_non_null(find(&F, "vg-a-cow", NULL));
-	assert_non_null(find(&F, "vg-b-real", NULL));
+	assert_non_null(fake_find(&F, "vg-a-real", NULL));
+	assert_non_null(fake_find(&F, "vg-a-cow", NULL));
+	assert_non_null(fake_find(&F, "vg-b-real", NULL));
 	/* X-real has X's own table; X points at X-real and X-cow, chunk 8, persistent. */
-	assert_string_equal(find(&F, "vg-a-real", NULL)->live.t[0].params, "8:16 2048");
+	assert_string_equal(fake_find(&F, "vg-a-real", NULL)->live.t[0].params, "8:16 2048");
 	assert_non_null(strstr(a->live.t[0].params, " P 8"));
 	assert_false(a->suspended);
 	/* Frozen until 5b. */
@@ -643,7 +333,7 @@ static void test_prepare_refusals(void **state)
 	assert_int_equal(hib_dm_prepare(set, "/dev/null", 8, 48, 128 * 2048, 0), -ENOENT);
 	hib_dm_set_done(set);
 	/* Leftover helper from an interrupted run. */
-	add(&F, "vg-a-real", "", &t);
+	fake_add(&F, "vg-a-real", "", &t);
 	hib_dm_set_init(set, &fake_be);
 	assert_int_equal(hib_dm_add(set, "vg-a", "/"), 0);
 	assert_int_equal(hib_dm_prepare(set, "/dev/null", 8, 48, 128 * 2048, 0), -EEXIST);
@@ -1009,7 +699,7 @@ static void test_recover_left_on_snapshot(void **state)
 	assert_int_equal(hib_dm_protect(set), 0);
 	assert_int_equal(hib_dm_thaw(set), 0);
 	hib_dm_set_done(set);
-	assert_string_equal(find(&F, "vg-a", NULL)->live.t[0].type, "snapshot");
+	assert_string_equal(fake_find(&F, "vg-a", NULL)->live.t[0].type, "snapshot");
 	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 2);
 	assert_clean();
 	assert_int_equal(journal_state(), HIB_DM_J_NONE);
@@ -1023,12 +713,12 @@ static void test_recover_missing_origin(void **state)
 	struct hib_dm_table b = linear(1 << 19, 32);
 
 	protect_thaw_cut(set);
-	find(&F, "vg-b", NULL)->exists = false;
+	fake_find(&F, "vg-b", NULL)->exists = false;
 	/* vg-a is merged; vg-b stays in the journal for the next run. */
 	assert_int_equal(hib_dm_recover(&fake_be, cow_path), -ENOENT);
 	assert_int_equal(journal_state(), HIB_DM_J_MERGING);
-	assert_null(find(&F, "vg-a-cow", NULL));
-	add(&F, "vg-b", "", &b);
+	assert_null(fake_find(&F, "vg-a-cow", NULL));
+	fake_add(&F, "vg-b", "", &b);
 	assert_int_equal(hib_dm_recover(&fake_be, cow_path), 1);
 	assert_clean();
 	assert_int_equal(journal_state(), HIB_DM_J_NONE);

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "conf.h"
 #include "http.h"
 #include "image.h"
 
@@ -173,6 +174,24 @@ static void test_transient_and_errno(void **state)
 	assert_false(hib_http_is_url("ftp://h/x"));
 }
 
+/* The environment through the one place it is read: hib_conf_resolve(), then the HTTP
+ * settings of the resolved configuration.  (No file: HIBERNATE_CONF unset, default path.) */
+static int config_from_env(struct hib_http_config *c)
+{
+	static struct hib_conf conf;
+	char why[512];
+	int r;
+
+	unsetenv("HIBERNATE_CONF");
+	r = hib_conf_resolve("/dev/null", NULL, &conf, NULL);
+	if (r < 0)
+		return r;
+	r = hib_conf_http_config(&conf, c, why, sizeof(why));
+	if (r < 0 && strstr(why, "No such file"))
+		r = -ENOENT;
+	return r;
+}
+
 static void test_config_env(void **state)
 {
 	struct hib_http_config c;
@@ -184,21 +203,21 @@ static void test_config_env(void **state)
 	unsetenv("HIBERNATE_HTTP_TOKEN_FILE");
 	unsetenv("HIBERNATE_HTTP_RETRIES");
 	unsetenv("HIBERNATE_HTTP_TIMEOUT_MS");
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.bearer_token, "");
 	assert_int_equal(c.retries, 3);
 	assert_true(c.timeout_ms > 0 && c.connect_timeout_ms > 0 && c.stall_timeout_s > 0);
 
 	setenv("HIBERNATE_HTTP_TOKEN", "abc.def", 1);
 	setenv("HIBERNATE_HTTP_RETRIES", "5", 1);
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.bearer_token, "abc.def");
 	assert_int_equal(c.retries, 5);
 	setenv("HIBERNATE_HTTP_TOKEN", "a\r\nX-Evil: 1", 1);
-	assert_int_equal(hib_http_config_from_env(&c), -EINVAL);
+	assert_int_equal(config_from_env(&c), -EINVAL);
 	unsetenv("HIBERNATE_HTTP_TOKEN");
 	setenv("HIBERNATE_HTTP_RETRIES", "-1", 1);
-	assert_int_equal(hib_http_config_from_env(&c), -EINVAL);
+	assert_int_equal(config_from_env(&c), -EINVAL);
 	unsetenv("HIBERNATE_HTTP_RETRIES");
 
 	fd = mkstemp(path);
@@ -206,10 +225,10 @@ static void test_config_env(void **state)
 	assert_int_equal(write(fd, "tok123\nrest\n", 12), 12);
 	close(fd);
 	setenv("HIBERNATE_HTTP_TOKEN_FILE", path, 1);
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.bearer_token, "tok123");
 	unlink(path);
-	assert_int_equal(hib_http_config_from_env(&c), -ENOENT);
+	assert_int_equal(config_from_env(&c), -ENOENT);
 	unsetenv("HIBERNATE_HTTP_TOKEN_FILE");
 }
 
@@ -368,7 +387,7 @@ static int write_image_cfg(const char *url, const struct hib_http_config *cfg,
 	if (cfg)
 		c = *cfg;
 	else
-		assert_int_equal(hib_http_config_from_env(&c), 0);
+		hib_http_config_defaults(&c);
 	c.retries = 1;
 	c.backoff_ms = 10;
 	r = hib_sink_open_http(url, HIB_SINK_WRITE, &c, &s);
@@ -489,7 +508,7 @@ static void test_nginx_round_trip(void **state)
 	assert_false(exists("img/host1.part"));
 
 	/* Read it back through ranged GETs, then invalidate: deleted. */
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	hib_http_config_defaults(&c);
 	read_back(url, &c, key, raw, pages * page, true);
 	assert_false(exists("img/host1"));
 
@@ -548,7 +567,7 @@ static void test_nginx_client_cert(void **state)
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/img/host1", port);
 	raw = noise(pages * page, 9);
 	assert_int_equal(hib_image_key_from_raw(kb, &key), 0);
-	assert_int_equal(hib_http_config_from_env(&base), 0);
+	hib_http_config_defaults(&base);
 	base.retries = 0;
 	base.ca_file = ca;
 	hib_set_log_fn(log_capture);
@@ -859,23 +878,23 @@ static void test_s3_credentials(void **state)
 	setenv("HIBERNATE_S3_CREDENTIALS_FILE", path, 1);
 	setenv("HIBERNATE_S3_REGION", "eu-west-3", 1);
 	setenv("HIBERNATE_S3_PART_MIB", "16", 1);
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.s3_key_id, "AKID");
 	assert_string_equal(c.s3_secret, "secret");
 	assert_string_equal(c.s3_region, "eu-west-3");
 	assert_int_equal(c.s3_part_size, 16u << 20);
 	setenv("HIBERNATE_S3_PART_MIB", "4", 1);	/* below S3's 5 MiB */
-	assert_int_equal(hib_http_config_from_env(&c), -EINVAL);
+	assert_int_equal(config_from_env(&c), -EINVAL);
 	setenv("HIBERNATE_S3_PART_MIB", "8", 1);
 	setenv("HIBERNATE_S3_REGION", "eu west", 1);
-	assert_int_equal(hib_http_config_from_env(&c), -EINVAL);
+	assert_int_equal(config_from_env(&c), -EINVAL);
 	setenv("HIBERNATE_S3_REGION", "us-east-1", 1);
 	setenv("HIBERNATE_S3_CREDENTIALS_FILE", "/nonexistent/cred", 1);
-	assert_int_equal(hib_http_config_from_env(&c), -ENOENT);
+	assert_int_equal(config_from_env(&c), -ENOENT);
 	unsetenv("HIBERNATE_S3_CREDENTIALS_FILE");
 	unsetenv("HIBERNATE_S3_REGION");
 	unsetenv("HIBERNATE_S3_PART_MIB");
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.s3_region, "us-east-1");
 	assert_int_equal(c.s3_part_size, HIB_S3_PART_DEFAULT);
 	assert_string_equal(c.s3_key_id, "");
@@ -886,7 +905,7 @@ static struct hib_http_config fake_config(struct fake_s3 *f)
 {
 	struct hib_http_config c;
 
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	hib_http_config_defaults(&c);
 	c.s3_part_size = HIB_S3_PART_MIN;
 	c.send = fake_s3_send;
 	c.send_ud = f;
@@ -1065,7 +1084,7 @@ static void test_s3_rgw(void **state)
 		 (int)(strstr(base + 10, "/") + 1 - base), base);
 	raw = noise(pages * page, 23);
 	assert_int_equal(hib_image_key_from_raw(kb, &key), 0);
-	assert_int_equal(hib_http_config_from_env(&c), 0);
+	hib_http_config_defaults(&c);
 	assert_int_equal(hib_s3_read_credentials(cred, c.s3_key_id, c.s3_secret), 0);
 	c.s3_part_size = HIB_S3_PART_MIN;
 	hib_set_log_fn(log_capture);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal: small I/O helpers shared by the library's files. */
+#ifndef LIBHIBERNATE_UTIL_H
+#define LIBHIBERNATE_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Read up to @len bytes from @fd, retrying on EINTR and short reads; fewer only at end of
+ * file.  The count, or -errno.
+ */
+ssize_t hib_read_full(int fd, void *buf, size_t len);
+
+/*
+ * Read the whole file @path (at most @size - 1 bytes) into @buf, NUL-terminated.  The count;
+ * -EFBIG if it does not fit; -errno (open's ENOENT included).
+ */
+ssize_t hib_read_file(const char *path, char *buf, size_t size);
+
+#endif /* LIBHIBERNATE_UTIL_H */

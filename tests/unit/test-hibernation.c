@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libhibernate/hibernation.c: hib_hibernate() and hib_resume() driven end to end against the
+ * fakes -- freeze_processes(2) and snapshot_kernel(2) through the mock syscall(2), the fake
+ * libdevmapper with one protected filesystem, a fake /proc and /sys, an image file -- and a
+ * failure injected at every step (the fault points of fault.h, the kernel calls, every
+ * libdevmapper call).  After each: everything thawed, the dm tables back (or merged), no
+ * valid image left, and the failing step and errno in the HIB_EV_FAIL event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake-dm.h"
+#include "fakeproc.h"
+#include "fault.h"
+#include "hibernation.h"
+#include "image.h"
+#include "mock-syscall.h"
+
+#define IMAGE_PAGES 48
+
+static char root[] = "/tmp/test-hibernation-XXXXXX";
+static char path_proc[PATH_MAX], path_mnt[PATH_MAX], path_sys[PATH_MAX];
+static char path_mountinfo[PATH_MAX], path_cow[PATH_MAX], path_image[PATH_MAX];
+static char path_policy[PATH_MAX], path_notes[PATH_MAX], path_machine[PATH_MAX];
+static char path_snapshot[PATH_MAX];
+static struct hib_conf conf;
+static struct hib_system sys;
+
+/* ---- the kernel ---------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t got_term;
+static bool term_at_snapshot;
+static int oom_at_snapshot;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+static struct {
+	int frozen;		/* freeze-all minus thaw-all */
+	unsigned int freezes;
+	int freeze_err;		/* freeze_processes' answer */
+	int snapshot_err;	/* snapshot_kernel's answer */
+	unsigned int snapshots;
+} kernel;
+
+static long kernel_handler(long nr, long *a)
+{
+	if (nr == __NR_freeze_processes) {
+		const struct freeze_processes_args *fa = (const void *)a[0];
+
+		if (fa->flags & FREEZE_PROCESSES_THAW) {
+			if (!(fa->flags & FREEZE_PROCESSES_ONE))
+				kernel.frozen = 0;
+			return 12;	/* threads thawed, as the kernel says */
+		}
+		if (kernel.freeze_err)
+			return kernel.freeze_err;
+		kernel.freezes++;
+		kernel.frozen = 1;
+		return 12;	/* threads frozen */
+	}
+	if (nr == __NR_snapshot_kernel) {
+		struct snapshot_kernel_args *sk = (void *)a[0];
+		long page = sysconf(_SC_PAGESIZE);
+		uint8_t *buf;
+		int fd, i;
+
+		if (kernel.snapshot_err)
+			return kernel.snapshot_err;
+		kernel.snapshots++;
+		if (term_at_snapshot) {
+			char adj[16] = "";
+			FILE *f = fopen("/proc/self/oom_score_adj", "r");
+
+			/* Ctrl-C / SIGTERM in the frozen window: deferred, not acted on now. */
+			raise(SIGTERM);
+			assert_int_equal(got_term, 0);
+			if (f) {
+				if (fgets(adj, sizeof(adj), f))
+					oom_at_snapshot = atoi(adj);
+				fclose(f);
+			}
+		}
+		fd = memfd_create("image", MFD_CLOEXEC);
+		assert_true(fd >= 0);
+		buf = malloc((size_t)page);
+		assert_non_null(buf);
+		for (i = 0; i < IMAGE_PAGES; i++) {
+			memset(buf, i % 5 ? 0 : i, (size_t)page);
+			memcpy(buf, &i, sizeof(i));
+			assert_int_equal(write(fd, buf, (size_t)page), page);
+		}
+		free(buf);
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		sk->fd = fd;
+		sk->image_pages = IMAGE_PAGES;
+		sk->resumed = 0;
+		return 0;
+	}
+	if (nr == __NR_kill)
+		return 0;
+	return -ENOSYS;
+}
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+static struct {
+	unsigned int fails;
+	enum hib_step fail_step;
+	int fail_err;
+	char fail_msg[1024];
+	bool summary;
+	char log[16384];
+} seen;
+
+static void on_message(void *ud, const struct hib_event *ev)
+{
+	size_t n = strlen(seen.log);
+
+	(void)ud;
+	if (ev->level == HIB_EV_FAIL) {
+		seen.fails++;
+		seen.fail_step = ev->step;
+		seen.fail_err = ev->err;
+		snprintf(seen.fail_msg, sizeof(seen.fail_msg), "%s", ev->msg);
+	}
+	snprintf(seen.log + n, sizeof(seen.log) - n, "[%s/%d] %s\n", hib_step_name(ev->step),
+		 ev->level, ev->msg);
+}
+
+static void on_summary(void *ud, const char *target, const struct hib_hibernate_stats *st)
+{
+	(void)ud;
+	(void)target;
+	assert_int_equal(st->pages, IMAGE_PAGES);
+	seen.summary = true;
+}
+
+static const struct hib_events events = {
+	.message = on_message,
+	.summary = on_summary,
+};
+
+/* ---- the world ----------------------------------------------------------------------------- */
+
+static struct hib_dm_table linear(uint64_t len)
+{
+	struct hib_dm_table t;
+
+	memset(&t, 0, sizeof(t));
+	t.n = 1;
+	t.t[0].length = len;
+	strcpy(t.t[0].type, "linear");
+	snprintf(t.t[0].params, sizeof(t.t[0].params), "8:16 2048");
+	return t;
+}
+
+static void world(bool protect)
+{
+	struct hib_dm_table a = linear(1 << 20);
+	struct fake_dev *d;
+	char rel[128];
+	int fd;
+
+	memset(&kernel, 0, sizeof(kernel));
+	memset(&seen, 0, sizeof(seen));
+	mock_reset(kernel_handler);
+	hib_fault_disarm();
+	memset(&F, 0, sizeof(F));
+	F.content = 0x5a;
+	d = fake_add(&F, "vg-a", "LVM-aaaa", &a);
+	assert_non_null(d);
+	snprintf(rel, sizeof(rel), "sys/dev/block/%u:%u/dm/name", FAKE_MAJOR, d->minor);
+	assert_int_equal(fakeproc_write(root, rel, "vg-a\n"), 0);
+	if (protect)
+		assert_int_equal(fakeproc_write(root, "mountinfo", "1 0 %u:%u / %s rw,relatime - "
+						"ext4 /dev/mapper/vg-a rw\n", FAKE_MAJOR, d->minor,
+						path_mnt), 0);
+	else
+		assert_int_equal(fakeproc_write(root, "mountinfo", "%s", ""), 0);
+	fd = open(path_cow, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 128 << 20), 0);
+	close(fd);
+	unlink(path_image);
+	assert_int_equal(fakeproc_write(root, "snapshot", "%s", ""), 0);
+	memset(&conf, 0, sizeof(conf));
+	snprintf(conf.cow, sizeof(conf.cow), "%s", path_cow);
+	snprintf(conf.target, sizeof(conf.target), "%s", path_image);
+	conf.sync_timeout_ms = 5000;
+}
+
+/* /sys/kernel/notes: one NT_GNU_BUILD_ID note, the running kernel's build id here. */
+static void write_notes(void)
+{
+	static const uint8_t note[] = {
+		4, 0, 0, 0, 8, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0,
+		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+	};
+	FILE *f = fopen(path_notes, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(note, 1, sizeof(note), f), sizeof(note));
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_int_equal(fakeproc_create(root), 0);
+	snprintf(path_proc, sizeof(path_proc), "%s/proc", root);
+	snprintf(path_mnt, sizeof(path_mnt), "%s/mnt", root);
+	snprintf(path_sys, sizeof(path_sys), "%s/sys", root);
+	snprintf(path_mountinfo, sizeof(path_mountinfo), "%s/mountinfo", root);
+	snprintf(path_cow, sizeof(path_cow), "%s/cow", root);
+	snprintf(path_image, sizeof(path_image), "%s/image", root);
+	snprintf(path_policy, sizeof(path_policy), "%s/policy", root);
+	snprintf(path_notes, sizeof(path_notes), "%s/notes", root);
+	snprintf(path_machine, sizeof(path_machine), "%s/machine-id", root);
+	snprintf(path_snapshot, sizeof(path_snapshot), "%s/snapshot", root);
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"), 0);
+	assert_int_equal(fakeproc_write(root, "proc/swaps",
+					"Filename Type Size Used Priority\n"), 0);
+	assert_int_equal(fakeproc_write(root, "machine-id", "0123456789abcdef\n"), 0);
+	write_notes();
+	assert_int_equal(mkdir(path_mnt, 0755), 0);
+	assert_int_equal(mkdir(path_policy, 0755), 0);
+	sys = (struct hib_system){
+		.proc_root = path_proc,
+		.snapshot_dev = path_snapshot,
+		.notes_path = path_notes,
+		.machine_id_path = path_machine,
+		.mountinfo_path = path_mountinfo,
+		.sys_root = path_sys,
+		.dm_backend = &fake_be_cow,
+		.no_mlock = true,
+		.no_poweroff_call = true,
+	};
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fakeproc_destroy(root);
+	return 0;
+}
+
+static int hibernate_test(bool no_poweroff, enum hib_test_stage test)
+{
+	struct hib_hibernate_opts opts = {
+		.sz = sizeof(opts),
+		.conf = &conf,
+		.policy_dir = path_policy,
+		.no_poweroff = no_poweroff,
+		.test = test,
+		.sys = &sys,
+	};
+
+	return hib_hibernate(&opts, &events);
+}
+
+static int hibernate(bool no_poweroff)
+{
+	return hibernate_test(no_poweroff, HIB_TEST_NONE);
+}
+
+/* Is there a valid image on the target? */
+static bool valid_image(void)
+{
+	struct hib_image_reader *rd = NULL;
+	struct hib_sink *sink = NULL;
+	int r = hib_image_open(&conf, path_image, HIB_SINK_READ, NULL, &sink, &rd);
+
+	hib_image_reader_free(rd);
+	hib_sink_close(sink);
+	if (r != 0 && r != -ENODATA)
+		fail_msg("hib_image_open: %d", r);
+	return r == 0;
+}
+
+/* Everything as it was: nothing frozen, vg-a on its own table, resumed, FITHAWed, alone. */
+static void assert_back(const char *when)
+{
+	struct hib_dm_table a = linear(1 << 20);
+	unsigned int i, n = 0;
+
+	if (kernel.frozen)
+		fail_msg("%s: tasks left frozen\n%s", when, seen.log);
+	for (i = 0; i < FAKE_DEVS; i++) {
+		if (!F.d[i].exists)
+			continue;
+		n++;
+		if (strcmp(F.d[i].name, "vg-a"))
+			fail_msg("%s: left over: %s\n%s", when, F.d[i].name, seen.log);
+		assert_false(F.d[i].suspended);
+		assert_memory_equal(&F.d[i].live, &a, sizeof(a));
+	}
+	assert_int_equal(n, 1);
+	for (i = 0; i < 64; i++)
+		if (F.frozen[i])
+			fail_msg("%s: a filesystem left FIFREEZEd\n%s", when, seen.log);
+}
+
+/* ---- hibernate ----------------------------------------------------------------------------- */
+
+/* --no-poweroff with a protected filesystem: written, merged back, invalidated, thawed. */
+static void test_no_poweroff(void **state)
+{
+	(void)state;
+	world(true);
+	assert_int_equal(hibernate(true), 0);
+	assert_int_equal(seen.fails, 0);
+	assert_true(seen.summary);
+	assert_int_equal(kernel.freezes, 1);
+	assert_int_equal(kernel.snapshots, 1);
+	assert_back("no-poweroff");
+	assert_non_null(strstr(seen.log, "protecting "));
+	assert_non_null(strstr(seen.log, "the image was invalidated"));
+	assert_false(valid_image());
+}
+
+/* Nothing protected: --no-poweroff leaves a valid image, which resume takes up to R4. */
+static void test_unprotected_then_resume(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+
+	(void)state;
+	world(false);
+	assert_int_equal(hibernate(true), 0);
+	assert_back("unprotected");
+	assert_true(valid_image());
+
+	/* /dev/snapshot is a plain file here: everything loads, R3 invalidates, R4 fails. */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);
+	assert_int_equal(seen.fails, 1);
+	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
+	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
+	assert_false(valid_image());
+
+	/* One-shot: the second resume finds nothing. */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENODATA);
+}
+
+/* A power-off that fails (tests never power off): the image is invalidated, all undone. */
+static void test_poweroff_fails(void **state)
+{
+	(void)state;
+	world(true);
+	assert_int_equal(hibernate(false), -ENOTSUP);
+	assert_int_equal(seen.fails, 1);
+	assert_int_equal(seen.fail_step, HIB_STEP_POWEROFF);
+	assert_true(seen.summary);
+	assert_back("poweroff");
+	assert_false(valid_image());
+}
+
+/* A fault at each step: that step fails with that errno, everything is undone. */
+static void test_fault_every_step(void **state)
+{
+	static const enum hib_step steps[] = {
+		HIB_STEP_PREPARE, HIB_STEP_FREEZE, HIB_STEP_POLICY, HIB_STEP_SYNC,
+		HIB_STEP_PROTECT, HIB_STEP_SNAPSHOT, HIB_STEP_FS_THAW, HIB_STEP_WRITE,
+		HIB_STEP_POWEROFF,
+	};
+	char spec[64], why[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		world(true);
+		snprintf(spec, sizeof(spec), "fail=%s:%d", hib_step_name(steps[i]), ENOLINK);
+		assert_int_equal(hib_fault_arm(spec, why, sizeof(why)), 1);
+		assert_int_equal(hibernate(false), -ENOLINK);
+		if (seen.fails != 1 || seen.fail_step != steps[i] || seen.fail_err != -ENOLINK)
+			fail_msg("fault at %s: %u failures, step %s, errno %d\n%s",
+				 hib_step_name(steps[i]), seen.fails, hib_step_name(seen.fail_step),
+				 seen.fail_err, seen.log);
+		assert_back(spec);
+		assert_false(valid_image());
+		if (steps[i] == HIB_STEP_PREPARE)
+			assert_int_equal(kernel.freezes, 0);
+		hib_fault_disarm();
+	}
+}
+
+/* The kernel says no: the freeze (EBUSY: every refusal) and the snapshot (ENOMEM). */
+static void test_kernel_refuses(void **state)
+{
+	(void)state;
+	world(true);
+	kernel.freeze_err = -EBUSY;
+	assert_int_equal(hibernate(false), -EBUSY);
+	assert_int_equal(seen.fail_step, HIB_STEP_FREEZE);
+	assert_int_equal(seen.fail_err, -EBUSY);
+	assert_non_null(strstr(seen.fail_msg, "did not freeze"));
+	assert_back("freeze refused");
+
+	world(true);
+	kernel.snapshot_err = -ENOMEM;
+	assert_int_equal(hibernate(false), -ENOMEM);
+	assert_int_equal(seen.fail_step, HIB_STEP_SNAPSHOT);
+	assert_non_null(strstr(seen.fail_msg, "not enough free memory for the snapshot"));
+	assert_back("snapshot refused");
+	assert_false(valid_image());
+}
+
+/* Every libdevmapper call of a whole hibernation fails once in turn. */
+static void test_dm_every_call(void **state)
+{
+	unsigned int k, total;
+
+	(void)state;
+	world(true);
+	assert_int_equal(hibernate(true), 0);
+	total = F.calls;
+	assert_true(total > 10);
+	for (k = 1; k <= total; k++) {
+		int r;
+
+		world(true);
+		F.fail_at = k;
+		r = hibernate(true);
+		/* A failure in the merge back or the clean-up is reported, not fatal. */
+		if (r < 0 && seen.fails != 1)
+			fail_msg("dm call %u (%s): %d but %u failures\n%s", k, F.failed_op, r,
+				 seen.fails, seen.log);
+		if (kernel.frozen)
+			fail_msg("dm call %u (%s): left frozen\n%s", k, F.failed_op, seen.log);
+		assert_false(valid_image());
+		for (unsigned int i = 0; i < 64; i++)
+			assert_int_equal(F.frozen[i], 0);
+	}
+}
+
+/* May this process lower its oom_score_adj (CAP_SYS_RESOURCE)?  Left as it was. */
+static bool can_protect_from_oom(void)
+{
+	char old[16] = "";
+	bool ok;
+	int fd = open("/proc/self/oom_score_adj", O_RDWR);
+
+	if (fd < 0)
+		return false;
+	ok = read(fd, old, sizeof(old) - 1) > 0 && lseek(fd, 0, SEEK_SET) == 0 &&
+	     write(fd, "-1000", 5) == 5;
+	if (ok)
+		assert_true(pwrite(fd, old, strlen(old), 0) > 0);
+	close(fd);
+	return ok;
+}
+
+/* The staged dry runs stop after their stage and roll back, saying so; no image. */
+static void test_stages(void **state)
+{
+	static const enum hib_test_stage stages[] = { HIB_TEST_FREEZE, HIB_TEST_DM,
+						      HIB_TEST_SNAPSHOT };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+		world(true);
+		assert_int_equal(hibernate_test(false, stages[i]), 0);
+		assert_int_equal(seen.fails, 0);
+		assert_int_equal(kernel.snapshots, stages[i] == HIB_TEST_SNAPSHOT);
+		if (!strstr(seen.log, "holding 2 s") || !strstr(seen.log, "] everything was thawed again"))
+			fail_msg("stage %d:\n%s", (int)stages[i], seen.log);
+		assert_back("stage");
+		assert_int_equal(access(path_image, F_OK), -1);
+	}
+}
+
+/* A signal in the frozen window is acted on after the thaw; the OOM killer is kept off. */
+static void test_signal_deferred(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_term }, old;
+
+	(void)state;
+	world(true);
+	got_term = 0;
+	term_at_snapshot = true;
+	oom_at_snapshot = 0;
+	assert_int_equal(sigaction(SIGTERM, &sa, &old), 0);
+	assert_int_equal(hibernate(true), 0);
+	term_at_snapshot = false;
+	assert_int_equal(got_term, 1);
+	assert_int_equal(sigaction(SIGTERM, &old, NULL), 0);
+	assert_back("signal");
+	assert_non_null(strstr(seen.log, "arrived during the hibernation: acted on now that "
+				"everything is thawed"));
+	if (can_protect_from_oom()) {
+		if (oom_at_snapshot != -1000)
+			fail_msg("oom_score_adj %d in the window\n%s", oom_at_snapshot, seen.log);
+	} else {
+		/* No CAP_SYS_RESOURCE here (a container): said, and the hibernation goes on. */
+		assert_non_null(strstr(seen.log, "cannot protect hibernatectl from the OOM killer"));
+	}
+}
+
+/* The target and the key are checked before anything is frozen. */
+static void test_refused_before_freezing(void **state)
+{
+	(void)state;
+	world(true);
+	snprintf(conf.target, sizeof(conf.target), "/nonexistent/dir/image");
+	assert_int_equal(hibernate(false), -ENOENT);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_int_equal(kernel.freezes, 0);
+	assert_non_null(strstr(seen.log, "nothing was frozen"));
+
+	world(true);
+	conf.target[0] = 0;
+	assert_int_equal(hibernate(false), -EDESTADDRREQ);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_non_null(strstr(seen.fail_msg, "no image target"));
+
+	world(true);
+	snprintf(conf.key_file, sizeof(conf.key_file), "%s/no-such-key", root);
+	assert_int_equal(hibernate(false), -ENOENT);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_int_equal(kernel.freezes, 0);
+}
+
+/* A bad $HIBERNATE_FAULT is refused by name. */
+static void test_fault_spec(void **state)
+{
+	char why[256];
+
+	(void)state;
+	assert_int_equal(hib_fault_arm("fail=nosuchstep", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "fail=nosuchstep"));
+	assert_int_equal(hib_fault_arm("build-id=abc", why, sizeof(why)), -EINVAL);
+	assert_int_equal(hib_fault_arm("poke=12", why, sizeof(why)), -EINVAL);
+	assert_int_equal(hib_fault_arm("window-write=a/b", why, sizeof(why)), -EINVAL);
+	assert_int_equal(hib_fault_arm("bogus", why, sizeof(why)), -EINVAL);
+	assert_int_equal(hib_fault_arm("fail=write:5,build-id=deadbeef,window-write=w:2,"
+				       "poke=1:/x", why, sizeof(why)), 1);
+	hib_fault_disarm();
+}
+
+/* An image "from another kernel build" (build-id=) is refused by resume at R1. */
+static void test_other_build_refused(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+	char why[256];
+
+	(void)state;
+	world(false);
+	assert_int_equal(hib_fault_arm("build-id=0badc0de", why, sizeof(why)), 1);
+	assert_int_equal(hibernate(true), 0);
+	hib_fault_disarm();
+	assert_true(valid_image());
+	memset(&seen, 0, sizeof(seen));
+	if (hib_resume(&ro, &events) != -EBADMSG)
+		fail_msg("%s", seen.log);
+	assert_int_equal(seen.fail_step, HIB_STEP_OPEN);
+	assert_non_null(strstr(seen.fail_msg, "refused"));
+	/* Refused, not consumed: still there for the kernel it was made for. */
+	assert_true(valid_image());
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_poweroff),
+		cmocka_unit_test(test_unprotected_then_resume),
+		cmocka_unit_test(test_poweroff_fails),
+		cmocka_unit_test(test_fault_every_step),
+		cmocka_unit_test(test_kernel_refuses),
+		cmocka_unit_test(test_dm_every_call),
+		cmocka_unit_test(test_stages),
+		cmocka_unit_test(test_signal_deferred),
+		cmocka_unit_test(test_refused_before_freezing),
+		cmocka_unit_test(test_fault_spec),
+		cmocka_unit_test(test_other_build_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
