@@ -596,7 +596,8 @@ int hib_conf_http_config(const struct hib_conf *c, struct hib_http_config *ret, 
 		if (r < 0) {
 			snprintf(why, why_size, "token-file %s: %s", c->http_token_file,
 				 r == -EINVAL ? "no token: expected one non-empty printable line" :
-				 strerror(-r));
+				 r == -EPERM ? "refused: a token file must be owned by root and not "
+				 "accessible by group or others (chmod 600)" : strerror(-r));
 			return -EINVAL;
 		}
 	}
@@ -611,7 +612,9 @@ int hib_conf_http_config(const struct hib_conf *c, struct hib_http_config *ret, 
 			explicit_bzero(&hc, sizeof(hc));
 			snprintf(why, why_size, "s3-credentials-file %s: %s",
 				 c->http_s3_credentials, r == -EINVAL ? "expected the access key "
-				 "id and the secret key, one printable line each" : strerror(-r));
+				 "id and the secret key, one printable line each" : r == -EPERM ?
+				 "refused: a credentials file must be owned by root and not accessible "
+				 "by group or others (chmod 600)" : strerror(-r));
 			return -EINVAL;
 		}
 	}

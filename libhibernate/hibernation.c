@@ -110,6 +110,10 @@ static int load_key(struct hib_run *run, enum hib_step step, struct hib_image_ke
 		r = hib_image_key_from_file(path, &k);
 	else
 		r = hib_image_key_from_passphrase_file(path, &k);
+	if (r == -EPERM)
+		return hib_fail(run, step, r, "%s: refused: a %s file must be owned by root and "
+				"not accessible by group or others (chmod 600 %s)", path,
+				pass ? "passphrase" : "key", path);
 	if (r == -EINVAL)
 		return hib_fail(run, step, r, "%s: %s", path, !pass ?
 				"not a key: expected 32 raw bytes or 64 hex digits" :
@@ -262,9 +266,9 @@ static void unguard_window(struct hibernation *h)
 	if (sigpending(&pending) == 0)
 		for (i = 0; i < ARRAY_SIZE(deferred_signals); i++)
 			if (sigismember(&pending, deferred_signals[i]) == 1)
-				hib_notice(&h->run, HIB_STEP_ROLLBACK, "%s arrived during the "
+				hib_notice(&h->run, HIB_STEP_ROLLBACK, "SIG%s arrived during the "
 					   "hibernation: acted on now that everything is thawed",
-					   sigdescr_np(deferred_signals[i]));
+					   sigabbrev_np(deferred_signals[i]));
 	pthread_sigmask(SIG_SETMASK, &h->old_mask, NULL);
 }
 

@@ -16,6 +16,7 @@
 #include "http-internal.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 #define BACKOFF_MAX_MS	8000u
 
@@ -49,12 +50,16 @@ static int read_line(FILE *f, char *ret, size_t size, bool spaces)
 int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX])
 {
 	_cleanup_fclose_ FILE *f = NULL;
+	int r;
 
 	if (!path || !ret_token)
 		return -EINVAL;
 	f = fopen(path, "re");
 	if (!f)
 		return negative_errno();
+	r = hib_secret_fd_check(fileno(f));
+	if (r < 0)
+		return r;
 	return read_line(f, ret_token, HIB_HTTP_TOKEN_MAX, true);
 }
 
@@ -96,6 +101,9 @@ int hib_s3_read_credentials(const char *path, char ret_key_id[HIB_S3_KEY_MAX],
 	f = fopen(path, "re");
 	if (!f)
 		return negative_errno();
+	r = hib_secret_fd_check(fileno(f));
+	if (r < 0)
+		return r;
 	r = read_line(f, id, sizeof(id), false);
 	if (r == 0)
 		r = read_line(f, secret, sizeof(secret), false);

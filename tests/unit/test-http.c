@@ -227,6 +227,11 @@ static void test_config_env(void **state)
 	setenv("HIBERNATE_HTTP_TOKEN_FILE", path, 1);
 	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.bearer_token, "tok123");
+	/* A token others may read is refused (as ssh does with keys). */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(hib_http_read_token(path, c.bearer_token), -EPERM);
+	assert_int_equal(config_from_env(&c), -EINVAL);
+	assert_int_equal(chmod(path, 0600), 0);
 	unlink(path);
 	assert_int_equal(config_from_env(&c), -ENOENT);
 	unsetenv("HIBERNATE_HTTP_TOKEN_FILE");
@@ -881,6 +886,9 @@ static void test_s3_credentials(void **state)
 	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.s3_key_id, "AKID");
 	assert_string_equal(c.s3_secret, "secret");
+	assert_int_equal(chmod(path, 0660), 0);
+	assert_int_equal(hib_s3_read_credentials(path, c.s3_key_id, c.s3_secret), -EPERM);
+	assert_int_equal(chmod(path, 0600), 0);
 	assert_string_equal(c.s3_region, "eu-west-3");
 	assert_int_equal(c.s3_part_size, 16u << 20);
 	setenv("HIBERNATE_S3_PART_MIB", "4", 1);	/* below S3's 5 MiB */

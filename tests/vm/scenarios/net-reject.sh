@@ -27,8 +27,8 @@ if [ -z "$base" ]; then
 fi
 enc=${base}images/enc.img
 plain=${base}images/plain.img
-printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
-printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
+printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong && chmod 600 $wrong
 
 # expect_refused NAME RC PATTERN CMD...: CMD exits RC with PATTERN in its output.
 expect_refused() {
