@@ -80,7 +80,8 @@ int hib_sink_open_conf(const struct hib_conf *conf, const char *path, int mode,
 	if (!path || !ret_sink)
 		return -EINVAL;
 	if (!hib_http_is_url(path))
-		return hib_sink_open(path, mode, ret_sink);
+		return mode == HIB_SINK_READ ? hib_sink_open(path, mode, ret_sink) :
+		       hib_sink_open_safe(path, mode, ret_sink, why, why_size);
 	if (!conf)
 		return -EINVAL;
 	r = hib_conf_http_config(conf, &hc, why, why_size);
@@ -127,8 +128,10 @@ static int load_key(struct hib_run *run, enum hib_step step, struct hib_image_ke
 /* The image target could not be opened: say why, as the user would look for it. */
 static int sink_open_failed(struct hib_run *run, const char *path, int r, const char *why)
 {
-	if (why[0])
-		hib_error(run, HIB_STEP_PREPARE, r, "%s", why);
+	if (why[0]) {
+		hib_fail(run, HIB_STEP_PREPARE, r, "%s", why);
+		return hib_fail(run, HIB_STEP_PREPARE, r, "nothing was frozen");
+	}
 	switch (-r) {
 	case ENOENT:
 		/* Under /dev a missing name is a missing device, never a new file. */

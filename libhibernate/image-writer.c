@@ -264,6 +264,7 @@ int hib_image_writer_finish(struct hib_image_writer *w)
 		return r;
 	w->off += sizeof(rec) + (w->key ? HIB_CRYPTO_ABYTES : 0);
 	w->finished = true;
+	w->sink->committed = true;
 	return 0;
 }
 
@@ -300,5 +301,6 @@ int hib_image_invalidate(struct hib_sink *sink)
 	r = hib_sink_write(sink, zero, sizeof(zero), HIB_IMAGE_BLOCK);
 	if (r < 0)
 		return r;
+	sink->committed = false;
 	return hib_sink_sync(sink);
 }
