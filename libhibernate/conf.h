@@ -46,6 +46,8 @@ struct hib_conf {
 	/* [image]: the encryption key; at most one of the two */
 	char key_file[PATH_MAX];	/* key-file = */
 	char passphrase_file[PATH_MAX];	/* passphrase-file = */
+	/* allow-unauthenticated = yes: an unencrypted image on a local target (never a URL) */
+	bool allow_unauthenticated;
 	/* [hibernate]: what hibernated runs (a client names none of it) */
 	char target[PATH_MAX];		/* target = DEV | FILE | URL; "" if unset */
 	unsigned int freeze_timeout_ms;	/* freeze-timeout-ms = (0: the kernel's default) */

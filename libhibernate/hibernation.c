@@ -125,6 +125,52 @@ static int load_key(struct hib_run *run, enum hib_step step, struct hib_image_ke
 	return 0;
 }
 
+int hib_image_authentic(const struct hib_conf *conf, const char *path,
+			const struct hib_image_info *info, char *why, size_t why_size)
+{
+	if (info->cipher != HIB_CIPHER_NONE)
+		return 0;
+	if (hib_http_is_url(path)) {
+		snprintf(why, why_size, "the image is not encrypted, so not authenticated: anyone "
+			 "who can write to %s could have forged it; an image on a network store "
+			 "must be encrypted (key-file or passphrase-file under [image])", path);
+		return -EBADMSG;
+	}
+	if (!conf || !conf->allow_unauthenticated) {
+		snprintf(why, why_size, "the image is not encrypted, so not authenticated: anyone "
+			 "who can write to %s could have forged it; encrypt images (key-file or "
+			 "passphrase-file under [image]) or, if only root can write there, set "
+			 "allow-unauthenticated = yes under [image] in hibernate.conf", path);
+		return -EBADMSG;
+	}
+	snprintf(why, why_size, "warning: the image on %s is not authenticated "
+		 "(allow-unauthenticated = yes): it is trusted because only root can write there",
+		 path);
+	return 1;
+}
+
+/* Before the freeze: will the image be one resume accepts? */
+static int check_authenticity(struct hib_run *run, const char *target, bool have_key)
+{
+	const char *conf = run->conf->path[0] ? run->conf->path : HIB_CONF_DEFAULT_PATH;
+
+	if (have_key || hib_fault_forge(run))
+		return 0;
+	if (hib_http_is_url(target))
+		return hib_fail(run, HIB_STEP_PREPARE, -ENOKEY, "an image written to a URL must "
+				"be encrypted: anyone who can write to %s could otherwise give this "
+				"machine a forged image at resume; set key-file or passphrase-file "
+				"under [image] in %s (or --key-file); nothing was frozen", target,
+				conf);
+	if (!run->conf->allow_unauthenticated)
+		return hib_fail(run, HIB_STEP_PREPARE, -ENOKEY, "no image key: an unencrypted "
+				"image is not authenticated, and resume would refuse it; set "
+				"key-file or passphrase-file under [image] in %s (or --key-file), or "
+				"allow-unauthenticated = yes there if only root can write to %s; "
+				"nothing was frozen", conf, target);
+	return 0;
+}
+
 /* The image target could not be opened: say why, as the user would look for it. */
 static int sink_open_failed(struct hib_run *run, const char *path, int r, const char *why)
 {
@@ -324,6 +370,13 @@ static int hibernate_prepare(struct hibernation *h)
 					"give --output or set target under [hibernate] in %s; "
 					"nothing was frozen", run->conf->path[0] ? run->conf->path :
 					HIB_CONF_DEFAULT_PATH);
+		/* The key first: an image resume would refuse is not worth a freeze. */
+		r = load_key(run, HIB_STEP_PREPARE, &h->key);
+		if (r < 0)
+			return r;
+		r = check_authenticity(run, h->target, h->key);
+		if (r < 0)
+			return r;
 		r = hib_sink_open_conf(run->conf, h->target, HIB_SINK_WRITE, &h->sink, why,
 				       sizeof(why));
 		if (r < 0)
@@ -352,9 +405,6 @@ static int hibernate_prepare(struct hibernation *h)
 	if (r < 0)
 		return r;
 	if (!h->dry) {
-		r = load_key(run, HIB_STEP_PREPARE, &h->key);
-		if (r < 0)
-			return r;
 		r = hib_image_writer_new(h->sink, &h->id, &h->w);
 		if (r >= 0 && h->key)
 			r = hib_image_writer_set_key(h->w, h->key);
@@ -798,6 +848,7 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 {
 	_cleanup_(hib_image_key_freep) struct hib_image_key *key = NULL;
 	char why[HIB_IMAGE_WHY_MAX + 512];
+	struct hib_image_reader *rd;
 	struct hib_conf defaults;
 	struct hib_sink *sink;
 	struct hib_run *run;
@@ -839,7 +890,7 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 		hib_sink_close(sink);
 		goto out;
 	}
-	r = hib_image_reader_open_key(sink, key, ret_reader, why, &off);
+	r = hib_image_reader_open_key(sink, key, &rd, why, &off);
 	if (r < 0) {
 		hib_sink_close(sink);
 		if (r == -EPERM || r == -ENOKEY || r == -EKEYREJECTED) {
@@ -858,7 +909,22 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 		}
 		goto out;
 	}
+	if (mode == HIB_SINK_UPDATE) {
+		/* A resume: only an authenticated image, or one explicitly allowed. */
+		r = hib_image_authentic(run->conf, path, hib_image_reader_info(rd), why,
+					sizeof(why));
+		if (r < 0) {
+			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s", path,
+				 why);
+			hib_image_reader_free(rd);
+			hib_sink_close(sink);
+			goto out;
+		}
+		if (r > 0)
+			hib_warning(run, HIB_STEP_OPEN, 0, "%s", why);
+	}
 	*ret_sink = sink;
+	*ret_reader = rd;
 	r = 0;
 out:
 	free(run);

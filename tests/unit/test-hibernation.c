@@ -205,6 +205,8 @@ static void world(bool protect)
 	snprintf(conf.cow, sizeof(conf.cow), "%s", path_cow);
 	snprintf(conf.target, sizeof(conf.target), "%s", path_image);
 	conf.sync_timeout_ms = 5000;
+	/* A local file only root writes: unencrypted images allowed (test_authenticity). */
+	conf.allow_unauthenticated = true;
 }
 
 /* /sys/kernel/notes: one NT_GNU_BUILD_ID note, the running kernel's build id here. */
@@ -542,6 +544,44 @@ static void test_refused_before_freezing(void **state)
 	assert_int_equal(kernel.freezes, 0);
 }
 
+/* Nothing forged: an unencrypted image needs allow-unauthenticated, and never from a URL. */
+static void test_authenticity(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+
+	(void)state;
+	world(false);
+	conf.allow_unauthenticated = false;
+	assert_int_equal(hibernate(true), -ENOKEY);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_non_null(strstr(seen.fail_msg, "no image key: an unencrypted image is not "
+				"authenticated"));
+	assert_int_equal(kernel.freezes, 0);
+
+	world(false);
+	snprintf(conf.target, sizeof(conf.target), "http://127.0.0.1:9/img");
+	assert_int_equal(hibernate(true), -ENOKEY);
+	assert_non_null(strstr(seen.fail_msg, "an image written to a URL must be encrypted"));
+	assert_int_equal(kernel.freezes, 0);
+
+	/* Written while allowed, then resumed where it is not: refused, left in place. */
+	world(false);
+	assert_int_equal(hibernate(true), 0);
+	conf.allow_unauthenticated = false;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_int_equal(seen.fail_step, HIB_STEP_OPEN);
+	assert_non_null(strstr(seen.fail_msg, "not encrypted, so not authenticated"));
+	assert_true(valid_image());
+	/* Allowed: a warning at every resume. */
+	conf.allow_unauthenticated = true;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);
+	assert_non_null(strstr(seen.log, "is not authenticated (allow-unauthenticated = yes)"));
+}
+
 /* A bad $HIBERNATE_FAULT is refused by name. */
 static void test_fault_spec(void **state)
 {
@@ -594,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_stages),
 		cmocka_unit_test(test_signal_deferred),
 		cmocka_unit_test(test_refused_before_freezing),
+		cmocka_unit_test(test_authenticity),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
 	};

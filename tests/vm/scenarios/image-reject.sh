@@ -205,6 +205,7 @@ workload_ok other-build-write
 if hibernatectl image info "$OTHER" | grep -q "build id *$FAKE_BID"; then
 	hib_ok other-build-header "$FAKE_BID"
 	run other-build-resume hibernatectl resume --input "$OTHER"
+	resume_out=$out
 	if [ $rc = 7 ] && echo "$out" | grep -q "kernel build $FAKE_BID" &&
 			echo "$out" | grep -q "running kernel build $real_bid" &&
 			! echo "$out" | grep -q "restoring"; then
@@ -219,6 +220,36 @@ if hibernatectl image info "$OTHER" | grep -q "build id *$FAKE_BID"; then
 else
 	hib_notok other-build-header "$(hibernatectl image info "$OTHER" 2>&1 | grep build)"
 fi
+
+# ---- unauthenticated images: only where the configuration allows them -------
+
+# vmtest.py's hibernate.conf says allow-unauthenticated = yes; without it an unencrypted
+# image is neither written nor resumed.
+if echo "${resume_out:-}" | grep -q "is not authenticated (allow-unauthenticated = yes)"; then
+	hib_ok unauth-warned "resume said the image is not authenticated"
+else
+	hib_notok unauth-warned "no warning at resume: ${resume_out:-}"
+fi
+mv /etc/hibernate/hibernate.conf /tmp/allow.conf
+run unauth-write-refused hibernatectl hibernate --no-poweroff --output "$OTHER"
+if [ $rc = 1 ] && echo "$out" | grep -q "no image key: an unencrypted image is not authenticated" &&
+		echo "$out" | grep -q "nothing was frozen"; then
+	hib_ok unauth-write-refused "$(echo "$out" | tail -n 1 | cut -c1-100)"
+else
+	hib_notok unauth-write-refused "exit $rc: $out"
+fi
+hibernatectl image info "$OTHER" 2>&1 | grep -q "build id *$FAKE_BID" &&
+	hib_ok unauth-nothing-written || hib_notok unauth-nothing-written "$OTHER changed"
+run unauth-resume-refused hibernatectl resume --input "$OTHER"
+if [ $rc = 7 ] && echo "$out" | grep -q "not encrypted, so not authenticated" &&
+		! echo "$out" | grep -q "restoring"; then
+	hib_ok unauth-resume-refused "exit 7"
+else
+	hib_notok unauth-resume-refused "exit $rc: $out"
+fi
+hib_expect_rc unauth-verify-refused 7 hibernatectl image verify "$OTHER"
+mv /tmp/allow.conf /etc/hibernate/hibernate.conf
+workload_ok unauth
 
 # ---- corrupted copies -------------------------------------------------------
 
