@@ -110,6 +110,12 @@ static int parse_other(struct hib_conf *c, const char *sec, const char *key, con
 		copy_str(c->net_ip, sizeof(c->net_ip), val);
 		return 0;
 	}
+	if (!strcmp(sec, "http") && !strcmp(key, "allow-plain-http-token")) {
+		if (parse_bool(val, &c->http_plain_token) < 0)
+			return conf_error(why, why_size, fname, lineno, "allow-plain-http-token must "
+					  "be yes or no ('%s')", val);
+		return 0;
+	}
 	if (!strcmp(sec, "image") && !strcmp(key, "allow-unauthenticated")) {
 		if (parse_bool(val, &c->allow_unauthenticated) < 0)
 			return conf_error(why, why_size, fname, lineno, "allow-unauthenticated must "

@@ -43,6 +43,7 @@ struct hib_conf {
 	char http_s3_credentials[PATH_MAX];	/* s3-credentials-file = */
 	char http_s3_region[64];	/* s3-region = ("": us-east-1) */
 	unsigned int http_s3_part_mib;	/* s3-part-size-mib = (0: the default) */
+	bool http_plain_token;		/* allow-plain-http-token = yes: a token over http:// */
 	/* [image]: the encryption key; at most one of the two */
 	char key_file[PATH_MAX];	/* key-file = */
 	char passphrase_file[PATH_MAX];	/* passphrase-file = */

@@ -87,6 +87,13 @@ int hib_sink_open_conf(const struct hib_conf *conf, const char *path, int mode,
 	r = hib_conf_http_config(conf, &hc, why, why_size);
 	if (r < 0)
 		return r;
+	if (hc.bearer_token[0] && !strncmp(path, "http://", 7) && !conf->http_plain_token) {
+		explicit_bzero(&hc, sizeof(hc));
+		snprintf(why, why_size, "the bearer token would cross the network in the clear "
+			 "over http://: use https://, or set allow-plain-http-token = yes under "
+			 "[http] if the network is trusted");
+		return -EINVAL;
+	}
 	r = hib_sink_open_http(path, mode, &hc, ret_sink);
 	if (r >= 0 && hib_s3_is_url(path) && !hc.s3_key_id[0])
 		snprintf(why, why_size, "%s: no S3 credentials (s3-credentials-file in [http] of "
@@ -208,6 +215,7 @@ struct hibernation {
 	struct hib_conf defaults;
 	const struct hib_hibernate_opts *opts;
 	const char *target;
+	char shown[PATH_MAX];		/* target for messages (hib_url_shown()) */
 	bool dry;			/* a test stage: no target, no writer */
 	bool stream;
 	bool locked;
@@ -374,13 +382,13 @@ static int hibernate_prepare(struct hibernation *h)
 		r = load_key(run, HIB_STEP_PREPARE, &h->key);
 		if (r < 0)
 			return r;
-		r = check_authenticity(run, h->target, h->key);
+		r = check_authenticity(run, h->shown, h->key);
 		if (r < 0)
 			return r;
 		r = hib_sink_open_conf(run->conf, h->target, HIB_SINK_WRITE, &h->sink, why,
 				       sizeof(why));
 		if (r < 0)
-			return sink_open_failed(run, h->target, r, why);
+			return sink_open_failed(run, h->shown, r, why);
 		if (why[0])
 			hib_warning(run, HIB_STEP_PREPARE, 0, "%s", why);
 		need = hib_image_worst_case(mem, h->id.chunk_size);
@@ -389,14 +397,14 @@ static int hibernate_prepare(struct hibernation *h)
 			return hib_fail(run, HIB_STEP_PREPARE, r, "%s is too small: it holds %" PRIu64
 					" bytes (%.1f MiB), the worst case image of %.1f MiB of RAM "
 					"needs %" PRIu64 " bytes (%.1f MiB); nothing was frozen",
-					h->target, have, mib(have), mib(mem), need, mib(need));
+					h->shown, have, mib(have), mib(mem), need, mib(need));
 		if (r < 0)
 			return hib_fail(run, HIB_STEP_PREPARE, r, "%s: %s; nothing was frozen",
-					h->target, strerror(-r));
+					h->shown, strerror(-r));
 	}
 	/* The protected filesystems and their COW store; nothing is created yet. */
 	if (h->opts->test != HIB_TEST_FREEZE) {
-		r = hib_dm_stage_prepare(run, h->sink, h->target, &h->dm);
+		r = hib_dm_stage_prepare(run, h->sink, h->shown, &h->dm);
 		if (r < 0)
 			return r;
 	}
@@ -606,7 +614,7 @@ static int write_image(struct hibernation *h)
 	h->st.write_ms = t1 - t0;
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_WRITE, r, "writing the image to %s failed at offset %"
-				PRIu64 ": %s; everything was thawed again", h->target,
+				PRIu64 ": %s; everything was thawed again", h->shown,
 				hib_image_writer_offset(h->w), strerror(-r));
 	/* A COW store that overflowed during the write lost writes: do not power off. */
 	r = hib_dm_stage_check_valid(run, h->dm);
@@ -616,7 +624,7 @@ static int write_image(struct hibernation *h)
 	h->st.sync_ms = now_ms() - t1;
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_WRITE, r, "finishing the image on %s failed: %s; "
-				"everything was thawed again", h->target, strerror(-r));
+				"everything was thawed again", h->shown, strerror(-r));
 	hib_image_writer_totals(h->w, &totals);
 	h->st.comp = totals.comp_bytes;
 	h->st.chunks = totals.chunks;
@@ -630,7 +638,7 @@ static void summary(struct hibernation *h)
 	const struct hib_events *ev = h->run.ev;
 
 	if (ev && ev->summary)
-		ev->summary(ev->userdata, h->target, &h->st);
+		ev->summary(ev->userdata, h->shown, &h->st);
 }
 
 /* A valid image must not outlive a system that keeps running. */
@@ -640,7 +648,7 @@ static void invalidate(struct hibernation *h, enum hib_step step)
 
 	if (r < 0)
 		hib_error(&h->run, step, r, "cannot invalidate the image on %s: %s; do not resume "
-			  "from it", h->target, strerror(-r));
+			  "from it", h->shown, strerror(-r));
 }
 
 /* --no-poweroff: the abort after 5b, with the image invalidated if the disk moved on. */
@@ -656,7 +664,7 @@ static int keep_running(struct hibernation *h)
 		r = hib_image_invalidate(h->sink);
 		if (r < 0)
 			hib_error(run, HIB_STEP_ROLLBACK, r, "cannot invalidate the image on %s: "
-				  "%s; do not resume from it", h->target, strerror(-r));
+				  "%s; do not resume from it", h->shown, strerror(-r));
 		else
 			hib_notice(run, HIB_STEP_ROLLBACK, "the image was invalidated: the "
 				   "protected filesystems are no longer at its snapshot instant");
@@ -713,6 +721,7 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 		     opts->sz > offsetof(struct hib_hibernate_opts, sys) ? opts->sys : NULL, ev);
 	h->opts = opts;
 	h->target = opts->target ? opts->target : h->run.conf->target;
+	hib_url_shown(h->target ? h->target : "", h->shown, sizeof(h->shown));
 	h->dry = opts->test != HIB_TEST_NONE;
 	h->snap_fd = -1;
 
@@ -781,6 +790,7 @@ struct resumption {
 	struct hib_run run;
 	struct hib_conf defaults;
 	const char *source;
+	char shown[PATH_MAX];		/* source for messages (hib_url_shown()) */
 	struct hib_sink *sink;
 	struct hib_image_reader *rd;
 	struct hib_pipeline *p;
@@ -849,6 +859,7 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 	_cleanup_(hib_image_key_freep) struct hib_image_key *key = NULL;
 	char why[HIB_IMAGE_WHY_MAX + 512];
 	struct hib_image_reader *rd;
+	char shown[PATH_MAX];
 	struct hib_conf defaults;
 	struct hib_sink *sink;
 	struct hib_run *run;
@@ -859,6 +870,7 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 	if (!run)
 		return -ENOMEM;
 	hib_run_init(run, conf, &defaults, NULL, ev);
+	hib_url_shown(path, shown, sizeof(shown));
 	if (mode == HIB_SINK_UPDATE) {
 		r = network_up(run, path);
 		if (r < 0)
@@ -870,13 +882,13 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 			hib_error(run, HIB_STEP_OPEN, r, "%s", why);
 		if (r == -EACCES && hib_http_is_url(path))
 			hib_fail(run, HIB_STEP_OPEN, r, "%s refused access (see above): check the %s "
-				 "([http] in hibernate.conf)", path, hib_s3_is_url(path) ?
+				 "([http] in hibernate.conf)", shown, hib_s3_is_url(path) ?
 				 "S3 credentials" : "bearer token and the client certificate");
 		else if (r == -EINVAL && hib_http_is_url(path))
 			hib_fail(run, HIB_STEP_OPEN, r, "%s is not a usable image URL (see above)",
-				 path);
+				 shown);
 		else
-			hib_fail(run, HIB_STEP_OPEN, r, "no hibernation image on %s: %s", path,
+			hib_fail(run, HIB_STEP_OPEN, r, "no hibernation image on %s: %s", shown,
 				 strerror(-r));
 		/* No device, no file, no object: nothing to resume. */
 		if (!(r == -EACCES || r == -EPROTO || (r == -EINVAL && hib_http_is_url(path))))
@@ -894,27 +906,27 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 	if (r < 0) {
 		hib_sink_close(sink);
 		if (r == -EPERM || r == -ENOKEY || r == -EKEYREJECTED) {
-			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s%s", path,
+			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s%s", shown,
 				 why, r == -ENOKEY ? " (--key-file or --passphrase-file)" : "");
 			r = -EBADMSG;
 		} else if (r == -ENODATA) {
 			/* Not an error: the boot goes on. */
-			hib_notice(run, HIB_STEP_OPEN, "no hibernation image on %s (%s)", path, why);
+			hib_notice(run, HIB_STEP_OPEN, "no hibernation image on %s (%s)", shown, why);
 		} else if (r == -EBADMSG || r == -EPROTONOSUPPORT) {
 			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s (offset %"
-				 PRIu64 ")", path, why, off);
+				 PRIu64 ")", shown, why, off);
 			r = -EBADMSG;
 		} else {
-			hib_fail(run, HIB_STEP_OPEN, r, "cannot read %s: %s", path, why);
+			hib_fail(run, HIB_STEP_OPEN, r, "cannot read %s: %s", shown, why);
 		}
 		goto out;
 	}
 	if (mode == HIB_SINK_UPDATE) {
 		/* A resume: only an authenticated image, or one explicitly allowed. */
-		r = hib_image_authentic(run->conf, path, hib_image_reader_info(rd), why,
+		r = hib_image_authentic(run->conf, shown, hib_image_reader_info(rd), why,
 					sizeof(why));
 		if (r < 0) {
-			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s", path,
+			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s", shown,
 				 why);
 			hib_image_reader_free(rd);
 			hib_sink_close(sink);
@@ -961,16 +973,16 @@ static int resume_image(struct resumption *rs)
 	r = hib_image_check_system(info, &sys, why, sizeof(why));
 	if (r < 0) {
 		hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s; booting "
-			 "normally", rs->source, why);
+			 "normally", rs->shown, why);
 		return -EBADMSG;
 	}
 
 	/* R2: every protected origin must be as it was at the snapshot instant. */
-	r = hib_dm_stage_verify_image(run, info, rs->source, &stale);
+	r = hib_dm_stage_verify_image(run, info, rs->shown, &stale);
 	if (r < 0) {
 		if (stale && hib_image_invalidate(rs->sink) == 0)
 			hib_error(run, HIB_STEP_VERIFY, 0, "the image on %s was invalidated",
-				  rs->source);
+				  rs->shown);
 		return -EBADMSG;
 	}
 
@@ -992,7 +1004,7 @@ static int resume_image(struct resumption *rs)
 
 		if (reason[0]) {
 			hib_fail(run, HIB_STEP_LOAD, r, "hibernation image on %s refused: %s (offset %"
-				 PRIu64 "); nothing was restored, booting normally", rs->source,
+				 PRIu64 "); nothing was restored, booting normally", rs->shown,
 				 reason, off);
 			return r == -EBADMSG ? -EBADMSG : r;
 		}
@@ -1007,9 +1019,9 @@ static int resume_image(struct resumption *rs)
 	r = hib_image_invalidate(rs->sink);
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_INVALIDATE, r, "cannot invalidate the image on %s: "
-				"%s; not restoring it", rs->source, strerror(-r));
+				"%s; not restoring it", rs->shown, strerror(-r));
 	hib_notice(run, HIB_STEP_RESTORE, "restoring hibernation image from %s (%" PRIu64
-		   " pages, loaded in %.1f ms)", rs->source, info->image_pages, now_ms() - t0);
+		   " pages, loaded in %.1f ms)", rs->shown, info->image_pages, now_ms() - t0);
 
 	/* R4. */
 	if (ioctl(rs->fd, SNAPSHOT_FREEZE) < 0)
@@ -1035,6 +1047,7 @@ int hib_resume(const struct hib_resume_opts *opts, const struct hib_events *ev)
 		     opts->sz > offsetof(struct hib_resume_opts, sys) ? opts->sys : NULL, ev);
 	rs->fd = -1;
 	rs->source = opts->source ? opts->source : rs->run.conf->target;
+	hib_url_shown(rs->source ? rs->source : "", rs->shown, sizeof(rs->shown));
 	if (!rs->source || !rs->source[0]) {
 		r = hib_fail(&rs->run, HIB_STEP_OPEN, -EDESTADDRREQ, "no image source: give "
 			     "--input or set target under [hibernate] in the configuration");

@@ -120,6 +120,27 @@ bool hib_s3_is_url(const char *path)
 	return path && (strncmp(path, "s3+http://", 10) == 0 || strncmp(path, "s3+https://", 11) == 0);
 }
 
+void hib_url_shown(const char *url, char *buf, size_t size)
+{
+	const char *host = strstr(url, "://"), *at, *slash;
+	size_t n;
+
+	if (!size)
+		return;
+	buf[0] = 0;
+	if (host) {
+		host += 3;
+		slash = host + strcspn(host, "/?#");
+		at = memchr(host, '@', (size_t)(slash - host));
+		n = (size_t)(host - url);
+		snprintf(buf, size, "%.*s", (int)n, url);
+		url = at ? at + 1 : host;
+	}
+	n = strcspn(url, "?#");
+	snprintf(buf + strlen(buf), size - strlen(buf), "%.*s%s", (int)n, url,
+		 url[n] ? "?..." : "");
+}
+
 bool hib_http_is_url(const char *path)
 {
 	return path && (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0 ||

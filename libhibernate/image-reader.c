@@ -77,9 +77,17 @@ static int sink_read_at(struct hib_image_reader *r, void *buf, size_t len, uint6
 	return 0;
 }
 
+/* A header string: terminated within @size, printable (it reaches logs and terminals). */
 static bool str_ok(const uint8_t *p, size_t size)
 {
-	return memchr(p, 0, size) != NULL;
+	const uint8_t *end = memchr(p, 0, size);
+
+	if (!end)
+		return false;
+	for (; p < end; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return false;
+	return true;
 }
 
 static int header_decode(struct hib_image_reader *r, const uint8_t *b)
@@ -161,7 +169,8 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 				   info->build_id_len);
 	if (!str_ok(b + H_RELEASE, HIB_IMAGE_STR_MAX) || !str_ok(b + H_KVERSION, HIB_IMAGE_STR_MAX) ||
 	    !str_ok(b + H_HOST_ID, HIB_IMAGE_STR_MAX))
-		return reader_fail(r, -EBADMSG, H_RELEASE, "unterminated string in the header");
+		return reader_fail(r, -EBADMSG, H_RELEASE, "unterminated or unprintable string "
+				   "in the header");
 	memcpy(info->kernel_release, b + H_RELEASE, HIB_IMAGE_STR_MAX);
 	memcpy(info->kernel_version, b + H_KVERSION, HIB_IMAGE_STR_MAX);
 	memcpy(info->host_id, b + H_HOST_ID, HIB_IMAGE_STR_MAX);
@@ -203,8 +212,8 @@ static int reader_crypto_begin(struct hib_image_reader *r, const struct hib_imag
 		uint64_t ops = get64(hdr + H_KDF_OPS), mem = get64(hdr + H_KDF_MEM);
 
 		if (get32(hdr + H_KDF_ALG) != crypto_pwhash_ALG_ARGON2ID13 ||
-		    ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
-		    mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_MODERATE)
+		    ops < crypto_pwhash_OPSLIMIT_MIN || ops > HIB_KDF_OPS_MAX ||
+		    mem < crypto_pwhash_MEMLIMIT_MIN || mem > HIB_KDF_MEM_MAX)
 			return reader_fail(r, -EBADMSG, H_KDF_ALG, "passphrase derivation "
 					   "parameters out of range (algorithm %u, ops %" PRIu64
 					   ", memory %" PRIu64 ")", get32(hdr + H_KDF_ALG), ops,
