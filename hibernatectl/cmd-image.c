@@ -90,6 +90,7 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		.sz = sizeof(opts),
 		.source = args->path,
 		.recover = true,
+		.migrate = args->migrate,
 		.sys = &sys,
 	};
 	int r, ret;

@@ -791,6 +791,7 @@ struct resumption {
 	struct hib_conf defaults;
 	const char *source;
 	char shown[PATH_MAX];		/* source for messages (hib_url_shown()) */
+	bool migrate;
 	struct hib_sink *sink;
 	struct hib_image_reader *rd;
 	struct hib_pipeline *p;
@@ -970,6 +971,20 @@ static int resume_image(struct resumption *rs)
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_OPEN, r, "cannot identify the running kernel: %s; "
 				"not resuming", strerror(-r));
+	/* Another machine's image is another machine's memory: only when asked for. */
+	if (strcmp(info->host_id, sys.host_id) != 0) {
+		if (!rs->migrate) {
+			hib_fail(run, HIB_STEP_OPEN, -EXDEV, "hibernation image on %s refused: it "
+				 "was made on host %s, this is host %s (machine id); resume --migrate "
+				 "restores another host's image; booting normally", rs->shown,
+				 info->host_id[0] ? info->host_id : "?",
+				 sys.host_id[0] ? sys.host_id : "?");
+			return -EBADMSG;
+		}
+		hib_warning(run, HIB_STEP_OPEN, 0, "warning: migrating: the image was made on host "
+			    "%s, this is host %s", info->host_id, sys.host_id);
+	}
+
 	r = hib_image_check_system(info, &sys, why, sizeof(why));
 	if (r < 0) {
 		hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s; booting "
@@ -1046,6 +1061,7 @@ int hib_resume(const struct hib_resume_opts *opts, const struct hib_events *ev)
 	hib_run_init(&rs->run, opts->conf, &rs->defaults,
 		     opts->sz > offsetof(struct hib_resume_opts, sys) ? opts->sys : NULL, ev);
 	rs->fd = -1;
+	rs->migrate = opts->migrate;
 	rs->source = opts->source ? opts->source : rs->run.conf->target;
 	hib_url_shown(rs->source ? rs->source : "", rs->shown, sizeof(rs->shown));
 	if (!rs->source || !rs->source[0]) {

@@ -163,6 +163,7 @@ struct hib_resume_opts {
 	const struct hib_conf *conf;	/* NULL: defaults */
 	const char *source;		/* NULL: conf->target */
 	bool recover;			/* nothing restored: hib_recover() (the initramfs) */
+	bool migrate;			/* accept an image of another host (machine id) */
 	const struct hib_system *sys;
 };
 #define HIB_RESUME_OPTS_SZ_MIN offsetof(struct hib_resume_opts, sys)

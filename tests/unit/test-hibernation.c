@@ -582,6 +582,30 @@ static void test_authenticity(void **state)
 	assert_non_null(strstr(seen.log, "is not authenticated (allow-unauthenticated = yes)"));
 }
 
+/* Another host's image: refused, unless --migrate. */
+static void test_other_host(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+
+	(void)state;
+	world(false);
+	assert_int_equal(hibernate(true), 0);
+	assert_int_equal(fakeproc_write(root, "machine-id", "fedcba9876543210\n"), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_int_equal(seen.fail_step, HIB_STEP_OPEN);
+	assert_non_null(strstr(seen.fail_msg, "was made on host 0123456789abcdef, this is host "
+				"fedcba9876543210"));
+	assert_true(valid_image());
+	ro.migrate = true;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4 */
+	assert_non_null(strstr(seen.log, "warning: migrating"));
+	assert_int_equal(fakeproc_write(root, "machine-id", "0123456789abcdef\n"), 0);
+}
+
 /* A bad $HIBERNATE_FAULT is refused by name. */
 static void test_fault_spec(void **state)
 {
@@ -635,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_signal_deferred),
 		cmocka_unit_test(test_refused_before_freezing),
 		cmocka_unit_test(test_authenticity),
+		cmocka_unit_test(test_other_host),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
 	};

@@ -221,6 +221,28 @@ else
 	hib_notok other-build-header "$(hibernatectl image info "$OTHER" 2>&1 | grep build)"
 fi
 
+# ---- another host's image: only with --migrate -------------------------------
+
+# The image on $OTHER was made here (host id: no /etc/machine-id, so the hostname).
+echo 0123456789abcdef0123456789abcdef > /etc/machine-id
+run other-host-refused hibernatectl resume --input "$OTHER"
+if [ $rc = 7 ] && echo "$out" | grep -q "was made on host .*, this is host 0123456789abcdef" &&
+		echo "$out" | grep -q "resume --migrate"; then
+	hib_ok other-host-refused "exit 7"
+else
+	hib_notok other-host-refused "exit $rc: $out"
+fi
+# --migrate passes the host check; the kernel build check then refuses this image.
+run other-host-migrate hibernatectl resume --input "$OTHER" --migrate
+if [ $rc = 7 ] && echo "$out" | grep -q "warning: migrating" &&
+		echo "$out" | grep -q "kernel build $FAKE_BID"; then
+	hib_ok other-host-migrate "host check passed, build refused"
+else
+	hib_notok other-host-migrate "exit $rc: $out"
+fi
+rm -f /etc/machine-id
+workload_ok other-host
+
 # ---- unauthenticated images: only where the configuration allows them -------
 
 # vmtest.py's hibernate.conf says allow-unauthenticated = yes; without it an unencrypted
