@@ -280,7 +280,8 @@ static const struct opt {
 } options[] = {
 	{ "help", 'h', false, CMD_ANY, OPT_HELP, 0 },
 	{ "version", 'V', false, CMD_ANY, OPT_VERSION, 0 },
-	{ "config", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
+	{ "config", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER) |
+	  CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_PATH,
 	  FIELD(config_path) },
 	{ "cow", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
 	  FIELD(cow_path) },
