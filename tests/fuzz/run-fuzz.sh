@@ -13,7 +13,7 @@ out=${2:-$src/build/fuzz}
 target=${3:-policy}
 case $target in
 policy)
-	srcs="policy.c proc.c log.c error.c"
+	srcs="policy.c proc.c log.c error.c util.c"
 	libs=""
 	;;
 image)
