@@ -1035,6 +1035,11 @@ static int resume_image(struct resumption *rs)
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_INVALIDATE, r, "cannot invalidate the image on %s: "
 				"%s; not restoring it", rs->shown, strerror(-r));
+	/* Loaded and invalidated: its data (all of memory) need not stay readable there. */
+	r = hib_image_discard(rs->sink, hib_image_reader_offset(rs->rd) + HIB_IMAGE_BLOCK);
+	if (r < 0)
+		hib_warning(run, HIB_STEP_INVALIDATE, r, "warning: cannot discard the used image "
+			    "on %s: %s; its data stay readable there", rs->shown, strerror(-r));
 	hib_notice(run, HIB_STEP_RESTORE, "restoring hibernation image from %s (%" PRIu64
 		   " pages, loaded in %.1f ms)", rs->shown, info->image_pages, now_ms() - t0);
 
@@ -1090,6 +1095,34 @@ out:
 
 /* ---- check --------------------------------------------------------------------------------- */
 
+/* check: an image (or what is left of one) on a local target is memory anyone who can read
+ * the target can read. */
+static void check_leftover(struct hib_run *run, const char *target)
+{
+	char magic[8], why[HIB_IMAGE_WHY_MAX];
+	struct hib_image_reader *rd = NULL;
+	struct hib_sink *sink = NULL;
+	uint64_t off;
+	int r;
+
+	if (hib_sink_open(target, HIB_SINK_READ, &sink) < 0)
+		return;
+	if (hib_sink_read(sink, magic, sizeof(magic), 0) == 0 &&
+	    memcmp(magic, HIB_IMAGE_MAGIC, sizeof(magic)) == 0) {
+		r = hib_image_reader_open_key(sink, NULL, &rd, why, &off);
+		if (r == 0 || r == -ENOKEY)
+			hib_notice(run, HIB_STEP_CHECK, "note: a valid hibernation image is on %s: "
+				   "the next resume restores it, a hibernation overwrites it", target);
+		else
+			hib_notice(run, HIB_STEP_CHECK, "warning: %s holds what is left of a used or "
+				   "unfinished image (%s): memory of that time, readable by whoever "
+				   "can read %s; the next hibernation overwrites it, or wipe it "
+				   "(blkdiscard, wipefs -a)", target, why, target);
+		hib_image_reader_free(rd);
+	}
+	hib_sink_close(sink);
+}
+
 int hib_check(const struct hib_conf *conf, const char *target, const struct hib_system *sys,
 	      const struct hib_events *ev)
 {
@@ -1121,6 +1154,8 @@ int hib_check(const struct hib_conf *conf, const char *target, const struct hib_
 			   "copied at the snapshot, so the image must fit in half of RAM; swapoff "
 			   "-a to stream", r, r == 1 ? "" : "s");
 	r = hib_dm_stage_check(run, target, &ok);
+	if (r == 0 && target && *target && !hib_http_is_url(target))
+		check_leftover(run, target);
 	if (r == 0)
 		hib_notice(run, HIB_STEP_CHECK, "%s", ok ? "hibernation can run now" :
 			   "hibernation cannot run now");

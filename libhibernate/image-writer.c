@@ -5,6 +5,10 @@
  * the image valid.  The layout is described in image-format.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +293,35 @@ void hib_image_writer_free(struct hib_image_writer *w)
 	free(w->cbuf);
 	sodium_memzero(&w->ss, sizeof(w->ss));
 	free(w);
+}
+
+int hib_image_discard(struct hib_sink *sink, uint64_t len)
+{
+	static const uint8_t zero[65536];
+	uint64_t range[2] = { 0, len }, off, end;
+	int r;
+
+	if (!sink)
+		return -EINVAL;
+	if ((sink->kind != HIB_SINK_BLOCK && sink->kind != HIB_SINK_FILE) || sink->fd < 0)
+		return 0;
+	if (sink->kind == HIB_SINK_BLOCK) {
+		range[1] = len & ~(uint64_t)511;
+		if (range[1] && ioctl(sink->fd, BLKDISCARD, range) == 0)
+			return 1;
+	} else if (fallocate(sink->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			     (off_t)len) == 0) {
+		return hib_sink_sync(sink) < 0 ? -EIO : 1;
+	}
+	/* No discard here: overwrite what tells and holds the most (header, first chunks). */
+	end = len < (4u << 20) ? len : (4u << 20);
+	for (off = 0; off < end; off += sizeof(zero)) {
+		r = hib_sink_write(sink, zero, (size_t)MIN((uint64_t)sizeof(zero), end - off), off);
+		if (r < 0)
+			return r;
+	}
+	r = hib_sink_sync(sink);
+	return r < 0 ? r : 0;
 }
 
 int hib_image_invalidate(struct hib_sink *sink)

@@ -58,6 +58,15 @@ void hib_image_writer_free(struct hib_image_writer *w);
 /* Clear the commit block of the image on @sink and fsync (one-shot resume).  0 or -errno. */
 int hib_image_invalidate(struct hib_sink *sink);
 
+/*
+ * After a resume has loaded the image (R3), its data need not stay readable: discard the
+ * first @len bytes of a block device (BLKDISCARD) or punch them out of a file
+ * (FALLOC_FL_PUNCH_HOLE), else overwrite at least the header and the first 4 MiB with
+ * zeros.  Other sinks (a URL's object is deleted by hib_image_invalidate()): nothing to do.
+ * 1 if discarded or punched, 0 if only overwritten or nothing to do, -errno.
+ */
+int hib_image_discard(struct hib_sink *sink, uint64_t len);
+
 #ifdef __cplusplus
 }
 #endif

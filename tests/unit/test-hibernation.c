@@ -359,6 +359,16 @@ static void test_unprotected_then_resume(void **state)
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
 	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
 	assert_false(valid_image());
+	/* Its data discarded (punched out): not even the header's magic is left. */
+	{
+		char head[8] = "";
+		int fd = open(path_image, O_RDONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(read(fd, head, sizeof(head)), sizeof(head));
+		close(fd);
+		assert_memory_not_equal(head, HIB_IMAGE_MAGIC, 8);
+	}
 
 	/* One-shot: the second resume finds nothing. */
 	memset(&seen, 0, sizeof(seen));
