@@ -181,6 +181,11 @@ static int parse_hibernate(struct hib_conf *c, const char *key, const char *val,
 					  "absolute path or an http(s):// or s3+http(s):// URL "
 					  "('%s')", val);
 		copy_str(c->target, sizeof(c->target), val);
+	} else if (!strcmp(key, "state")) {
+		if (val[0] != '/' || strlen(val) >= sizeof(c->state) || strpbrk(val, " \t"))
+			return conf_error(why, why_size, fname, lineno, "state must be one absolute "
+					  "path ('%s')", val);
+		copy_str(c->state, sizeof(c->state), val);
 	} else if (!strcmp(key, "freeze-timeout-ms")) {
 		if (parse_uint_value(val, 1, 600000, &c->freeze_timeout_ms) < 0)
 			return conf_error(why, why_size, fname, lineno, "freeze-timeout-ms must "

@@ -55,6 +55,7 @@ struct hib_conf {
 	unsigned int sync_timeout_ms;	/* sync-timeout-ms = (0: the default, 10 s) */
 	unsigned int threads;		/* threads = (0: every online CPU) */
 	bool no_stream;			/* stream = no: copy every page at the snapshot */
+	char state[PATH_MAX];		/* state = DEV|FILE: the record of the last image */
 
 	/* Resolved by hib_conf_resolve(), not read from the file. */
 	char path[PATH_MAX];		/* the file it came from (messages) */

@@ -44,6 +44,7 @@
 #include "util.h"
 #include "net.h"
 #include "stages.h"
+#include "state.h"
 #include "util.h"
 
 /*
@@ -633,14 +634,6 @@ static int write_image(struct hibernation *h)
 	return 0;
 }
 
-static void summary(struct hibernation *h)
-{
-	const struct hib_events *ev = h->run.ev;
-
-	if (ev && ev->summary)
-		ev->summary(ev->userdata, h->shown, &h->st);
-}
-
 /* A valid image must not outlive a system that keeps running. */
 static void invalidate(struct hibernation *h, enum hib_step step)
 {
@@ -650,6 +643,38 @@ static void invalidate(struct hibernation *h, enum hib_step step)
 		hib_error(&h->run, step, r, "cannot invalidate the image on %s: %s; do not resume "
 			  "from it", h->shown, strerror(-r));
 }
+
+/* The image is complete: record it on the machine itself (state.h), or do not keep it. */
+static int record_image(struct hibernation *h)
+{
+	struct hib_state_record rec;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if (!h->run.conf->state[0])
+		return 0;
+	hib_image_writer_id(h->w, rec.image_id);
+	rec.created = (uint64_t)time(NULL);
+	/* The place is for messages only: a long one is cut. */
+	memcpy(rec.place, h->shown, MIN(strlen(h->shown), sizeof(rec.place) - 1));
+	r = hib_state_write(h->run.conf->state, &rec);
+	if (r < 0) {
+		hib_fail(&h->run, HIB_STEP_WRITE, r, "cannot record the image on the state device "
+			 "%s: %s; resume could not tell it from a replayed one, so it is not kept; "
+			 "everything was thawed again", h->run.conf->state, strerror(-r));
+		invalidate(h, HIB_STEP_WRITE);
+	}
+	return r;
+}
+
+static void summary(struct hibernation *h)
+{
+	const struct hib_events *ev = h->run.ev;
+
+	if (ev && ev->summary)
+		ev->summary(ev->userdata, h->shown, &h->st);
+}
+
 
 /* --no-poweroff: the abort after 5b, with the image invalidated if the disk moved on. */
 static int keep_running(struct hibernation *h)
@@ -756,6 +781,8 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 		goto abort;
 	}
 	r = write_image(h);
+	if (r == 0)
+		r = record_image(h);
 	if (r < 0)
 		goto abort;
 	if (opts->no_poweroff) {
@@ -954,6 +981,50 @@ static void load_progress(void *ud, uint64_t in, uint64_t out)
 			     hib_image_reader_info(rs->rd)->raw_bytes);
 }
 
+/* Is the image the one this machine recorded at its last hibernation? */
+static int check_recorded(struct resumption *rs)
+{
+	struct hib_run *run = &rs->run;
+	const char *state = run->conf->state;
+	struct hib_state_record rec;
+	uint8_t id[HIB_IMAGE_ID_BYTES];
+	int r;
+
+	if (!state[0]) {
+		if (hib_http_is_url(rs->source))
+			hib_warning(run, HIB_STEP_OPEN, 0, "warning: no state device (state = under "
+				    "[hibernate]): only the store's deletion keeps %s from being "
+				    "resumed twice", rs->shown);
+		return 0;
+	}
+	r = hib_state_read(state, &rec);
+	if (r == -ENODATA) {
+		hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: no hibernation "
+			 "is recorded on this machine (state %s): the image was already resumed, or "
+			 "is a copy or an older one; booting normally", rs->shown, state);
+		return -EBADMSG;
+	}
+	if (r == -EBADMSG) {
+		hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: the record on "
+			 "the state device %s is damaged; booting normally", rs->shown, state);
+		return -EBADMSG;
+	}
+	if (r < 0)
+		return hib_fail(run, HIB_STEP_OPEN, r, "cannot read the state device %s: %s; not "
+				"resuming", state, strerror(-r));
+	hib_image_reader_id(rs->rd, id);
+	if (memcmp(id, rec.image_id, sizeof(id)) != 0) {
+		hib_sanitize(rec.place, sizeof(rec.place), rec.place, sizeof(rec.place));
+		hib_fail(run, HIB_STEP_OPEN, -ESTALE, "hibernation image on %s refused: it is not "
+			 "the last hibernation recorded on this machine (that one was written to "
+			 "%s): a replayed or older image; booting normally", rs->shown, rec.place);
+		return -EBADMSG;
+	}
+	hib_notice(run, HIB_STEP_OPEN, "image on %s is this machine's last hibernation (state %s)",
+		   rs->shown, state);
+	return 0;
+}
+
 /* R1-R4 once the image is open.  Returns only on failure. */
 static int resume_image(struct resumption *rs)
 {
@@ -991,6 +1062,11 @@ static int resume_image(struct resumption *rs)
 			 "normally", rs->shown, why);
 		return -EBADMSG;
 	}
+
+	/* One-shot, whatever the store does: only the image recorded on this machine. */
+	r = check_recorded(rs);
+	if (r < 0)
+		return r;
 
 	/* R2: every protected origin must be as it was at the snapshot instant. */
 	r = hib_dm_stage_verify_image(run, info, rs->shown, &stale);
@@ -1035,6 +1111,13 @@ static int resume_image(struct resumption *rs)
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_INVALIDATE, r, "cannot invalidate the image on %s: "
 				"%s; not restoring it", rs->shown, strerror(-r));
+	if (run->conf->state[0]) {
+		r = hib_state_clear(run->conf->state);
+		if (r < 0)
+			return hib_fail(run, HIB_STEP_INVALIDATE, r, "cannot clear the record on the "
+					"state device %s: %s; not restoring the image",
+					run->conf->state, strerror(-r));
+	}
 	/* Loaded and invalidated: its data (all of memory) need not stay readable there. */
 	r = hib_image_discard(rs->sink, hib_image_reader_offset(rs->rd) + HIB_IMAGE_BLOCK);
 	if (r < 0)

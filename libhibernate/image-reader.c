@@ -39,6 +39,7 @@ struct hib_image_reader {
 	uint8_t *cbuf;			/* ciphertext, then plaintext, of one chunk */
 	size_t cbuf_half;
 	uint8_t header_hash[HASH_BYTES];
+	uint8_t id[HIB_IMAGE_ID_BYTES];	/* image-format.h */
 	crypto_secretstream_xchacha20poly1305_state ss;
 };
 
@@ -97,19 +98,23 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 
 	if (memcmp(b + H_MAGIC, HIB_IMAGE_MAGIC, 8) != 0)
 		return reader_fail(r, -ENODATA, H_MAGIC, "no image magic");
+	if (sodium_init() < 0)
+		return reader_fail(r, -EIO, 0, "libsodium failed to initialise");
+	crypto_generichash(r->id, sizeof(r->id), b, HIB_IMAGE_BLOCK, NULL, 0);
 	info->version = get32(b + H_VERSION);
 	if (info->version != HIB_IMAGE_VERSION)
 		return reader_fail(r, -EPROTONOSUPPORT, H_VERSION, "image format version %u, "
 				   "this program reads version %u", info->version,
 				   HIB_IMAGE_VERSION);
-	if (get64(b + H_CSUM) != csum(b, H_CSUM))
+	if (get64(b + H_CSUM) != header_csum(b))
 		return reader_fail(r, -EBADMSG, H_CSUM, "header checksum mismatch");
 	r->header_csum = get64(b + H_CSUM);
 	info->cipher = get32(b + H_CIPHER);
 	if (info->cipher == HIB_CIPHER_XCHACHA20POLY1305) {
-		if (!all_zero(b + H_CRYPTO_END, O_BASE - H_CRYPTO_END))
-			return reader_fail(r, -EBADMSG, H_CRYPTO_END, "header padding not zero");
-	} else if (!all_zero(b + H_CSUM + 8, O_BASE - H_CSUM - 8)) {
+		if (!all_zero(b + H_NONCE_END, O_BASE - H_NONCE_END))
+			return reader_fail(r, -EBADMSG, H_NONCE_END, "header padding not zero");
+	} else if (!all_zero(b + H_CSUM + 8, H_NONCE - H_CSUM - 8) ||
+		   !all_zero(b + H_NONCE_END, O_BASE - H_NONCE_END)) {
 		return reader_fail(r, -EBADMSG, H_CSUM + 8, "header padding not zero");
 	}
 	if (!all_zero(b + O_BASE, HIB_IMAGE_BLOCK - O_BASE)) {
@@ -386,6 +391,11 @@ fail:
 const struct hib_image_info *hib_image_reader_info(const struct hib_image_reader *r)
 {
 	return r ? &r->info : NULL;
+}
+
+void hib_image_reader_id(const struct hib_image_reader *r, uint8_t ret_id[HIB_IMAGE_ID_BYTES])
+{
+	memcpy(ret_id, r->id, HIB_IMAGE_ID_BYTES);
 }
 
 const struct hib_final *hib_image_reader_final(const struct hib_image_reader *r)

@@ -29,6 +29,7 @@ struct hib_image_writer {
 	bool begun;
 	bool finished;
 	uint8_t block[HIB_IMAGE_BLOCK];
+	uint8_t id[HIB_IMAGE_ID_BYTES];		/* of the header block, at begin */
 	/* encryption */
 	struct hib_image_key *key;
 	uint8_t *cbuf;			/* plaintext + ciphertext of one chunk */
@@ -148,12 +149,17 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 	w->info.created = created;
 
 	hib_image_header_encode(&w->info, w->block);
+	if (sodium_init() < 0)
+		return -EIO;
+	randombytes_buf(w->block + H_NONCE, H_NONCE_END - H_NONCE);
+	put64(w->block + H_CSUM, header_csum(w->block));
 	w->header_csum = get64(w->block + H_CSUM);
 	if (w->key) {
 		r = writer_crypto_begin(w);
 		if (r < 0)
 			return r;
 	}
+	crypto_generichash(w->id, sizeof(w->id), w->block, HIB_IMAGE_BLOCK, NULL, 0);
 	r = hib_sink_write(w->sink, w->block, HIB_IMAGE_BLOCK, 0);
 	if (r < 0)
 		return r;
@@ -270,6 +276,11 @@ int hib_image_writer_finish(struct hib_image_writer *w)
 	w->finished = true;
 	w->sink->committed = true;
 	return 0;
+}
+
+void hib_image_writer_id(const struct hib_image_writer *w, uint8_t ret_id[HIB_IMAGE_ID_BYTES])
+{
+	memcpy(ret_id, w->id, HIB_IMAGE_ID_BYTES);
 }
 
 uint64_t hib_image_writer_offset(const struct hib_image_writer *w)

@@ -174,7 +174,7 @@ static void expect(struct hib_sink *s, const struct hib_image_key *key, int open
 /* Fix the header's XXH3 and the valid mark after the header block was changed. */
 static void fix_header(uint8_t *img)
 {
-	uint64_t h = (uint64_t)XXH3_64bits(img, T_HDR_CSUM);
+	uint64_t h = hib_image_header_csum(img);
 
 	put64(img + T_HDR_CSUM, h);
 	put64(img + T_C_HDR_CSUM, h);

@@ -616,6 +616,61 @@ static void test_other_host(void **state)
 	assert_int_equal(fakeproc_write(root, "machine-id", "0123456789abcdef\n"), 0);
 }
 
+/* One-shot whatever the store does: only the image recorded on the machine, once. */
+static void test_state_record(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+	char copy[PATH_MAX], cmd[2 * PATH_MAX + 16];
+
+	(void)state;
+	world(false);
+	snprintf(conf.state, sizeof(conf.state), "%s/state", root);
+	assert_int_equal(fakeproc_write(root, "state", "%s", ""), 0);
+	assert_int_equal(truncate(conf.state, 4096), 0);
+	assert_int_equal(hibernate(true), 0);
+	/* A copy of the image, as a store that ignores DELETE keeps it. */
+	snprintf(copy, sizeof(copy), "%s/copy", root);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", path_image, copy);
+	assert_int_equal(system(cmd), 0);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4: recorded */
+	assert_non_null(strstr(seen.log, "is this machine's last hibernation"));
+	/* The record was cleared before the restore: the copy is refused. */
+	ro.source = copy;
+	memset(&seen, 0, sizeof(seen));
+	if (hib_resume(&ro, &events) != -EBADMSG)
+		fail_msg("%s", seen.log);
+	assert_int_equal(seen.fail_step, HIB_STEP_OPEN);
+	assert_non_null(strstr(seen.fail_msg, "no hibernation is recorded on this machine"));
+
+	/* A newer hibernation recorded: the older copy is not its image. */
+	world(false);
+	snprintf(conf.state, sizeof(conf.state), "%s/state", root);
+	assert_int_equal(hibernate(true), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_non_null(strstr(seen.fail_msg, "is not the last hibernation recorded"));
+
+	/* A damaged record refuses too. */
+	assert_int_equal(fakeproc_write(root, "state", "HIBSTATE garbage"), 0);
+	assert_int_equal(truncate(conf.state, 4096), 0);
+	ro.source = path_image;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_non_null(strstr(seen.fail_msg, "is damaged"));
+
+	/* No state device where the record should go: the hibernation is not kept. */
+	world(false);
+	snprintf(conf.state, sizeof(conf.state), "%s/nodir/state", root);
+	assert_int_equal(hibernate(true), -ENOENT);
+	assert_int_equal(seen.fail_step, HIB_STEP_WRITE);
+	assert_false(valid_image());
+	conf.state[0] = 0;
+}
+
 /* A bad $HIBERNATE_FAULT is refused by name. */
 static void test_fault_spec(void **state)
 {
@@ -670,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_refused_before_freezing),
 		cmocka_unit_test(test_authenticity),
 		cmocka_unit_test(test_other_host),
+		cmocka_unit_test(test_state_record),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
 	};

@@ -245,7 +245,7 @@ struct mutation {
 
 static void fix_header(uint8_t *img)
 {
-	put64(img + 512, XXH3_64bits(img, 512));
+	put64(img + 512, hib_image_header_csum(img));
 }
 
 static void fix_commit(uint8_t *img)
