@@ -6,12 +6,17 @@
 # records its last image.  Boot 1 hibernates a workload; boot 2's initramfs first copies the
 # image to a second disk (a store that keeps what it was told to delete), then resumes:
 # same pid and digest.  Boot 3 offers the copy: refused as not the last hibernation
-# recorded (exit 7), the boot goes on; and the used image finds nothing.
+# recorded (exit 7), the boot goes on; and the used image finds nothing.  The image is
+# encrypted: authenticated, yet a copy of it must not be resumed again.
 . /lib/hibtest.sh
 
 state=/run/hibstate
-# Every boot's initramfs starts from vmtest.py's hibernate.conf.
-printf '[hibernate]\nstate = %s\n' "$HIB_DISK_state" >> /etc/hibernate/hibernate.conf
+# Every boot's initramfs starts from vmtest.py's hibernate.conf: the state device, and an
+# encrypted image (the same key each boot).
+key=/run/image.key
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
+printf '[hibernate]\nstate = %s\n[image]\nkey-file = %s\n' "$HIB_DISK_state" "$key" \
+	>> /etc/hibernate/hibernate.conf
 
 case $HIB_BOOT in
 1)
