@@ -60,9 +60,11 @@ demo: deps kernel build
 check: deps kernel build
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh
 
-# The policy parser under libFuzzer for a minute (clang; `make check` runs it for 10 s).
+# The policy parser and the image reader under libFuzzer for a minute each (clang; `make
+# check` runs each for 10 s).
 fuzz:
-	tests/fuzz/run-fuzz.sh 60 $(BUILD)/fuzz
+	tests/fuzz/run-fuzz.sh 60 $(BUILD)/fuzz policy
+	tests/fuzz/run-fuzz.sh 60 $(BUILD)/fuzz image
 
 check-header:
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh --header-only

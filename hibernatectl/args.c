@@ -43,7 +43,7 @@ void hibctl_usage(FILE *f)
 	      "         every filesystem within --sync-timeout or rolls back.  Goes through\n"
 	      "         hibernated when /run/hibernated.sock exists ($HIBERNATED_SOCKET;\n"
 	      "         HIBERNATECTL_NO_DAEMON=1: never).\n"
-	      "  resume --input DEV|FILE|URL [--threads N]\n"
+	      "  resume --input DEV|FILE|URL [--threads N] [--migrate]\n"
 	      "         [--key-file F | --passphrase-file F]\n"
 	      "         Restore the image on DEV|FILE|URL (run from the initramfs).  Without a\n"
 	      "         valid image it says so and exits 6 so that the boot goes on.  For a\n"
@@ -76,6 +76,8 @@ void hibctl_usage(FILE *f)
 	      "  -o, --output DEV|FILE   where hibernate writes the image\n"
 	      "  -i, --input DEV|FILE    where resume reads the image from\n"
 	      "      --no-poweroff       hibernate: thaw instead of powering off\n"
+	      "      --migrate           resume: accept an image made on another host (its\n"
+	      "                          machine id differs); refused without it\n"
 	      "      --config FILE       hibernate / resume / recover / check: instead of\n"
 	      "                          /etc/hibernate/hibernate.conf (hibernate.conf(5))\n"
 	      "      --cow DEV           hibernate / resume / recover / check: the COW store\n"
@@ -278,7 +280,8 @@ static const struct opt {
 } options[] = {
 	{ "help", 'h', false, CMD_ANY, OPT_HELP, 0 },
 	{ "version", 'V', false, CMD_ANY, OPT_VERSION, 0 },
-	{ "config", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
+	{ "config", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER) |
+	  CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_PATH,
 	  FIELD(config_path) },
 	{ "cow", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
 	  FIELD(cow_path) },
@@ -298,6 +301,7 @@ static const struct opt {
 	{ "all", 'a', false, CMD(THAW), OPT_SET, FIELD(all) },
 	{ "threads", 'n', true, CMD(HIBERNATE) | CMD(RESUME), OPT_THREADS, FIELD(threads) },
 	{ "no-poweroff", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_poweroff) },
+	{ "migrate", 0, false, CMD(RESUME), OPT_SET, FIELD(migrate) },
 	{ "no-stream", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_stream) },
 	{ "json", 'j', false, CMD(STATUS) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_SET,
 	  FIELD(json) },

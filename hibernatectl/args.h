@@ -53,6 +53,7 @@ struct hibctl_args {
 	bool json;			/* status / image --json */
 	const char *path;		/* hibernate --output, resume --input, image operand */
 	bool no_poweroff;		/* hibernate --no-poweroff */
+	bool migrate;			/* resume --migrate: another host's image */
 	const char *config_path;	/* hibernate / check --config */
 	const char *cow_path;		/* hibernate / check --cow */
 	bool no_stream;			/* hibernate --no-stream: copy every page */

@@ -90,6 +90,7 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		.sz = sizeof(opts),
 		.source = args->path,
 		.recover = true,
+		.migrate = args->migrate,
 		.sys = &sys,
 	};
 	int r, ret;
@@ -222,7 +223,8 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 		return ret;
 	hibctl_events_init(&pe, ctx, "verifying image");
 	r = hib_image_open(conf, args->path, HIB_SINK_READ, &pe.ev, &sink, &rd);
-	hib_conf_wipe(conf);
+	if (r < 0)
+		hib_conf_wipe(conf);
 	if (r < 0)
 		return r == -ENODATA ? HIBCTL_EXIT_NOIMAGE : r == -EBADMSG ? HIBCTL_EXIT_BADIMAGE :
 		       HIBCTL_EXIT_ERROR;
@@ -240,6 +242,21 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 		goto out;
 	}
 
+	/* verify: would resume take it?  Then the resume path into /dev/null. */
+	{
+		char why[PATH_MAX + 512];
+
+		r = hib_image_authentic(conf, args->path, hib_image_reader_info(rd), why,
+					sizeof(why));
+		if (r < 0) {
+			fprintf(ctx->err, PROG ": hibernation image on %s refused: %s\n", args->path,
+				why);
+			ret = HIBCTL_EXIT_BADIMAGE;
+			goto out;
+		}
+		if (r > 0)
+			fprintf(ctx->err, PROG ": %s\n", why);
+	}
 	/* verify: the resume path into /dev/null. */
 	r = hib_pipeline_new(args->threads, hib_image_reader_info(rd)->chunk_size, &p);
 	if (r < 0) {
@@ -276,6 +293,7 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	}
 	ret = HIBCTL_EXIT_OK;
 out:
+	hib_conf_wipe(conf);
 	if (fd >= 0)
 		close(fd);
 	hib_pipeline_free(p);

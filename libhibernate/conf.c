@@ -110,6 +110,18 @@ static int parse_other(struct hib_conf *c, const char *sec, const char *key, con
 		copy_str(c->net_ip, sizeof(c->net_ip), val);
 		return 0;
 	}
+	if (!strcmp(sec, "http") && !strcmp(key, "allow-plain-http-token")) {
+		if (parse_bool(val, &c->http_plain_token) < 0)
+			return conf_error(why, why_size, fname, lineno, "allow-plain-http-token must "
+					  "be yes or no ('%s')", val);
+		return 0;
+	}
+	if (!strcmp(sec, "image") && !strcmp(key, "allow-unauthenticated")) {
+		if (parse_bool(val, &c->allow_unauthenticated) < 0)
+			return conf_error(why, why_size, fname, lineno, "allow-unauthenticated must "
+					  "be yes or no ('%s')", val);
+		return 0;
+	}
 	if (!strcmp(sec, "http") && !strcmp(key, "s3-region")) {
 		struct hib_http_config hc;
 
@@ -169,6 +181,11 @@ static int parse_hibernate(struct hib_conf *c, const char *key, const char *val,
 					  "absolute path or an http(s):// or s3+http(s):// URL "
 					  "('%s')", val);
 		copy_str(c->target, sizeof(c->target), val);
+	} else if (!strcmp(key, "state")) {
+		if (val[0] != '/' || strlen(val) >= sizeof(c->state) || strpbrk(val, " \t"))
+			return conf_error(why, why_size, fname, lineno, "state must be one absolute "
+					  "path ('%s')", val);
+		copy_str(c->state, sizeof(c->state), val);
 	} else if (!strcmp(key, "freeze-timeout-ms")) {
 		if (parse_uint_value(val, 1, 600000, &c->freeze_timeout_ms) < 0)
 			return conf_error(why, why_size, fname, lineno, "freeze-timeout-ms must "
@@ -596,7 +613,8 @@ int hib_conf_http_config(const struct hib_conf *c, struct hib_http_config *ret, 
 		if (r < 0) {
 			snprintf(why, why_size, "token-file %s: %s", c->http_token_file,
 				 r == -EINVAL ? "no token: expected one non-empty printable line" :
-				 strerror(-r));
+				 r == -EPERM ? "refused: a token file must be owned by root and not "
+				 "accessible by group or others (chmod 600)" : strerror(-r));
 			return -EINVAL;
 		}
 	}
@@ -611,7 +629,9 @@ int hib_conf_http_config(const struct hib_conf *c, struct hib_http_config *ret, 
 			explicit_bzero(&hc, sizeof(hc));
 			snprintf(why, why_size, "s3-credentials-file %s: %s",
 				 c->http_s3_credentials, r == -EINVAL ? "expected the access key "
-				 "id and the secret key, one printable line each" : strerror(-r));
+				 "id and the secret key, one printable line each" : r == -EPERM ?
+				 "refused: a credentials file must be owned by root and not accessible "
+				 "by group or others (chmod 600)" : strerror(-r));
 			return -EINVAL;
 		}
 	}

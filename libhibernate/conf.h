@@ -43,15 +43,19 @@ struct hib_conf {
 	char http_s3_credentials[PATH_MAX];	/* s3-credentials-file = */
 	char http_s3_region[64];	/* s3-region = ("": us-east-1) */
 	unsigned int http_s3_part_mib;	/* s3-part-size-mib = (0: the default) */
+	bool http_plain_token;		/* allow-plain-http-token = yes: a token over http:// */
 	/* [image]: the encryption key; at most one of the two */
 	char key_file[PATH_MAX];	/* key-file = */
 	char passphrase_file[PATH_MAX];	/* passphrase-file = */
+	/* allow-unauthenticated = yes: an unencrypted image on a local target (never a URL) */
+	bool allow_unauthenticated;
 	/* [hibernate]: what hibernated runs (a client names none of it) */
 	char target[PATH_MAX];		/* target = DEV | FILE | URL; "" if unset */
 	unsigned int freeze_timeout_ms;	/* freeze-timeout-ms = (0: the kernel's default) */
 	unsigned int sync_timeout_ms;	/* sync-timeout-ms = (0: the default, 10 s) */
 	unsigned int threads;		/* threads = (0: every online CPU) */
 	bool no_stream;			/* stream = no: copy every page at the snapshot */
+	char state[PATH_MAX];		/* state = DEV|FILE: the record of the last image */
 
 	/* Resolved by hib_conf_resolve(), not read from the file. */
 	char path[PATH_MAX];		/* the file it came from (messages) */

@@ -28,6 +28,7 @@ static struct {
 	unsigned long window_mib;
 	pid_t poke_pid;
 	char poke_file[PATH_MAX];
+	bool forge;
 } armed;
 
 void hib_fault_disarm(void)
@@ -92,6 +93,10 @@ static int arm_one(char *item, char *why, size_t why_size)
 			if (*end || !armed.window_mib || armed.window_mib > 4096)
 				goto bad;
 		}
+	} else if (!strcmp(item, "forge")) {
+		if (strcmp(val, "unauthenticated"))
+			goto bad;
+		armed.forge = true;
 	} else if (!strcmp(item, "poke")) {
 		long pid = strtol(val, &end, 10);
 
@@ -105,7 +110,7 @@ static int arm_one(char *item, char *why, size_t why_size)
 	return 0;
 bad:
 	snprintf(why, why_size, "%s: cannot parse '%s' (fail=STEP[:ERRNO], build-id=HEX, "
-		 "window-write=NAME[:MIB], poke=PID:FILE)", HIB_FAULT_ENV, orig);
+		 "window-write=NAME[:MIB], poke=PID:FILE, forge=unauthenticated)", HIB_FAULT_ENV, orig);
 	return -EINVAL;
 }
 
@@ -188,6 +193,14 @@ void hib_fault_window_write(struct hib_run *run, const char *mountpoint)
 	close(fd);
 	hib_warning(run, HIB_STEP_FS_THAW, 0, "test hook: wrote %s/%s and %s.big (%lu MiB) after "
 		    "the snapshot", mountpoint, armed.window, armed.window, armed.window_mib);
+}
+
+bool hib_fault_forge(struct hib_run *run)
+{
+	if (armed.forge)
+		hib_warning(run, HIB_STEP_PREPARE, 0, "test hook: writing an unauthenticated image "
+			    "anyway (%s=forge=unauthenticated)", HIB_FAULT_ENV);
+	return armed.forge;
 }
 
 void hib_fault_poke(struct hib_run *run)

@@ -11,6 +11,8 @@
  *   window-write=NAME[:MIB]  after 5b, write NAME and NAME.big (MIB MiB, default 1) into
  *                        each protected filesystem: writes after the snapshot instant
  *   poke=PID:FILE        after 5b, SIGUSR2 to PID, then wait up to 10 s for FILE
+ *   forge=unauthenticated  write an unencrypted image even where one is refused (a URL):
+ *                        what an attacker with a tool of his own would put there
  *
  * Only a front end that calls hib_fault_arm() honours the variable (hibernatectl in a test
  * build; hibernated never does).  In a release build every function here is an empty inline
@@ -45,6 +47,8 @@ bool hib_fault_build_id(struct hib_run *run, struct hib_image_info *id);
 void hib_fault_window_write(struct hib_run *run, const char *mountpoint);
 /* The poke action. */
 void hib_fault_poke(struct hib_run *run);
+/* The forge action: true if an unauthenticated image is to be written anyway. */
+bool hib_fault_forge(struct hib_run *run);
 
 #else
 
@@ -82,6 +86,12 @@ static inline void hib_fault_window_write(struct hib_run *run, const char *mount
 static inline void hib_fault_poke(struct hib_run *run)
 {
 	(void)run;
+}
+
+static inline bool hib_fault_forge(struct hib_run *run)
+{
+	(void)run;
+	return false;
 }
 
 #endif /* HIB_FAULT_INJECTION */

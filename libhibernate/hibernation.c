@@ -44,6 +44,7 @@
 #include "util.h"
 #include "net.h"
 #include "stages.h"
+#include "state.h"
 #include "util.h"
 
 /*
@@ -80,12 +81,20 @@ int hib_sink_open_conf(const struct hib_conf *conf, const char *path, int mode,
 	if (!path || !ret_sink)
 		return -EINVAL;
 	if (!hib_http_is_url(path))
-		return hib_sink_open(path, mode, ret_sink);
+		return mode == HIB_SINK_READ ? hib_sink_open(path, mode, ret_sink) :
+		       hib_sink_open_safe(path, mode, ret_sink, why, why_size);
 	if (!conf)
 		return -EINVAL;
 	r = hib_conf_http_config(conf, &hc, why, why_size);
 	if (r < 0)
 		return r;
+	if (hc.bearer_token[0] && !strncmp(path, "http://", 7) && !conf->http_plain_token) {
+		explicit_bzero(&hc, sizeof(hc));
+		snprintf(why, why_size, "the bearer token would cross the network in the clear "
+			 "over http://: use https://, or set allow-plain-http-token = yes under "
+			 "[http] if the network is trusted");
+		return -EINVAL;
+	}
 	r = hib_sink_open_http(path, mode, &hc, ret_sink);
 	if (r >= 0 && hib_s3_is_url(path) && !hc.s3_key_id[0])
 		snprintf(why, why_size, "%s: no S3 credentials (s3-credentials-file in [http] of "
@@ -110,6 +119,10 @@ static int load_key(struct hib_run *run, enum hib_step step, struct hib_image_ke
 		r = hib_image_key_from_file(path, &k);
 	else
 		r = hib_image_key_from_passphrase_file(path, &k);
+	if (r == -EPERM)
+		return hib_fail(run, step, r, "%s: refused: a %s file must be owned by root and "
+				"not accessible by group or others (chmod 600 %s)", path,
+				pass ? "passphrase" : "key", path);
 	if (r == -EINVAL)
 		return hib_fail(run, step, r, "%s: %s", path, !pass ?
 				"not a key: expected 32 raw bytes or 64 hex digits" :
@@ -120,11 +133,59 @@ static int load_key(struct hib_run *run, enum hib_step step, struct hib_image_ke
 	return 0;
 }
 
+int hib_image_authentic(const struct hib_conf *conf, const char *path,
+			const struct hib_image_info *info, char *why, size_t why_size)
+{
+	if (info->cipher != HIB_CIPHER_NONE)
+		return 0;
+	if (hib_http_is_url(path)) {
+		snprintf(why, why_size, "the image is not encrypted, so not authenticated: anyone "
+			 "who can write to %s could have forged it; an image on a network store "
+			 "must be encrypted (key-file or passphrase-file under [image])", path);
+		return -EBADMSG;
+	}
+	if (!conf || !conf->allow_unauthenticated) {
+		snprintf(why, why_size, "the image is not encrypted, so not authenticated: anyone "
+			 "who can write to %s could have forged it; encrypt images (key-file or "
+			 "passphrase-file under [image]) or, if only root can write there, set "
+			 "allow-unauthenticated = yes under [image] in hibernate.conf", path);
+		return -EBADMSG;
+	}
+	snprintf(why, why_size, "warning: the image on %s is not authenticated "
+		 "(allow-unauthenticated = yes): it is trusted because only root can write there",
+		 path);
+	return 1;
+}
+
+/* Before the freeze: will the image be one resume accepts? */
+static int check_authenticity(struct hib_run *run, const char *target, bool have_key)
+{
+	const char *conf = run->conf->path[0] ? run->conf->path : HIB_CONF_DEFAULT_PATH;
+
+	if (have_key || hib_fault_forge(run))
+		return 0;
+	if (hib_http_is_url(target))
+		return hib_fail(run, HIB_STEP_PREPARE, -ENOKEY, "an image written to a URL must "
+				"be encrypted: anyone who can write to %s could otherwise give this "
+				"machine a forged image at resume; set key-file or passphrase-file "
+				"under [image] in %s (or --key-file); nothing was frozen", target,
+				conf);
+	if (!run->conf->allow_unauthenticated)
+		return hib_fail(run, HIB_STEP_PREPARE, -ENOKEY, "no image key: an unencrypted "
+				"image is not authenticated, and resume would refuse it; set "
+				"key-file or passphrase-file under [image] in %s (or --key-file), or "
+				"allow-unauthenticated = yes there if only root can write to %s; "
+				"nothing was frozen", conf, target);
+	return 0;
+}
+
 /* The image target could not be opened: say why, as the user would look for it. */
 static int sink_open_failed(struct hib_run *run, const char *path, int r, const char *why)
 {
-	if (why[0])
-		hib_error(run, HIB_STEP_PREPARE, r, "%s", why);
+	if (why[0]) {
+		hib_fail(run, HIB_STEP_PREPARE, r, "%s", why);
+		return hib_fail(run, HIB_STEP_PREPARE, r, "nothing was frozen");
+	}
 	switch (-r) {
 	case ENOENT:
 		/* Under /dev a missing name is a missing device, never a new file. */
@@ -155,6 +216,7 @@ struct hibernation {
 	struct hib_conf defaults;
 	const struct hib_hibernate_opts *opts;
 	const char *target;
+	char shown[PATH_MAX];		/* target for messages (hib_url_shown()) */
 	bool dry;			/* a test stage: no target, no writer */
 	bool stream;
 	bool locked;
@@ -262,9 +324,9 @@ static void unguard_window(struct hibernation *h)
 	if (sigpending(&pending) == 0)
 		for (i = 0; i < ARRAY_SIZE(deferred_signals); i++)
 			if (sigismember(&pending, deferred_signals[i]) == 1)
-				hib_notice(&h->run, HIB_STEP_ROLLBACK, "%s arrived during the "
+				hib_notice(&h->run, HIB_STEP_ROLLBACK, "SIG%s arrived during the "
 					   "hibernation: acted on now that everything is thawed",
-					   sigdescr_np(deferred_signals[i]));
+					   sigabbrev_np(deferred_signals[i]));
 	pthread_sigmask(SIG_SETMASK, &h->old_mask, NULL);
 }
 
@@ -317,10 +379,17 @@ static int hibernate_prepare(struct hibernation *h)
 					"give --output or set target under [hibernate] in %s; "
 					"nothing was frozen", run->conf->path[0] ? run->conf->path :
 					HIB_CONF_DEFAULT_PATH);
+		/* The key first: an image resume would refuse is not worth a freeze. */
+		r = load_key(run, HIB_STEP_PREPARE, &h->key);
+		if (r < 0)
+			return r;
+		r = check_authenticity(run, h->shown, h->key);
+		if (r < 0)
+			return r;
 		r = hib_sink_open_conf(run->conf, h->target, HIB_SINK_WRITE, &h->sink, why,
 				       sizeof(why));
 		if (r < 0)
-			return sink_open_failed(run, h->target, r, why);
+			return sink_open_failed(run, h->shown, r, why);
 		if (why[0])
 			hib_warning(run, HIB_STEP_PREPARE, 0, "%s", why);
 		need = hib_image_worst_case(mem, h->id.chunk_size);
@@ -329,14 +398,14 @@ static int hibernate_prepare(struct hibernation *h)
 			return hib_fail(run, HIB_STEP_PREPARE, r, "%s is too small: it holds %" PRIu64
 					" bytes (%.1f MiB), the worst case image of %.1f MiB of RAM "
 					"needs %" PRIu64 " bytes (%.1f MiB); nothing was frozen",
-					h->target, have, mib(have), mib(mem), need, mib(need));
+					h->shown, have, mib(have), mib(mem), need, mib(need));
 		if (r < 0)
 			return hib_fail(run, HIB_STEP_PREPARE, r, "%s: %s; nothing was frozen",
-					h->target, strerror(-r));
+					h->shown, strerror(-r));
 	}
 	/* The protected filesystems and their COW store; nothing is created yet. */
 	if (h->opts->test != HIB_TEST_FREEZE) {
-		r = hib_dm_stage_prepare(run, h->sink, h->target, &h->dm);
+		r = hib_dm_stage_prepare(run, h->sink, h->shown, &h->dm);
 		if (r < 0)
 			return r;
 	}
@@ -345,9 +414,6 @@ static int hibernate_prepare(struct hibernation *h)
 	if (r < 0)
 		return r;
 	if (!h->dry) {
-		r = load_key(run, HIB_STEP_PREPARE, &h->key);
-		if (r < 0)
-			return r;
 		r = hib_image_writer_new(h->sink, &h->id, &h->w);
 		if (r >= 0 && h->key)
 			r = hib_image_writer_set_key(h->w, h->key);
@@ -549,7 +615,7 @@ static int write_image(struct hibernation *h)
 	h->st.write_ms = t1 - t0;
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_WRITE, r, "writing the image to %s failed at offset %"
-				PRIu64 ": %s; everything was thawed again", h->target,
+				PRIu64 ": %s; everything was thawed again", h->shown,
 				hib_image_writer_offset(h->w), strerror(-r));
 	/* A COW store that overflowed during the write lost writes: do not power off. */
 	r = hib_dm_stage_check_valid(run, h->dm);
@@ -559,21 +625,13 @@ static int write_image(struct hibernation *h)
 	h->st.sync_ms = now_ms() - t1;
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_WRITE, r, "finishing the image on %s failed: %s; "
-				"everything was thawed again", h->target, strerror(-r));
+				"everything was thawed again", h->shown, strerror(-r));
 	hib_image_writer_totals(h->w, &totals);
 	h->st.comp = totals.comp_bytes;
 	h->st.chunks = totals.chunks;
 	close(h->snap_fd);
 	h->snap_fd = -1;
 	return 0;
-}
-
-static void summary(struct hibernation *h)
-{
-	const struct hib_events *ev = h->run.ev;
-
-	if (ev && ev->summary)
-		ev->summary(ev->userdata, h->target, &h->st);
 }
 
 /* A valid image must not outlive a system that keeps running. */
@@ -583,8 +641,40 @@ static void invalidate(struct hibernation *h, enum hib_step step)
 
 	if (r < 0)
 		hib_error(&h->run, step, r, "cannot invalidate the image on %s: %s; do not resume "
-			  "from it", h->target, strerror(-r));
+			  "from it", h->shown, strerror(-r));
 }
+
+/* The image is complete: record it on the machine itself (state.h), or do not keep it. */
+static int record_image(struct hibernation *h)
+{
+	struct hib_state_record rec;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if (!h->run.conf->state[0])
+		return 0;
+	hib_image_writer_id(h->w, rec.image_id);
+	rec.created = (uint64_t)time(NULL);
+	/* The place is for messages only: a long one is cut. */
+	memcpy(rec.place, h->shown, MIN(strlen(h->shown), sizeof(rec.place) - 1));
+	r = hib_state_write(h->run.conf->state, &rec);
+	if (r < 0) {
+		hib_fail(&h->run, HIB_STEP_WRITE, r, "cannot record the image on the state device "
+			 "%s: %s; resume could not tell it from a replayed one, so it is not kept; "
+			 "everything was thawed again", h->run.conf->state, strerror(-r));
+		invalidate(h, HIB_STEP_WRITE);
+	}
+	return r;
+}
+
+static void summary(struct hibernation *h)
+{
+	const struct hib_events *ev = h->run.ev;
+
+	if (ev && ev->summary)
+		ev->summary(ev->userdata, h->shown, &h->st);
+}
+
 
 /* --no-poweroff: the abort after 5b, with the image invalidated if the disk moved on. */
 static int keep_running(struct hibernation *h)
@@ -599,7 +689,7 @@ static int keep_running(struct hibernation *h)
 		r = hib_image_invalidate(h->sink);
 		if (r < 0)
 			hib_error(run, HIB_STEP_ROLLBACK, r, "cannot invalidate the image on %s: "
-				  "%s; do not resume from it", h->target, strerror(-r));
+				  "%s; do not resume from it", h->shown, strerror(-r));
 		else
 			hib_notice(run, HIB_STEP_ROLLBACK, "the image was invalidated: the "
 				   "protected filesystems are no longer at its snapshot instant");
@@ -656,6 +746,7 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 		     opts->sz > offsetof(struct hib_hibernate_opts, sys) ? opts->sys : NULL, ev);
 	h->opts = opts;
 	h->target = opts->target ? opts->target : h->run.conf->target;
+	hib_url_shown(h->target ? h->target : "", h->shown, sizeof(h->shown));
 	h->dry = opts->test != HIB_TEST_NONE;
 	h->snap_fd = -1;
 
@@ -690,6 +781,8 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 		goto abort;
 	}
 	r = write_image(h);
+	if (r == 0)
+		r = record_image(h);
 	if (r < 0)
 		goto abort;
 	if (opts->no_poweroff) {
@@ -724,6 +817,8 @@ struct resumption {
 	struct hib_run run;
 	struct hib_conf defaults;
 	const char *source;
+	char shown[PATH_MAX];		/* source for messages (hib_url_shown()) */
+	bool migrate;
 	struct hib_sink *sink;
 	struct hib_image_reader *rd;
 	struct hib_pipeline *p;
@@ -791,6 +886,8 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 {
 	_cleanup_(hib_image_key_freep) struct hib_image_key *key = NULL;
 	char why[HIB_IMAGE_WHY_MAX + 512];
+	struct hib_image_reader *rd;
+	char shown[PATH_MAX];
 	struct hib_conf defaults;
 	struct hib_sink *sink;
 	struct hib_run *run;
@@ -801,6 +898,7 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 	if (!run)
 		return -ENOMEM;
 	hib_run_init(run, conf, &defaults, NULL, ev);
+	hib_url_shown(path, shown, sizeof(shown));
 	if (mode == HIB_SINK_UPDATE) {
 		r = network_up(run, path);
 		if (r < 0)
@@ -812,13 +910,13 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 			hib_error(run, HIB_STEP_OPEN, r, "%s", why);
 		if (r == -EACCES && hib_http_is_url(path))
 			hib_fail(run, HIB_STEP_OPEN, r, "%s refused access (see above): check the %s "
-				 "([http] in hibernate.conf)", path, hib_s3_is_url(path) ?
+				 "([http] in hibernate.conf)", shown, hib_s3_is_url(path) ?
 				 "S3 credentials" : "bearer token and the client certificate");
 		else if (r == -EINVAL && hib_http_is_url(path))
 			hib_fail(run, HIB_STEP_OPEN, r, "%s is not a usable image URL (see above)",
-				 path);
+				 shown);
 		else
-			hib_fail(run, HIB_STEP_OPEN, r, "no hibernation image on %s: %s", path,
+			hib_fail(run, HIB_STEP_OPEN, r, "no hibernation image on %s: %s", shown,
 				 strerror(-r));
 		/* No device, no file, no object: nothing to resume. */
 		if (!(r == -EACCES || r == -EPROTO || (r == -EINVAL && hib_http_is_url(path))))
@@ -832,26 +930,41 @@ int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 		hib_sink_close(sink);
 		goto out;
 	}
-	r = hib_image_reader_open_key(sink, key, ret_reader, why, &off);
+	r = hib_image_reader_open_key(sink, key, &rd, why, &off);
 	if (r < 0) {
 		hib_sink_close(sink);
 		if (r == -EPERM || r == -ENOKEY || r == -EKEYREJECTED) {
-			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s%s", path,
+			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s%s", shown,
 				 why, r == -ENOKEY ? " (--key-file or --passphrase-file)" : "");
 			r = -EBADMSG;
 		} else if (r == -ENODATA) {
 			/* Not an error: the boot goes on. */
-			hib_notice(run, HIB_STEP_OPEN, "no hibernation image on %s (%s)", path, why);
+			hib_notice(run, HIB_STEP_OPEN, "no hibernation image on %s (%s)", shown, why);
 		} else if (r == -EBADMSG || r == -EPROTONOSUPPORT) {
 			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s (offset %"
-				 PRIu64 ")", path, why, off);
+				 PRIu64 ")", shown, why, off);
 			r = -EBADMSG;
 		} else {
-			hib_fail(run, HIB_STEP_OPEN, r, "cannot read %s: %s", path, why);
+			hib_fail(run, HIB_STEP_OPEN, r, "cannot read %s: %s", shown, why);
 		}
 		goto out;
 	}
+	if (mode == HIB_SINK_UPDATE) {
+		/* A resume: only an authenticated image, or one explicitly allowed. */
+		r = hib_image_authentic(run->conf, shown, hib_image_reader_info(rd), why,
+					sizeof(why));
+		if (r < 0) {
+			hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s", shown,
+				 why);
+			hib_image_reader_free(rd);
+			hib_sink_close(sink);
+			goto out;
+		}
+		if (r > 0)
+			hib_warning(run, HIB_STEP_OPEN, 0, "%s", why);
+	}
 	*ret_sink = sink;
+	*ret_reader = rd;
 	r = 0;
 out:
 	free(run);
@@ -866,6 +979,50 @@ static void load_progress(void *ud, uint64_t in, uint64_t out)
 	if (ev && ev->progress)
 		ev->progress(ev->userdata, HIB_STEP_LOAD, out, in,
 			     hib_image_reader_info(rs->rd)->raw_bytes);
+}
+
+/* Is the image the one this machine recorded at its last hibernation? */
+static int check_recorded(struct resumption *rs)
+{
+	struct hib_run *run = &rs->run;
+	const char *state = run->conf->state;
+	struct hib_state_record rec;
+	uint8_t id[HIB_IMAGE_ID_BYTES];
+	int r;
+
+	if (!state[0]) {
+		if (hib_http_is_url(rs->source))
+			hib_warning(run, HIB_STEP_OPEN, 0, "warning: no state device (state = under "
+				    "[hibernate]): only the store's deletion keeps %s from being "
+				    "resumed twice", rs->shown);
+		return 0;
+	}
+	r = hib_state_read(state, &rec);
+	if (r == -ENODATA) {
+		hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: no hibernation "
+			 "is recorded on this machine (state %s): the image was already resumed, or "
+			 "is a copy or an older one; booting normally", rs->shown, state);
+		return -EBADMSG;
+	}
+	if (r == -EBADMSG) {
+		hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: the record on "
+			 "the state device %s is damaged; booting normally", rs->shown, state);
+		return -EBADMSG;
+	}
+	if (r < 0)
+		return hib_fail(run, HIB_STEP_OPEN, r, "cannot read the state device %s: %s; not "
+				"resuming", state, strerror(-r));
+	hib_image_reader_id(rs->rd, id);
+	if (memcmp(id, rec.image_id, sizeof(id)) != 0) {
+		hib_sanitize(rec.place, sizeof(rec.place), rec.place, sizeof(rec.place));
+		hib_fail(run, HIB_STEP_OPEN, -ESTALE, "hibernation image on %s refused: it is not "
+			 "the last hibernation recorded on this machine (that one was written to "
+			 "%s): a replayed or older image; booting normally", rs->shown, rec.place);
+		return -EBADMSG;
+	}
+	hib_notice(run, HIB_STEP_OPEN, "image on %s is this machine's last hibernation (state %s)",
+		   rs->shown, state);
+	return 0;
 }
 
 /* R1-R4 once the image is open.  Returns only on failure. */
@@ -885,19 +1042,38 @@ static int resume_image(struct resumption *rs)
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_OPEN, r, "cannot identify the running kernel: %s; "
 				"not resuming", strerror(-r));
+	/* Another machine's image is another machine's memory: only when asked for. */
+	if (strcmp(info->host_id, sys.host_id) != 0) {
+		if (!rs->migrate) {
+			hib_fail(run, HIB_STEP_OPEN, -EXDEV, "hibernation image on %s refused: it "
+				 "was made on host %s, this is host %s (machine id); resume --migrate "
+				 "restores another host's image; booting normally", rs->shown,
+				 info->host_id[0] ? info->host_id : "?",
+				 sys.host_id[0] ? sys.host_id : "?");
+			return -EBADMSG;
+		}
+		hib_warning(run, HIB_STEP_OPEN, 0, "warning: migrating: the image was made on host "
+			    "%s, this is host %s", info->host_id, sys.host_id);
+	}
+
 	r = hib_image_check_system(info, &sys, why, sizeof(why));
 	if (r < 0) {
 		hib_fail(run, HIB_STEP_OPEN, r, "hibernation image on %s refused: %s; booting "
-			 "normally", rs->source, why);
+			 "normally", rs->shown, why);
 		return -EBADMSG;
 	}
 
+	/* One-shot, whatever the store does: only the image recorded on this machine. */
+	r = check_recorded(rs);
+	if (r < 0)
+		return r;
+
 	/* R2: every protected origin must be as it was at the snapshot instant. */
-	r = hib_dm_stage_verify_image(run, info, rs->source, &stale);
+	r = hib_dm_stage_verify_image(run, info, rs->shown, &stale);
 	if (r < 0) {
 		if (stale && hib_image_invalidate(rs->sink) == 0)
 			hib_error(run, HIB_STEP_VERIFY, 0, "the image on %s was invalidated",
-				  rs->source);
+				  rs->shown);
 		return -EBADMSG;
 	}
 
@@ -919,7 +1095,7 @@ static int resume_image(struct resumption *rs)
 
 		if (reason[0]) {
 			hib_fail(run, HIB_STEP_LOAD, r, "hibernation image on %s refused: %s (offset %"
-				 PRIu64 "); nothing was restored, booting normally", rs->source,
+				 PRIu64 "); nothing was restored, booting normally", rs->shown,
 				 reason, off);
 			return r == -EBADMSG ? -EBADMSG : r;
 		}
@@ -934,9 +1110,21 @@ static int resume_image(struct resumption *rs)
 	r = hib_image_invalidate(rs->sink);
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_INVALIDATE, r, "cannot invalidate the image on %s: "
-				"%s; not restoring it", rs->source, strerror(-r));
+				"%s; not restoring it", rs->shown, strerror(-r));
+	if (run->conf->state[0]) {
+		r = hib_state_clear(run->conf->state);
+		if (r < 0)
+			return hib_fail(run, HIB_STEP_INVALIDATE, r, "cannot clear the record on the "
+					"state device %s: %s; not restoring the image",
+					run->conf->state, strerror(-r));
+	}
+	/* Loaded and invalidated: its data (all of memory) need not stay readable there. */
+	r = hib_image_discard(rs->sink, hib_image_reader_offset(rs->rd) + HIB_IMAGE_BLOCK);
+	if (r < 0)
+		hib_warning(run, HIB_STEP_INVALIDATE, r, "warning: cannot discard the used image "
+			    "on %s: %s; its data stay readable there", rs->shown, strerror(-r));
 	hib_notice(run, HIB_STEP_RESTORE, "restoring hibernation image from %s (%" PRIu64
-		   " pages, loaded in %.1f ms)", rs->source, info->image_pages, now_ms() - t0);
+		   " pages, loaded in %.1f ms)", rs->shown, info->image_pages, now_ms() - t0);
 
 	/* R4. */
 	if (ioctl(rs->fd, SNAPSHOT_FREEZE) < 0)
@@ -961,7 +1149,9 @@ int hib_resume(const struct hib_resume_opts *opts, const struct hib_events *ev)
 	hib_run_init(&rs->run, opts->conf, &rs->defaults,
 		     opts->sz > offsetof(struct hib_resume_opts, sys) ? opts->sys : NULL, ev);
 	rs->fd = -1;
+	rs->migrate = opts->migrate;
 	rs->source = opts->source ? opts->source : rs->run.conf->target;
+	hib_url_shown(rs->source ? rs->source : "", rs->shown, sizeof(rs->shown));
 	if (!rs->source || !rs->source[0]) {
 		r = hib_fail(&rs->run, HIB_STEP_OPEN, -EDESTADDRREQ, "no image source: give "
 			     "--input or set target under [hibernate] in the configuration");
@@ -987,6 +1177,34 @@ out:
 }
 
 /* ---- check --------------------------------------------------------------------------------- */
+
+/* check: an image (or what is left of one) on a local target is memory anyone who can read
+ * the target can read. */
+static void check_leftover(struct hib_run *run, const char *target)
+{
+	char magic[8], why[HIB_IMAGE_WHY_MAX];
+	struct hib_image_reader *rd = NULL;
+	struct hib_sink *sink = NULL;
+	uint64_t off;
+	int r;
+
+	if (hib_sink_open(target, HIB_SINK_READ, &sink) < 0)
+		return;
+	if (hib_sink_read(sink, magic, sizeof(magic), 0) == 0 &&
+	    memcmp(magic, HIB_IMAGE_MAGIC, sizeof(magic)) == 0) {
+		r = hib_image_reader_open_key(sink, NULL, &rd, why, &off);
+		if (r == 0 || r == -ENOKEY)
+			hib_notice(run, HIB_STEP_CHECK, "note: a valid hibernation image is on %s: "
+				   "the next resume restores it, a hibernation overwrites it", target);
+		else
+			hib_notice(run, HIB_STEP_CHECK, "warning: %s holds what is left of a used or "
+				   "unfinished image (%s): memory of that time, readable by whoever "
+				   "can read %s; the next hibernation overwrites it, or wipe it "
+				   "(blkdiscard, wipefs -a)", target, why, target);
+		hib_image_reader_free(rd);
+	}
+	hib_sink_close(sink);
+}
 
 int hib_check(const struct hib_conf *conf, const char *target, const struct hib_system *sys,
 	      const struct hib_events *ev)
@@ -1019,6 +1237,8 @@ int hib_check(const struct hib_conf *conf, const char *target, const struct hib_
 			   "copied at the snapshot, so the image must fit in half of RAM; swapoff "
 			   "-a to stream", r, r == 1 ? "" : "s");
 	r = hib_dm_stage_check(run, target, &ok);
+	if (r == 0 && target && *target && !hib_http_is_url(target))
+		check_leftover(run, target);
 	if (r == 0)
 		hib_notice(run, HIB_STEP_CHECK, "%s", ok ? "hibernation can run now" :
 			   "hibernation cannot run now");

@@ -163,6 +163,7 @@ struct hib_resume_opts {
 	const struct hib_conf *conf;	/* NULL: defaults */
 	const char *source;		/* NULL: conf->target */
 	bool recover;			/* nothing restored: hib_recover() (the initramfs) */
+	bool migrate;			/* accept an image of another host (machine id) */
 	const struct hib_system *sys;
 };
 #define HIB_RESUME_OPTS_SZ_MIN offsetof(struct hib_resume_opts, sys)
@@ -207,6 +208,17 @@ int hib_sink_open_conf(const struct hib_conf *conf, const char *path, int mode,
  * image refused), or -errno; each reported through @ev.
  */
 struct hib_image_reader;
+struct hib_image_info;
+
+/*
+ * May an image with header @info from @path be restored under @conf?  An unencrypted image
+ * is not authenticated: anyone who can write where it lies can forge one.  Refused (-EBADMSG,
+ * @why) from a URL always, from a local target unless [image] allow-unauthenticated; 1 when
+ * allowed that way (the caller warns, @why says so), 0 for an encrypted image.
+ */
+int hib_image_authentic(const struct hib_conf *conf, const char *path,
+			const struct hib_image_info *info, char *why, size_t why_size);
+
 int hib_image_open(const struct hib_conf *conf, const char *path, int mode,
 		   const struct hib_events *ev, struct hib_sink **ret_sink,
 		   struct hib_image_reader **ret_reader);

@@ -31,6 +31,7 @@ struct s3_upload {
 
 struct http_sink {
 	char url[HIB_HTTP_URL_MAX];
+	char shown[HIB_HTTP_URL_MAX];	/* url for messages: no query, no user:password@ */
 	char part_url[HIB_HTTP_URL_MAX + 8];
 	bool s3;
 	struct s3_upload s3u;		/* S3, writing */

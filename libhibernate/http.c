@@ -16,6 +16,7 @@
 #include "http-internal.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 #define BACKOFF_MAX_MS	8000u
 
@@ -49,12 +50,16 @@ static int read_line(FILE *f, char *ret, size_t size, bool spaces)
 int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX])
 {
 	_cleanup_fclose_ FILE *f = NULL;
+	int r;
 
 	if (!path || !ret_token)
 		return -EINVAL;
 	f = fopen(path, "re");
 	if (!f)
 		return negative_errno();
+	r = hib_secret_fd_check(fileno(f));
+	if (r < 0)
+		return r;
 	return read_line(f, ret_token, HIB_HTTP_TOKEN_MAX, true);
 }
 
@@ -96,6 +101,9 @@ int hib_s3_read_credentials(const char *path, char ret_key_id[HIB_S3_KEY_MAX],
 	f = fopen(path, "re");
 	if (!f)
 		return negative_errno();
+	r = hib_secret_fd_check(fileno(f));
+	if (r < 0)
+		return r;
 	r = read_line(f, id, sizeof(id), false);
 	if (r == 0)
 		r = read_line(f, secret, sizeof(secret), false);
@@ -110,6 +118,27 @@ int hib_s3_read_credentials(const char *path, char ret_key_id[HIB_S3_KEY_MAX],
 bool hib_s3_is_url(const char *path)
 {
 	return path && (strncmp(path, "s3+http://", 10) == 0 || strncmp(path, "s3+https://", 11) == 0);
+}
+
+void hib_url_shown(const char *url, char *buf, size_t size)
+{
+	const char *host = strstr(url, "://"), *at, *slash;
+	size_t n;
+
+	if (!size)
+		return;
+	buf[0] = 0;
+	if (host) {
+		host += 3;
+		slash = host + strcspn(host, "/?#");
+		at = memchr(host, '@', (size_t)(slash - host));
+		n = (size_t)(host - url);
+		snprintf(buf, size, "%.*s", (int)n, url);
+		url = at ? at + 1 : host;
+	}
+	n = strcspn(url, "?#");
+	snprintf(buf + strlen(buf), size - strlen(buf), "%.*s%s", (int)n, url,
+		 url[n] ? "?..." : "");
 }
 
 bool hib_http_is_url(const char *path)

@@ -126,6 +126,12 @@ void hib_http_config_defaults(struct hib_http_config *ret_config);
  */
 int hib_http_read_token(const char *path, char ret_token[HIB_HTTP_TOKEN_MAX]);
 
+/*
+ * @url as it may be shown in messages and logs: without its query string (a presigned URL's
+ * signature) and without user:password@.  Always terminated.
+ */
+void hib_url_shown(const char *url, char *buf, size_t size);
+
 /* Is @path an http://, https://, s3+http:// or s3+https:// URL? */
 bool hib_http_is_url(const char *path);
 

@@ -92,10 +92,14 @@ static ssize_t read_secret(const char *path, uint8_t *buf, size_t size)
 	size_t got;
 	uint8_t extra;
 	ssize_t n;
+	int r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return negative_errno();
+	r = hib_secret_fd_check(fd);
+	if (r < 0)
+		return r;
 	n = hib_read_full(fd, buf, size);
 	if (n < 0 || (size_t)n < size)
 		return n;

@@ -38,6 +38,12 @@ extern "C" {
 #define HIB_CRYPTO_CHUNK_EXTRA	(8 + HIB_CRYPTO_ABYTES)
 #define HIB_KDF_RAW		1
 #define HIB_KDF_ARGON2ID	2
+/*
+ * The most argon2id work a reader does for a header it cannot authenticate yet: libsodium's
+ * "moderate" passes and its "interactive" memory (64 MiB), what the writer uses by default.
+ */
+#define HIB_KDF_OPS_MAX		crypto_pwhash_OPSLIMIT_MODERATE
+#define HIB_KDF_MEM_MAX		crypto_pwhash_MEMLIMIT_INTERACTIVE
 #define HIB_PASSPHRASE_MAX	1024
 
 /* Key material: a raw key, or a passphrase derived with the image's salt. */

@@ -18,6 +18,11 @@
 
 /* ---- encoding ------------------------------------------------------------------------------ */
 
+uint64_t hib_image_header_csum(const uint8_t *block)
+{
+	return header_csum(block);
+}
+
 void hib_image_header_encode(const struct hib_image_info *info, uint8_t *block)
 {
 	memset(block, 0, HIB_IMAGE_BLOCK);
@@ -35,7 +40,7 @@ void hib_image_header_encode(const struct hib_image_info *info, uint8_t *block)
 	put_str(block + H_KVERSION, info->kernel_version, HIB_IMAGE_STR_MAX);
 	put_str(block + H_HOST_ID, info->host_id, HIB_IMAGE_STR_MAX);
 	memcpy(block + H_BUILD_ID, info->build_id, HIB_BUILD_ID_MAX);
-	put64(block + H_CSUM, csum(block, H_CSUM));
+	put64(block + H_CSUM, header_csum(block));
 	if (info->n_origins) {
 		uint32_t i, n = MIN(info->n_origins, (uint32_t)HIB_IMAGE_ORIGINS_MAX);
 

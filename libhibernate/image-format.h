@@ -34,6 +34,15 @@ extern "C" {
 #endif
 
 #define HIB_IMAGE_MAGIC		"HIBIMAGE"	/* 8 bytes, no NUL */
+/*
+ * An image's id: BLAKE2b-128 of its header block, which holds the creation time and, when
+ * encrypted, the stream's random nonce (and is authenticated with every chunk).  Recorded on
+ * the machine at hibernation (state.h); resume takes only the recorded id.
+ */
+#define HIB_IMAGE_ID_BYTES	16
+
+/* The checksum a header block carries (its fields, then its nonce): for tests and tools. */
+uint64_t hib_image_header_csum(const uint8_t *block);
 #define HIB_IMAGE_COMMIT_MAGIC	"HIBVALID"
 #define HIB_IMAGE_VERSION	1
 #define HIB_IMAGE_BLOCK		4096

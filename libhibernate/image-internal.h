@@ -48,6 +48,11 @@
 #define H_SS_HEADER	(H_SALT + 16)		/* 24 bytes */
 #define H_KEYCHECK	(H_SS_HEADER + 24)	/* 32 bytes */
 #define H_CRYPTO_END	(H_KEYCHECK + 32)
+/* 16 random bytes in every image (zero in images from before): two images never share an id
+ * (image-format.h), even made in the same second of the same memory.  Not in the XXH3 of the
+ * header; changing them changes the id, which resume compares with the machine's record. */
+#define H_NONCE		H_CRYPTO_END
+#define H_NONCE_END	(H_NONCE + 16)
 
 #define HASH_BYTES	32
 
@@ -73,6 +78,7 @@
 
 _Static_assert(H_CSUM + 8 <= O_BASE, "header fits before the origins");
 _Static_assert(H_CRYPTO_END <= O_BASE, "encryption area fits before the origins");
+_Static_assert(H_NONCE_END <= O_BASE, "the nonce fits before the origins");
 _Static_assert(O_RECS + HIB_IMAGE_ORIGINS_MAX * O_REC_SIZE <= O_CSUM, "origins fit");
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -109,6 +115,9 @@ static inline uint64_t csum(const void *p, size_t len)
 {
 	return (uint64_t)XXH3_64bits(p, len);
 }
+
+/* The header block's checksum: its fields up to H_CSUM, then its nonce. */
+static inline uint64_t header_csum(const uint8_t *block);
 
 static inline bool all_zero(const uint8_t *p, size_t len)
 {
@@ -164,5 +173,15 @@ int hib_image_key_derive(const struct hib_image_key *k, const uint8_t *block,
 /* The key check stored in the header: keyed BLAKE2b of its KDF fields and stream header. */
 void hib_image_keycheck(const uint8_t key[HIB_KEY_BYTES], const uint8_t *block,
 			uint8_t out[HASH_BYTES]);
+
+static inline uint64_t header_csum(const uint8_t *block)
+{
+	XXH3_state_t st;
+
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, block, H_CSUM);
+	XXH3_64bits_update(&st, block + H_NONCE, H_NONCE_END - H_NONCE);
+	return (uint64_t)XXH3_64bits_digest(&st);
+}
 
 #endif /* LIBHIBERNATE_IMAGE_INTERNAL_H */

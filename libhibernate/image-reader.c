@@ -39,6 +39,7 @@ struct hib_image_reader {
 	uint8_t *cbuf;			/* ciphertext, then plaintext, of one chunk */
 	size_t cbuf_half;
 	uint8_t header_hash[HASH_BYTES];
+	uint8_t id[HIB_IMAGE_ID_BYTES];	/* image-format.h */
 	crypto_secretstream_xchacha20poly1305_state ss;
 };
 
@@ -77,9 +78,17 @@ static int sink_read_at(struct hib_image_reader *r, void *buf, size_t len, uint6
 	return 0;
 }
 
+/* A header string: terminated within @size, printable (it reaches logs and terminals). */
 static bool str_ok(const uint8_t *p, size_t size)
 {
-	return memchr(p, 0, size) != NULL;
+	const uint8_t *end = memchr(p, 0, size);
+
+	if (!end)
+		return false;
+	for (; p < end; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return false;
+	return true;
 }
 
 static int header_decode(struct hib_image_reader *r, const uint8_t *b)
@@ -89,19 +98,23 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 
 	if (memcmp(b + H_MAGIC, HIB_IMAGE_MAGIC, 8) != 0)
 		return reader_fail(r, -ENODATA, H_MAGIC, "no image magic");
+	if (sodium_init() < 0)
+		return reader_fail(r, -EIO, 0, "libsodium failed to initialise");
+	crypto_generichash(r->id, sizeof(r->id), b, HIB_IMAGE_BLOCK, NULL, 0);
 	info->version = get32(b + H_VERSION);
 	if (info->version != HIB_IMAGE_VERSION)
 		return reader_fail(r, -EPROTONOSUPPORT, H_VERSION, "image format version %u, "
 				   "this program reads version %u", info->version,
 				   HIB_IMAGE_VERSION);
-	if (get64(b + H_CSUM) != csum(b, H_CSUM))
+	if (get64(b + H_CSUM) != header_csum(b))
 		return reader_fail(r, -EBADMSG, H_CSUM, "header checksum mismatch");
 	r->header_csum = get64(b + H_CSUM);
 	info->cipher = get32(b + H_CIPHER);
 	if (info->cipher == HIB_CIPHER_XCHACHA20POLY1305) {
-		if (!all_zero(b + H_CRYPTO_END, O_BASE - H_CRYPTO_END))
-			return reader_fail(r, -EBADMSG, H_CRYPTO_END, "header padding not zero");
-	} else if (!all_zero(b + H_CSUM + 8, O_BASE - H_CSUM - 8)) {
+		if (!all_zero(b + H_NONCE_END, O_BASE - H_NONCE_END))
+			return reader_fail(r, -EBADMSG, H_NONCE_END, "header padding not zero");
+	} else if (!all_zero(b + H_CSUM + 8, H_NONCE - H_CSUM - 8) ||
+		   !all_zero(b + H_NONCE_END, O_BASE - H_NONCE_END)) {
 		return reader_fail(r, -EBADMSG, H_CSUM + 8, "header padding not zero");
 	}
 	if (!all_zero(b + O_BASE, HIB_IMAGE_BLOCK - O_BASE)) {
@@ -161,7 +174,8 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 				   info->build_id_len);
 	if (!str_ok(b + H_RELEASE, HIB_IMAGE_STR_MAX) || !str_ok(b + H_KVERSION, HIB_IMAGE_STR_MAX) ||
 	    !str_ok(b + H_HOST_ID, HIB_IMAGE_STR_MAX))
-		return reader_fail(r, -EBADMSG, H_RELEASE, "unterminated string in the header");
+		return reader_fail(r, -EBADMSG, H_RELEASE, "unterminated or unprintable string "
+				   "in the header");
 	memcpy(info->kernel_release, b + H_RELEASE, HIB_IMAGE_STR_MAX);
 	memcpy(info->kernel_version, b + H_KVERSION, HIB_IMAGE_STR_MAX);
 	memcpy(info->host_id, b + H_HOST_ID, HIB_IMAGE_STR_MAX);
@@ -203,8 +217,8 @@ static int reader_crypto_begin(struct hib_image_reader *r, const struct hib_imag
 		uint64_t ops = get64(hdr + H_KDF_OPS), mem = get64(hdr + H_KDF_MEM);
 
 		if (get32(hdr + H_KDF_ALG) != crypto_pwhash_ALG_ARGON2ID13 ||
-		    ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
-		    mem < crypto_pwhash_MEMLIMIT_MIN || mem > crypto_pwhash_MEMLIMIT_MODERATE)
+		    ops < crypto_pwhash_OPSLIMIT_MIN || ops > HIB_KDF_OPS_MAX ||
+		    mem < crypto_pwhash_MEMLIMIT_MIN || mem > HIB_KDF_MEM_MAX)
 			return reader_fail(r, -EBADMSG, H_KDF_ALG, "passphrase derivation "
 					   "parameters out of range (algorithm %u, ops %" PRIu64
 					   ", memory %" PRIu64 ")", get32(hdr + H_KDF_ALG), ops,
@@ -377,6 +391,11 @@ fail:
 const struct hib_image_info *hib_image_reader_info(const struct hib_image_reader *r)
 {
 	return r ? &r->info : NULL;
+}
+
+void hib_image_reader_id(const struct hib_image_reader *r, uint8_t ret_id[HIB_IMAGE_ID_BYTES])
+{
+	memcpy(ret_id, r->id, HIB_IMAGE_ID_BYTES);
 }
 
 const struct hib_final *hib_image_reader_final(const struct hib_image_reader *r)

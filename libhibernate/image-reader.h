@@ -43,6 +43,8 @@ int hib_image_reader_open_key(struct hib_sink *sink, const struct hib_image_key 
 			      struct hib_image_reader **ret_reader, char *ret_why,
 			      uint64_t *ret_off);
 const struct hib_image_info *hib_image_reader_info(const struct hib_image_reader *r);
+/* The image's id (image-format.h). */
+void hib_image_reader_id(const struct hib_image_reader *r, uint8_t ret_id[HIB_IMAGE_ID_BYTES]);
 /* The totals from the commit block's FINAL record, read ahead by hib_image_reader_open(). */
 const struct hib_final *hib_image_reader_final(const struct hib_image_reader *r);
 

@@ -5,6 +5,10 @@
  * the image valid.  The layout is described in image-format.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,7 @@ struct hib_image_writer {
 	bool begun;
 	bool finished;
 	uint8_t block[HIB_IMAGE_BLOCK];
+	uint8_t id[HIB_IMAGE_ID_BYTES];		/* of the header block, at begin */
 	/* encryption */
 	struct hib_image_key *key;
 	uint8_t *cbuf;			/* plaintext + ciphertext of one chunk */
@@ -144,12 +149,17 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 	w->info.created = created;
 
 	hib_image_header_encode(&w->info, w->block);
+	if (sodium_init() < 0)
+		return -EIO;
+	randombytes_buf(w->block + H_NONCE, H_NONCE_END - H_NONCE);
+	put64(w->block + H_CSUM, header_csum(w->block));
 	w->header_csum = get64(w->block + H_CSUM);
 	if (w->key) {
 		r = writer_crypto_begin(w);
 		if (r < 0)
 			return r;
 	}
+	crypto_generichash(w->id, sizeof(w->id), w->block, HIB_IMAGE_BLOCK, NULL, 0);
 	r = hib_sink_write(w->sink, w->block, HIB_IMAGE_BLOCK, 0);
 	if (r < 0)
 		return r;
@@ -264,7 +274,13 @@ int hib_image_writer_finish(struct hib_image_writer *w)
 		return r;
 	w->off += sizeof(rec) + (w->key ? HIB_CRYPTO_ABYTES : 0);
 	w->finished = true;
+	w->sink->committed = true;
 	return 0;
+}
+
+void hib_image_writer_id(const struct hib_image_writer *w, uint8_t ret_id[HIB_IMAGE_ID_BYTES])
+{
+	memcpy(ret_id, w->id, HIB_IMAGE_ID_BYTES);
 }
 
 uint64_t hib_image_writer_offset(const struct hib_image_writer *w)
@@ -290,6 +306,35 @@ void hib_image_writer_free(struct hib_image_writer *w)
 	free(w);
 }
 
+int hib_image_discard(struct hib_sink *sink, uint64_t len)
+{
+	static const uint8_t zero[65536];
+	uint64_t range[2] = { 0, len }, off, end;
+	int r;
+
+	if (!sink)
+		return -EINVAL;
+	if ((sink->kind != HIB_SINK_BLOCK && sink->kind != HIB_SINK_FILE) || sink->fd < 0)
+		return 0;
+	if (sink->kind == HIB_SINK_BLOCK) {
+		range[1] = len & ~(uint64_t)511;
+		if (range[1] && ioctl(sink->fd, BLKDISCARD, range) == 0)
+			return 1;
+	} else if (fallocate(sink->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			     (off_t)len) == 0) {
+		return hib_sink_sync(sink) < 0 ? -EIO : 1;
+	}
+	/* No discard here: overwrite what tells and holds the most (header, first chunks). */
+	end = len < (4u << 20) ? len : (4u << 20);
+	for (off = 0; off < end; off += sizeof(zero)) {
+		r = hib_sink_write(sink, zero, (size_t)MIN((uint64_t)sizeof(zero), end - off), off);
+		if (r < 0)
+			return r;
+	}
+	r = hib_sink_sync(sink);
+	return r < 0 ? r : 0;
+}
+
 int hib_image_invalidate(struct hib_sink *sink)
 {
 	static const uint8_t zero[HIB_IMAGE_BLOCK];
@@ -300,5 +345,6 @@ int hib_image_invalidate(struct hib_sink *sink)
 	r = hib_sink_write(sink, zero, sizeof(zero), HIB_IMAGE_BLOCK);
 	if (r < 0)
 		return r;
+	sink->committed = false;
 	return hib_sink_sync(sink);
 }

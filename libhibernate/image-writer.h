@@ -50,6 +50,8 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 			 const void *payload);
 /* Write FINAL, fsync, write the commit block, fsync.  -EIO if the totals do not add up. */
 int hib_image_writer_finish(struct hib_image_writer *w);
+/* The image's id (image-format.h), once begun. */
+void hib_image_writer_id(const struct hib_image_writer *w, uint8_t ret_id[HIB_IMAGE_ID_BYTES]);
 /* Bytes written so far (header and records), and the totals. */
 uint64_t hib_image_writer_offset(const struct hib_image_writer *w);
 void hib_image_writer_totals(const struct hib_image_writer *w, struct hib_final *ret_final);
@@ -57,6 +59,15 @@ void hib_image_writer_free(struct hib_image_writer *w);
 
 /* Clear the commit block of the image on @sink and fsync (one-shot resume).  0 or -errno. */
 int hib_image_invalidate(struct hib_sink *sink);
+
+/*
+ * After a resume has loaded the image (R3), its data need not stay readable: discard the
+ * first @len bytes of a block device (BLKDISCARD) or punch them out of a file
+ * (FALLOC_FL_PUNCH_HOLE), else overwrite at least the header and the first 4 MiB with
+ * zeros.  Other sinks (a URL's object is deleted by hib_image_invalidate()): nothing to do.
+ * 1 if discarded or punched, 0 if only overwritten or nothing to do, -errno.
+ */
+int hib_image_discard(struct hib_sink *sink, uint64_t len);
 
 #ifdef __cplusplus
 }

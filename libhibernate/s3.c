@@ -58,10 +58,8 @@ static void xml_text(const char *xml, const char *tag, char *ret, size_t size)
 	p += strlen(open_tag);
 	end = strchr(p, '<');
 	n = end ? (size_t)(end - p) : strlen(p);
-	if (n >= size)
-		n = size - 1;
-	memcpy(ret, p, n);
-	ret[n] = 0;
+	/* A server's words: printable only (no terminal escapes). */
+	hib_sanitize(ret, size, p, n);
 }
 
 /*
@@ -78,7 +76,7 @@ static int s3_answer(struct http_sink *h, const char *what, const struct hib_htt
 		return 0;
 	xml_text(h->s3u.answer, "Code", code, sizeof(code));
 	xml_text(h->s3u.answer, "Message", msg, sizeof(msg));
-	hib_warn("s3: %s of %s refused (HTTP %ld): %s: %s", what, h->url, resp->status, code, msg);
+	hib_warn("s3: %s of %s refused (HTTP %ld): %s: %s", what, h->shown, resp->status, code, msg);
 	/* A full store is a full disk (S3 says 403 QuotaExceeded, some stores 507). */
 	if (!strcmp(code, "QuotaExceeded") || !strcmp(code, "EntityTooLarge"))
 		return -ENOSPC;
@@ -94,13 +92,13 @@ static int s3_request(struct http_sink *h, const char *what, struct hib_http_req
 	req->buf_cap = sizeof(h->s3u.answer) - 1;
 	r = hib_http_sink_do(h, req, &resp);
 	if (r < 0) {
-		hib_warn("s3: %s of %s: %s", what, h->url, strerror(-r));
+		hib_warn("s3: %s of %s: %s", what, h->shown, strerror(-r));
 		return r;
 	}
 	r = s3_answer(h, what, &resp);
 	if (r == 0 && strcmp(req->method, "PUT") == 0) {
 		if (!resp.etag[0]) {
-			hib_warn("s3: %s of %s: the answer has no ETag", what, h->url);
+			hib_warn("s3: %s of %s: the answer has no ETag", what, h->shown);
 			return -EPROTO;
 		}
 		memcpy(h->s3u.etags[h->s3u.parts], resp.etag, sizeof(resp.etag));
@@ -122,7 +120,7 @@ static int s3_initiate(struct http_sink *h)
 	r = hib_s3_parse_upload_id(h->s3u.answer, strlen(h->s3u.answer), h->s3u.upload_id,
 				   sizeof(h->s3u.upload_id));
 	if (r < 0)
-		hib_warn("s3: CreateMultipartUpload of %s: no usable UploadId in the answer", h->url);
+		hib_warn("s3: CreateMultipartUpload of %s: no usable UploadId in the answer", h->shown);
 	return r;
 }
 
@@ -135,7 +133,7 @@ static int s3_send_part(struct http_sink *h)
 	int r;
 
 	if (h->s3u.parts >= HIB_S3_PARTS_MAX) {
-		hib_warn("s3: %s: more than %u parts of %zu MiB: raise the part size", h->url,
+		hib_warn("s3: %s: more than %u parts of %zu MiB: raise the part size", h->shown,
 			 HIB_S3_PARTS_MAX, h->config.s3_part_size >> 20);
 		r = -EFBIG;
 	} else {
@@ -191,11 +189,11 @@ void hib_s3_abort(struct http_sink *h)
 	h->s3u.upload_id[0] = 0;
 	if (hib_http_sink_do(h, &req, &resp) < 0)
 		hib_warn("s3: AbortMultipartUpload of %s failed: its parts stay stored until the "
-			 "bucket's lifecycle rules drop them", h->url);
+			 "bucket's lifecycle rules drop them", h->shown);
 	else if (resp.status == 404)
-		hib_debug("s3: %s: no upload to abort", h->url);
+		hib_debug("s3: %s: no upload to abort", h->shown);
 	else if (s3_answer(h, "AbortMultipartUpload", &resp) == 0)
-		hib_debug("s3: %s: upload aborted, %u part(s) dropped", h->url, h->s3u.parts);
+		hib_debug("s3: %s: upload aborted, %u part(s) dropped", h->shown, h->s3u.parts);
 }
 
 int hib_s3_write(struct http_sink *h, const uint8_t *p, size_t len)

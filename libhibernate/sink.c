@@ -5,6 +5,7 @@
  * serves the tests.  A network sink will add its own ops.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
@@ -16,7 +17,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <blkid/blkid.h>
+
 #include "http.h"
+#include "image-format.h"
 #include "sink.h"
 #include "log.h"
 #include "macro.h"
@@ -107,6 +111,10 @@ static void fd_close(struct hib_sink *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
+	/* A file we created that holds no image: nothing is left behind. */
+	if (s->priv && !s->committed)
+		unlink(s->priv);
+	free(s->priv);
 	free(s);
 }
 
@@ -126,13 +134,79 @@ static const struct hib_sink_ops file_ops = {
 	.close = fd_close,
 };
 
-int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
+static int why_set(char *why, size_t why_size, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int why_set(char *why, size_t why_size, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && why_size) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_size, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+/*
+ * Does @fd hold data that is not ours (a filesystem, a partition table, LUKS, LVM)?  0 if it
+ * is empty, holds our image or swap; -EEXIST with @why; -errno.
+ */
+static int check_foreign(int fd, const char *path, char *why, size_t why_size)
+{
+	char magic[sizeof(HIB_IMAGE_MAGIC) - 1];
+	const char *type = NULL, *what = "a filesystem";
+	blkid_probe pr;
+	ssize_t n;
+	int r;
+
+	n = pread(fd, magic, sizeof(magic), 0);
+	if (n < 0)
+		return negative_errno();
+	if (n == sizeof(magic) && memcmp(magic, HIB_IMAGE_MAGIC, sizeof(magic)) == 0)
+		return 0;	/* an image of ours: written over */
+	pr = blkid_new_probe();
+	if (!pr)
+		return -ENOMEM;
+	if (blkid_probe_set_device(pr, fd, 0, 0) < 0) {
+		blkid_free_probe(pr);
+		return -EIO;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	r = blkid_do_safeprobe(pr);
+	if (r == 0) {
+		if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) < 0 &&
+		    blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
+			what = "a partition table";
+		if (type && !strcmp(type, "swap")) {
+			blkid_free_probe(pr);
+			return 0;	/* swap: free to take, as the kernel's own hibernation does */
+		}
+	}
+	r = r == 0 ? why_set(why, why_size, -EEXIST, "%s holds %s (%s): refusing to write an "
+			     "image over data (if it is really free, wipefs -a it first)", path,
+			     what, type ? type : "?") :
+	    r == -2 ? why_set(why, why_size, -EEXIST, "%s holds several signatures: refusing "
+			      "to write an image over data (wipefs -a it first)", path) :
+	    r < 0 ? -EIO : 0;
+	blkid_free_probe(pr);
+	return r;
+}
+
+static int sink_open(const char *path, int mode, bool safe, struct hib_sink **ret_sink,
+		     char *why, size_t why_size)
 {
 	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *created = NULL;
 	struct hib_sink *s;
 	struct statvfs sv;
 	struct stat st;
 	bool block;
+	int r;
 
 	if (!path || !*path || !ret_sink ||
 	    (mode != HIB_SINK_READ && mode != HIB_SINK_WRITE && mode != HIB_SINK_UPDATE))
@@ -140,6 +214,7 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 	/* URLs go through hib_sink_open_conf(), with the configuration's HTTP settings. */
 	if (hib_http_is_url(path))
 		return -EINVAL;
+	safe = safe && mode != HIB_SINK_READ;
 
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT || mode != HIB_SINK_WRITE)
@@ -156,12 +231,34 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 	}
 	block = S_ISBLK(st.st_mode);
 
-	if (mode == HIB_SINK_READ)
+	if (mode == HIB_SINK_READ) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-	else if (block || mode == HIB_SINK_UPDATE)
-		fd = open(path, O_RDWR | O_CLOEXEC);
-	else
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	} else if (block) {
+		/* O_EXCL: not while mounted or held by another device. */
+		fd = open(path, O_RDWR | O_CLOEXEC | (safe ? O_EXCL : 0));
+		if (fd < 0 && errno == EBUSY)
+			return why_set(why, why_size, -EBUSY, "%s is in use (mounted, or held by "
+				       "another device): refusing to write an image there", path);
+	} else if (!safe) {
+		fd = open(path, O_RDWR | (mode == HIB_SINK_WRITE ? O_CREAT : 0) | O_CLOEXEC, 0600);
+	} else {
+		/* Never through a symbolic link (a planted one could point anywhere). */
+		if (mode == HIB_SINK_WRITE) {
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd >= 0) {
+				created = strdup(path);
+				if (!created) {
+					unlink(path);
+					return -ENOMEM;
+				}
+			}
+		}
+		if (fd < 0 && (mode == HIB_SINK_UPDATE || errno == EEXIST))
+			fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ELOOP)
+			return why_set(why, why_size, -ELOOP, "%s is a symbolic link: refusing to "
+				       "follow it to the image target (name the file itself)", path);
+	}
 	if (fd < 0)
 		return negative_errno();
 
@@ -177,21 +274,57 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
 			if (fstatvfs(fd, &sv) < 0)
 				return negative_errno();
 			if (sv.f_flag & ST_RDONLY)
-				return -EROFS;
+				r = -EROFS;
+			else if (mode == HIB_SINK_WRITE && safe && fstat(fd, &st) < 0)
+				r = negative_errno();
+			else if (mode == HIB_SINK_WRITE && safe && (!S_ISREG(st.st_mode) ||
+					  (st.st_uid != 0 && st.st_uid != geteuid()) ||
+					  (st.st_mode & (S_IRWXG | S_IRWXO))))
+				r = why_set(why, why_size, -EPERM, "%s must be a regular file owned "
+					    "by root that group and others cannot access (mode %04o): "
+					    "an image is all of memory (chmod 600 it, or remove it)",
+					    path, (unsigned int)(st.st_mode & 07777));
+			else
+				r = 0;
+			if (r < 0) {
+				if (created)
+					unlink(created);
+				return r;
+			}
+		}
+		if (mode == HIB_SINK_WRITE && safe && !created) {
+			r = check_foreign(fd, path, why, why_size);
+			if (r < 0)
+				return r;
 		}
 	}
 
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		if (created)
+			unlink(created);
 		return -ENOMEM;
+	}
 	s->ops = block ? &block_ops : &file_ops;
 	s->kind = block ? HIB_SINK_BLOCK : HIB_SINK_FILE;
 	s->writable = mode != HIB_SINK_READ;
 	s->growable = mode == HIB_SINK_WRITE && !block;
 	snprintf(s->name, sizeof(s->name), "%s", path);
 	s->fd = TAKE_FD(fd);
+	s->priv = TAKE_PTR(created);
 	*ret_sink = s;
 	return 0;
+}
+
+int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink)
+{
+	return sink_open(path, mode, false, ret_sink, NULL, 0);
+}
+
+int hib_sink_open_safe(const char *path, int mode, struct hib_sink **ret_sink, char *why,
+		       size_t why_size)
+{
+	return sink_open(path, mode, true, ret_sink, why, why_size);
 }
 
 /* ---- memory --------------------------------------------------------------------------------- */

@@ -48,6 +48,9 @@ struct hib_sink {
 	char name[256];		/* path or description, for messages */
 	int fd;			/* file and block sinks, else -1 */
 	size_t write_buffer_bytes;	/* memory it touches first while writing (S3 parts) */
+	bool committed;		/* holds a complete image (set by the writer, cleared by
+				 * hib_image_invalidate()): a file this sink created without
+				 * one is removed when it closes */
 	void *priv;		/* implementation data */
 };
 
@@ -68,6 +71,21 @@ enum {
  * the image, then invalidates it), with the same read-only checks as HIB_SINK_WRITE.
  */
 int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink);
+
+/*
+ * hib_sink_open() for a target that will be written (HIB_SINK_WRITE, and HIB_SINK_UPDATE
+ * for a resume's invalidation), with what makes it safe, each refusal worded in @why:
+ *   - a block device is opened O_EXCL: -EBUSY when it is mounted or held;
+ *   - a file is not reached through a symbolic link (-ELOOP; a link to a block device, as
+ *     in /dev/disk/by-*, is followed);
+ *   and for HIB_SINK_WRITE:
+ *   - a block device or an existing file carrying a filesystem, a partition table, LUKS or
+ *     LVM (libblkid) is refused, -EEXIST; this project's image or a swap signature is not;
+ *   - an existing file is owned by root and gives group and others no permission (-EPERM);
+ *     a new one is created 0600 and removed again if no image was completed in it.
+ */
+int hib_sink_open_safe(const char *path, int mode, struct hib_sink **ret_sink, char *why,
+		       size_t why_size);
 /*
  * A growable in-memory sink of at most @capacity bytes (tests, and staging).  Its size is
  * @capacity while s->writable is set; clear s->writable to read it back (size = data length).

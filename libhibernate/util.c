@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -25,6 +26,17 @@ ssize_t hib_read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+int hib_secret_fd_check(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IRWXG | S_IRWXO)))
+		return -EPERM;
+	return 0;
 }
 
 ssize_t hib_read_file(const char *path, char *buf, size_t size)

@@ -18,4 +18,10 @@ ssize_t hib_read_full(int fd, void *buf, size_t len);
  */
 ssize_t hib_read_file(const char *path, char *buf, size_t size);
 
+/*
+ * May @fd hold a secret (a key, a passphrase, a token, credentials)?  As ssh does: owned by
+ * root (or by us) and no permission for group or others.  0, -EPERM if not, -errno.
+ */
+int hib_secret_fd_check(int fd);
+
 #endif /* LIBHIBERNATE_UTIL_H */

@@ -349,7 +349,7 @@ static void http_close(struct hib_sink *s)
 		if (h->mode == HIB_SINK_WRITE && !h->published && h->publish_tried &&
 		    delete_image(h) < 0)
 			hib_warn("http: %s: the publication failed and the name could not be "
-				 "cleared: delete it before the next boot", h->url);
+				 "cleared: delete it before the next boot", h->shown);
 		if (h->easy)
 			sym_curl_easy_cleanup(h->easy);
 		if (h->headers)
@@ -423,6 +423,7 @@ int hib_sink_open_http(const char *url, int mode, const struct hib_http_config *
 	h->next_off = HEAD_BYTES;
 	h->s3 = hib_s3_is_url(url);
 	snprintf(h->url, sizeof(h->url), "%s", h->s3 ? url + 3 : url);
+	hib_url_shown(h->url, h->shown, sizeof(h->shown));
 	snprintf(h->part_url, sizeof(h->part_url), "%s.part", h->url);
 	if (config->send) {
 		/* a test's transport: no libcurl */

@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config meson ninja-build flex bison bc cpio xz-utils k
 libelf-dev libssl-dev dwarves
 linux-source-6.1
 qemu-system-x86 busybox-static dmsetup e2fsprogs
-libdevmapper-dev liblz4-dev libxxhash-dev libcap-dev libcmocka-dev libjson-c-dev
+libdevmapper-dev liblz4-dev libxxhash-dev libcap-dev libcmocka-dev libjson-c-dev libblkid-dev
 libsodium-dev libcurl4-openssl-dev nginx-light curl
 ceph-mon ceph-osd radosgw
 bindfs clang util-linux

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,6 +30,7 @@ static void write_file(const char *name, const void *data, size_t len)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
 	assert_non_null(f);
+	assert_int_equal(fchmod(fileno(f), 0600), 0);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	fclose(f);
 }
@@ -122,6 +124,18 @@ static void test_verify_encrypted(void **state)
 	write_image("plain", NULL);
 
 	verify("enc", "--key-file", "key", HIBCTL_EXIT_OK, "");
+	/* A key others may read is no key (as ssh does with its private keys). */
+	snprintf(cmd, sizeof(cmd), "%s/key", dir);
+	assert_int_equal(chmod(cmd, 0644), 0);
+	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file must be owned "
+	       "by root and not accessible by group or others (chmod 600");
+	assert_int_equal(chmod(cmd, 0640), 0);
+	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file");
+	assert_int_equal(chmod(cmd, 0600), 0);
+	snprintf(cmd, sizeof(cmd), "%s/pass", dir);
+	assert_int_equal(chmod(cmd, 0604), 0);
+	verify("enc", "--passphrase-file", "pass", HIBCTL_EXIT_ERROR, "refused: a passphrase file");
+	assert_int_equal(chmod(cmd, 0600), 0);
 	verify("enc", "--key-file", "other", HIBCTL_EXIT_BADIMAGE, "wrong key: it does not match");
 	verify("enc", "--passphrase-file", "pass", HIBCTL_EXIT_BADIMAGE,
 	       "encrypted with a key file, a passphrase was given");
@@ -147,6 +161,18 @@ static void test_verify_encrypted(void **state)
 	verify("enc", NULL, NULL, HIBCTL_EXIT_BADIMAGE,
 	       "encrypted with a key file, a passphrase was given");
 	verify("enc", "--key-file", "key", HIBCTL_EXIT_OK, "");
+	/* A key others may read is no key (as ssh does with its private keys). */
+	snprintf(cmd, sizeof(cmd), "%s/key", dir);
+	assert_int_equal(chmod(cmd, 0644), 0);
+	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file must be owned "
+	       "by root and not accessible by group or others (chmod 600");
+	assert_int_equal(chmod(cmd, 0640), 0);
+	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file");
+	assert_int_equal(chmod(cmd, 0600), 0);
+	snprintf(cmd, sizeof(cmd), "%s/pass", dir);
+	assert_int_equal(chmod(cmd, 0604), 0);
+	verify("enc", "--passphrase-file", "pass", HIBCTL_EXIT_ERROR, "refused: a passphrase file");
+	assert_int_equal(chmod(cmd, 0600), 0);
 	snprintf(cmd, sizeof(cmd), "[image]\nkey-file = %s/missing\n", dir);
 	write_file("conf", cmd, strlen(cmd));
 	verify("enc", NULL, NULL, HIBCTL_EXIT_ERROR, "cannot read");

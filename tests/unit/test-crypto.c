@@ -34,6 +34,8 @@
 #define T_CIPHER	28
 #define T_HOST_ID	(64 + 2 * HIB_IMAGE_STR_MAX)
 #define T_HDR_CSUM	512
+#define T_KDF_OPS	(T_HDR_CSUM + 8 + 8)	/* image-internal.h's H_KDF_OPS */
+#define T_KDF_MEM	(T_HDR_CSUM + 8 + 16)
 #define T_COMMIT	HIB_IMAGE_BLOCK
 #define T_C_HDR_CSUM	(T_COMMIT + 8)
 #define T_C_FINAL_OFF	(T_COMMIT + 16)
@@ -172,7 +174,7 @@ static void expect(struct hib_sink *s, const struct hib_image_key *key, int open
 /* Fix the header's XXH3 and the valid mark after the header block was changed. */
 static void fix_header(uint8_t *img)
 {
-	uint64_t h = (uint64_t)XXH3_64bits(img, T_HDR_CSUM);
+	uint64_t h = hib_image_header_csum(img);
 
 	put64(img + T_HDR_CSUM, h);
 	put64(img + T_C_HDR_CSUM, h);
@@ -395,6 +397,30 @@ static void test_altered_header(void **state)
 	hib_image_key_free(k);
 }
 
+/* The passphrase's argon2id cost comes from a header not yet authenticated: bounded. */
+static void test_kdf_bounded(void **state)
+{
+	struct hib_image_key *k = pass_key("sesame");
+	struct hib_sink *s = make_image(k), *t;
+	size_t len;
+	uint8_t *img = hib_sink_memory_data(s, &len);
+
+	(void)state;
+	put64(img + T_KDF_MEM, 128ull << 20);	/* 128 MiB: beyond HIB_KDF_MEM_MAX */
+	fix_header(img);
+	t = sink_of(img, len);
+	expect(t, k, -EBADMSG, 0, "passphrase derivation parameters out of range");
+	hib_sink_close(t);
+	put64(img + T_KDF_MEM, crypto_pwhash_MEMLIMIT_MIN);
+	put64(img + T_KDF_OPS, 1000000);
+	fix_header(img);
+	t = sink_of(img, len);
+	expect(t, k, -EBADMSG, 0, "passphrase derivation parameters out of range");
+	hib_sink_close(t);
+	hib_sink_close(s);
+	hib_image_key_free(k);
+}
+
 static void test_reordered(void **state)
 {
 	struct hib_image_key *k = raw_key(key_bytes);
@@ -587,6 +613,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_key),
 		cmocka_unit_test(test_roundtrip_passphrase),
+		cmocka_unit_test(test_kdf_bounded),
 		cmocka_unit_test(test_roundtrip_pipeline),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_flipped_ciphertext),

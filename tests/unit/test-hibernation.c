@@ -205,6 +205,8 @@ static void world(bool protect)
 	snprintf(conf.cow, sizeof(conf.cow), "%s", path_cow);
 	snprintf(conf.target, sizeof(conf.target), "%s", path_image);
 	conf.sync_timeout_ms = 5000;
+	/* A local file only root writes: unencrypted images allowed (test_authenticity). */
+	conf.allow_unauthenticated = true;
 }
 
 /* /sys/kernel/notes: one NT_GNU_BUILD_ID note, the running kernel's build id here. */
@@ -357,6 +359,16 @@ static void test_unprotected_then_resume(void **state)
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
 	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
 	assert_false(valid_image());
+	/* Its data discarded (punched out): not even the header's magic is left. */
+	{
+		char head[8] = "";
+		int fd = open(path_image, O_RDONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(read(fd, head, sizeof(head)), sizeof(head));
+		close(fd);
+		assert_memory_not_equal(head, HIB_IMAGE_MAGIC, 8);
+	}
 
 	/* One-shot: the second resume finds nothing. */
 	memset(&seen, 0, sizeof(seen));
@@ -542,6 +554,123 @@ static void test_refused_before_freezing(void **state)
 	assert_int_equal(kernel.freezes, 0);
 }
 
+/* Nothing forged: an unencrypted image needs allow-unauthenticated, and never from a URL. */
+static void test_authenticity(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+
+	(void)state;
+	world(false);
+	conf.allow_unauthenticated = false;
+	assert_int_equal(hibernate(true), -ENOKEY);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_non_null(strstr(seen.fail_msg, "no image key: an unencrypted image is not "
+				"authenticated"));
+	assert_int_equal(kernel.freezes, 0);
+
+	world(false);
+	snprintf(conf.target, sizeof(conf.target), "http://127.0.0.1:9/img");
+	assert_int_equal(hibernate(true), -ENOKEY);
+	assert_non_null(strstr(seen.fail_msg, "an image written to a URL must be encrypted"));
+	assert_int_equal(kernel.freezes, 0);
+
+	/* Written while allowed, then resumed where it is not: refused, left in place. */
+	world(false);
+	assert_int_equal(hibernate(true), 0);
+	conf.allow_unauthenticated = false;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_int_equal(seen.fail_step, HIB_STEP_OPEN);
+	assert_non_null(strstr(seen.fail_msg, "not encrypted, so not authenticated"));
+	assert_true(valid_image());
+	/* Allowed: a warning at every resume. */
+	conf.allow_unauthenticated = true;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);
+	assert_non_null(strstr(seen.log, "is not authenticated (allow-unauthenticated = yes)"));
+}
+
+/* Another host's image: refused, unless --migrate. */
+static void test_other_host(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+
+	(void)state;
+	world(false);
+	assert_int_equal(hibernate(true), 0);
+	assert_int_equal(fakeproc_write(root, "machine-id", "fedcba9876543210\n"), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_int_equal(seen.fail_step, HIB_STEP_OPEN);
+	assert_non_null(strstr(seen.fail_msg, "was made on host 0123456789abcdef, this is host "
+				"fedcba9876543210"));
+	assert_true(valid_image());
+	ro.migrate = true;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4 */
+	assert_non_null(strstr(seen.log, "warning: migrating"));
+	assert_int_equal(fakeproc_write(root, "machine-id", "0123456789abcdef\n"), 0);
+}
+
+/* One-shot whatever the store does: only the image recorded on the machine, once. */
+static void test_state_record(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+	char copy[PATH_MAX], cmd[2 * PATH_MAX + 16];
+
+	(void)state;
+	world(false);
+	snprintf(conf.state, sizeof(conf.state), "%s/state", root);
+	assert_int_equal(fakeproc_write(root, "state", "%s", ""), 0);
+	assert_int_equal(truncate(conf.state, 4096), 0);
+	assert_int_equal(hibernate(true), 0);
+	/* A copy of the image, as a store that ignores DELETE keeps it. */
+	snprintf(copy, sizeof(copy), "%s/copy", root);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", path_image, copy);
+	assert_int_equal(system(cmd), 0);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4: recorded */
+	assert_non_null(strstr(seen.log, "is this machine's last hibernation"));
+	/* The record was cleared before the restore: the copy is refused. */
+	ro.source = copy;
+	memset(&seen, 0, sizeof(seen));
+	if (hib_resume(&ro, &events) != -EBADMSG)
+		fail_msg("%s", seen.log);
+	assert_int_equal(seen.fail_step, HIB_STEP_OPEN);
+	assert_non_null(strstr(seen.fail_msg, "no hibernation is recorded on this machine"));
+
+	/* A newer hibernation recorded: the older copy is not its image. */
+	world(false);
+	snprintf(conf.state, sizeof(conf.state), "%s/state", root);
+	assert_int_equal(hibernate(true), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_non_null(strstr(seen.fail_msg, "is not the last hibernation recorded"));
+
+	/* A damaged record refuses too. */
+	assert_int_equal(fakeproc_write(root, "state", "HIBSTATE garbage"), 0);
+	assert_int_equal(truncate(conf.state, 4096), 0);
+	ro.source = path_image;
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
+	assert_non_null(strstr(seen.fail_msg, "is damaged"));
+
+	/* No state device where the record should go: the hibernation is not kept. */
+	world(false);
+	snprintf(conf.state, sizeof(conf.state), "%s/nodir/state", root);
+	assert_int_equal(hibernate(true), -ENOENT);
+	assert_int_equal(seen.fail_step, HIB_STEP_WRITE);
+	assert_false(valid_image());
+	conf.state[0] = 0;
+}
+
 /* A bad $HIBERNATE_FAULT is refused by name. */
 static void test_fault_spec(void **state)
 {
@@ -594,6 +723,9 @@ int main(void)
 		cmocka_unit_test(test_stages),
 		cmocka_unit_test(test_signal_deferred),
 		cmocka_unit_test(test_refused_before_freezing),
+		cmocka_unit_test(test_authenticity),
+		cmocka_unit_test(test_other_host),
+		cmocka_unit_test(test_state_record),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
 	};

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "hibernation.h"
 #include "http.h"
 #include "image.h"
 
@@ -192,6 +193,53 @@ static int config_from_env(struct hib_http_config *c)
 	return r;
 }
 
+/* What reaches logs: no query string (a presigned signature), no user:password@. */
+static void test_url_shown(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	hib_url_shown("https://store/img/h1?X-Amz-Signature=abc&X-Amz-Credential=k", buf,
+		      sizeof(buf));
+	assert_string_equal(buf, "https://store/img/h1?...");
+	hib_url_shown("http://user:secret@store:8080/img#frag", buf, sizeof(buf));
+	assert_string_equal(buf, "http://store:8080/img?...");
+	hib_url_shown("s3+https://host/bucket/key", buf, sizeof(buf));
+	assert_string_equal(buf, "s3+https://host/bucket/key");
+	hib_url_shown("/dev/vdb", buf, sizeof(buf));
+	assert_string_equal(buf, "/dev/vdb");
+	hib_url_shown("http://h/x?q", buf, 12);
+	assert_int_equal(strlen(buf), 11);
+}
+
+/* A bearer token is not sent over plain http:// unless the configuration says so. */
+static void test_plain_http_token(void **state)
+{
+	static struct hib_conf conf;
+	struct hib_sink *s = NULL;
+	char why[512] = "";
+
+	(void)state;
+	memset(&conf, 0, sizeof(conf));
+	strcpy(conf.env_http_token, "secret-token");
+	assert_int_equal(hib_sink_open_conf(&conf, "http://127.0.0.1:9/img", HIB_SINK_READ, &s,
+					    why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "would cross the network in the clear"));
+	assert_null(s);
+	/* Allowed: the sink is tried (nothing listens on port 9). */
+	conf.http_plain_token = true;
+	why[0] = 0;
+	assert_int_not_equal(hib_sink_open_conf(&conf, "http://127.0.0.1:9/img", HIB_SINK_READ,
+						&s, why, sizeof(why)), 0);
+	assert_null(strstr(why, "in the clear"));
+	/* https:// is fine without the setting. */
+	conf.http_plain_token = false;
+	why[0] = 0;
+	assert_int_not_equal(hib_sink_open_conf(&conf, "https://127.0.0.1:9/img", HIB_SINK_READ,
+						&s, why, sizeof(why)), 0);
+	assert_null(strstr(why, "in the clear"));
+}
+
 static void test_config_env(void **state)
 {
 	struct hib_http_config c;
@@ -227,6 +275,11 @@ static void test_config_env(void **state)
 	setenv("HIBERNATE_HTTP_TOKEN_FILE", path, 1);
 	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.bearer_token, "tok123");
+	/* A token others may read is refused (as ssh does with keys). */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(hib_http_read_token(path, c.bearer_token), -EPERM);
+	assert_int_equal(config_from_env(&c), -EINVAL);
+	assert_int_equal(chmod(path, 0600), 0);
 	unlink(path);
 	assert_int_equal(config_from_env(&c), -ENOENT);
 	unsetenv("HIBERNATE_HTTP_TOKEN_FILE");
@@ -881,6 +934,9 @@ static void test_s3_credentials(void **state)
 	assert_int_equal(config_from_env(&c), 0);
 	assert_string_equal(c.s3_key_id, "AKID");
 	assert_string_equal(c.s3_secret, "secret");
+	assert_int_equal(chmod(path, 0660), 0);
+	assert_int_equal(hib_s3_read_credentials(path, c.s3_key_id, c.s3_secret), -EPERM);
+	assert_int_equal(chmod(path, 0600), 0);
 	assert_string_equal(c.s3_region, "eu-west-3");
 	assert_int_equal(c.s3_part_size, 16u << 20);
 	setenv("HIBERNATE_S3_PART_MIB", "4", 1);	/* below S3's 5 MiB */
@@ -1152,6 +1208,8 @@ int main(void)
 		cmocka_unit_test(test_no_retry),
 		cmocka_unit_test(test_backoff_capped),
 		cmocka_unit_test(test_transient_and_errno),
+		cmocka_unit_test(test_url_shown),
+		cmocka_unit_test(test_plain_http_token),
 		cmocka_unit_test(test_config_env),
 		cmocka_unit_test_teardown(test_nginx_round_trip, teardown_nginx),
 		cmocka_unit_test_teardown(test_nginx_client_cert, teardown_nginx),

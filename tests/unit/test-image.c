@@ -245,7 +245,7 @@ struct mutation {
 
 static void fix_header(uint8_t *img)
 {
-	put64(img + 512, XXH3_64bits(img, 512));
+	put64(img + 512, hib_image_header_csum(img));
 }
 
 static void fix_commit(uint8_t *img)
@@ -298,6 +298,8 @@ static void m_cipher(uint8_t *img, size_t *len) { put32(img + 28, 9); fix_header
 static void m_cipher_nokey(uint8_t *img, size_t *len) { put32(img + 28, 1); fix_header(img); fix_commit(img); }
 static void m_build_id_len(uint8_t *img, size_t *len) { put32(img + 56, 1000); fix_header(img); fix_commit(img); }
 static void m_unterminated(uint8_t *img, size_t *len) { memset(img + 64, 'x', HIB_IMAGE_STR_MAX); fix_header(img); fix_commit(img); }
+/* A terminal escape in the kernel release: never printed, the image refused. */
+static void m_escape_string(uint8_t *img, size_t *len) { memcpy(img + 64, "6.1\033]0;x\a", 10); fix_header(img); fix_commit(img); }
 static void m_not_valid(uint8_t *img, size_t *len) { memset(img + HIB_IMAGE_BLOCK, 0, HIB_IMAGE_BLOCK); }
 static void m_commit_torn(uint8_t *img, size_t *len) { img[HIB_IMAGE_BLOCK + 20] ^= 4; }
 static void m_commit_other_header(uint8_t *img, size_t *len) { put64(img + 48, 1); fix_header(img); }
@@ -362,6 +364,7 @@ static const struct mutation mutations[] = {
 	{ "encrypted, no key", m_cipher_nokey, AT_OPEN, -ENOKEY, "no key" },
 	{ "build id length", m_build_id_len, AT_OPEN, -EBADMSG, "build id" },
 	{ "unterminated string", m_unterminated, AT_OPEN, -EBADMSG, "unterminated" },
+	{ "escape in a string", m_escape_string, AT_OPEN, -EBADMSG, "unprintable" },
 	{ "not marked valid", m_not_valid, AT_OPEN, -ENODATA, "not marked valid" },
 	{ "valid mark torn", m_commit_torn, AT_OPEN, -ENODATA, "torn" },
 	{ "valid mark of another header", m_commit_other_header, AT_OPEN, -ENODATA,

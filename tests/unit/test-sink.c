@@ -133,6 +133,76 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+/* hib_sink_open_safe(): what a target must be before an image is written there. */
+static void test_safe_target(void **state)
+{
+	char path[128], link[128], cmd[300], why[512];
+	struct hib_sink *s = NULL;
+	int fd;
+
+	(void)state;
+	/* New: created 0600; removed again when no image was completed in it. */
+	snprintf(path, sizeof(path), "%s/new.img", dir);
+	assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), 0);
+	hib_sink_close(s);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), 0);
+	s->committed = true;	/* what hib_image_writer_finish() says */
+	hib_sink_close(s);
+	assert_int_equal(access(path, F_OK), 0);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+	}
+
+	/* Existing and empty, 0600: taken, and kept (it was not created here). */
+	assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), 0);
+	hib_sink_close(s);
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* Readable by others: refused, untouched. */
+	assert_int_equal(chmod(path, 0644), 0);
+	why[0] = 0;
+	assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "group and others cannot access (mode 0644)"));
+	assert_int_equal(chmod(path, 0600), 0);
+
+	/* Through a symbolic link: refused (a planted link could point at anything). */
+	snprintf(link, sizeof(link), "%s/link.img", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(hib_sink_open_safe(link, HIB_SINK_WRITE, &s, why, sizeof(why)), -ELOOP);
+	assert_non_null(strstr(why, "is a symbolic link"));
+	assert_int_equal(hib_sink_open_safe(link, HIB_SINK_UPDATE, &s, why, sizeof(why)), -ELOOP);
+
+	/* A filesystem in it: refused by its type, nothing written. */
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s 2048 >/dev/null 2>&1", path);
+	if (system(cmd) == 0) {
+		assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)),
+				 -EEXIST);
+		assert_non_null(strstr(why, "holds a filesystem (ext4): refusing to write an "
+				       "image over data"));
+	}
+	/* Swap is free to take, as for the kernel's own hibernation. */
+	snprintf(cmd, sizeof(cmd), "mkswap %s >/dev/null 2>&1", path);
+	if (system(cmd) == 0) {
+		assert_int_equal(chmod(path, 0600), 0);
+		assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), 0);
+		hib_sink_close(s);
+	}
+	/* Our own image (its magic first): written over. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, HIB_IMAGE_MAGIC, 8), 8);
+	close(fd);
+	assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), 0);
+	hib_sink_close(s);
+	/* The unchecked open stays for reading and the tests. */
+	assert_int_equal(hib_sink_open(link, HIB_SINK_READ, &s), 0);
+	hib_sink_close(s);
+}
+
 static void test_meminfo(void **state)
 {
 	char path[128];
@@ -166,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_open_refusals),
 		cmocka_unit_test(test_preflight),
 		cmocka_unit_test(test_file_preflight_too_small),
+		cmocka_unit_test(test_safe_target),
 		cmocka_unit_test(test_meminfo),
 	};
 

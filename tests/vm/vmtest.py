@@ -338,6 +338,12 @@ def build_initramfs(path, args, scenario, env):
                   b'nobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n')
     cpio.add_file('etc/group', b'root:x:0:\nnogroup:x:65534:\n')
     cpio.add_file('etc/hosts', b'127.0.0.1 localhost hibtest\n')
+    # The guests' images are local and unencrypted (the VM's own disks, only root writes
+    # there): say so, as a user must (libhibernate's hib_image_authentic()).  A scenario that
+    # writes its own hibernate.conf says it again or uses a key.
+    cpio.add_dir('etc/hibernate')
+    cpio.add_file('etc/hibernate/hibernate.conf',
+                  b'# written by tests/vm/vmtest.py\n[image]\nallow-unauthenticated = yes\n')
     lines = ['export %s=%s' % (k, shquote(str(v)))
              for k, v in sorted(env.items()) if not k.startswith('_')]
     cpio.add_file('etc/hibtest.env', ('\n'.join(lines) + '\n').encode())

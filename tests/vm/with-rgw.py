@@ -268,7 +268,8 @@ def main():
             watcher.start()
         if host:
             cred = os.path.join(top, 'credentials')
-            with open(cred, 'w') as f:
+            # A secret: mode 0600, or hibernatectl refuses it.
+            with open(os.open(cred, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
                 f.write('%s\n%s\n' % (KEY, SECRET))
             env = dict(os.environ,
                        HIBERNATE_TEST_S3_URL='s3+http://127.0.0.1:%d/%s/' % (cluster.port,

@@ -159,5 +159,5 @@ hib_s3_target() {
 	fi
 	url=${base}images/guest.img
 	s3_key_id=${s3cred%%:*}
-	printf '%s\n%s\n' "$s3_key_id" "${s3cred#*:}" > "$1"
+	printf '%s\n%s\n' "$s3_key_id" "${s3cred#*:}" > "$1" && chmod 600 "$1"
 }

@@ -88,6 +88,15 @@ case $HIB_BOOT in
 	else
 		hib_notok resume-one-shot "exit $rc: $out"
 	fi
+	# The used image's data were discarded (or at least its header and first chunks
+	# overwritten): nothing readable is left of boot 1's memory.
+	if dd if="$HIB_DISK_image" bs=8 count=1 2>/dev/null | grep -q HIBIMAGE; then
+		hib_notok used-image-discarded "the image header is still on $HIB_DISK_image"
+	elif hibernatectl check --output "$HIB_DISK_image" 2>&1 | grep -q "what is left"; then
+		hib_notok used-image-discarded "check reports a leftover image"
+	else
+		hib_ok used-image-discarded "no image header left on $HIB_DISK_image"
+	fi
 	;;
 esac
 exit 0

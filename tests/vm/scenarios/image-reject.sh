@@ -196,6 +196,53 @@ else
 	hib_notok preflight-readonly-fs "cannot make a read-only filesystem on $SMALL"
 fi
 
+# ---- safe targets: nothing is written over data ------------------------------
+
+# $SMALL now holds an ext4 filesystem: refused by its signature, and left intact.
+refused_preflight target-ext4-signature "holds a filesystem (ext4)" "$SMALL"
+e2fsck -n "$SMALL" >/dev/null 2>&1 && hib_ok target-ext4-intact ||
+	hib_notok target-ext4-intact "e2fsck -n $SMALL failed after the refusal"
+if mount "$SMALL" /mnt/ro; then
+	refused_preflight target-mounted "is in use (mounted, or held" "$SMALL"
+	umount /mnt/ro
+else
+	hib_notok target-mounted "cannot mount $SMALL"
+fi
+# A file target through a planted symbolic link, and one others may read.
+: > /tmp/target.img
+chmod 600 /tmp/target.img
+ln -sf /tmp/target.img /tmp/link.img
+refused_preflight target-symlink "is a symbolic link" /tmp/link.img
+[ ! -s /tmp/target.img ] && hib_ok target-symlink-nothing-written ||
+	hib_notok target-symlink-nothing-written "$(ls -l /tmp/target.img)"
+chmod 640 /tmp/target.img
+refused_preflight target-group-readable "cannot access (mode 0640)" /tmp/target.img
+[ ! -s /tmp/target.img ] && hib_ok target-group-readable-nothing-written ||
+	hib_notok target-group-readable-nothing-written "$(ls -l /tmp/target.img)"
+rm -f /tmp/target.img /tmp/link.img
+# A new file refused later (too small for the worst case: a 1 MiB tmpfs) is removed.
+mkdir -p /mnt/tiny
+if mount -t tmpfs -o size=1m tmpfs /mnt/tiny; then
+	refused_preflight target-new-file-too-small "is too small" /mnt/tiny/image
+	[ ! -e /mnt/tiny/image ] && hib_ok target-new-file-removed ||
+		hib_notok target-new-file-removed "a refused run left $(ls -l /mnt/tiny/image)"
+	umount /mnt/tiny
+fi
+# A key file others may read: refused before anything is frozen or written.
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > /tmp/image.key
+chmod 640 /tmp/image.key
+out=$(hibernatectl hibernate --no-poweroff --output "$OTHER" --key-file /tmp/image.key 2>&1)
+rc=$?
+echo "$out" | sed "s/^/  [key-group-readable] /"
+if [ $rc = 1 ] && echo "$out" | grep -q "refused: a key file must be owned by root and not accessible by group or others"; then
+	hib_ok key-group-readable "exit 1"
+else
+	hib_notok key-group-readable "exit $rc: $out"
+fi
+hib_expect_rc key-group-readable-nothing-written 6 hibernatectl image info "$OTHER"
+rm -f /tmp/image.key
+workload_ok safe-targets
+
 # ---- an image from another kernel build -------------------------------------
 
 run other-build-write env HIBERNATE_FAULT=build-id=$FAKE_BID \
@@ -205,6 +252,7 @@ workload_ok other-build-write
 if hibernatectl image info "$OTHER" | grep -q "build id *$FAKE_BID"; then
 	hib_ok other-build-header "$FAKE_BID"
 	run other-build-resume hibernatectl resume --input "$OTHER"
+	resume_out=$out
 	if [ $rc = 7 ] && echo "$out" | grep -q "kernel build $FAKE_BID" &&
 			echo "$out" | grep -q "running kernel build $real_bid" &&
 			! echo "$out" | grep -q "restoring"; then
@@ -219,6 +267,58 @@ if hibernatectl image info "$OTHER" | grep -q "build id *$FAKE_BID"; then
 else
 	hib_notok other-build-header "$(hibernatectl image info "$OTHER" 2>&1 | grep build)"
 fi
+
+# ---- another host's image: only with --migrate -------------------------------
+
+# The image on $OTHER was made here (host id: no /etc/machine-id, so the hostname).
+echo 0123456789abcdef0123456789abcdef > /etc/machine-id
+run other-host-refused hibernatectl resume --input "$OTHER"
+if [ $rc = 7 ] && echo "$out" | grep -q "was made on host .*, this is host 0123456789abcdef" &&
+		echo "$out" | grep -q "resume --migrate"; then
+	hib_ok other-host-refused "exit 7"
+else
+	hib_notok other-host-refused "exit $rc: $out"
+fi
+# --migrate passes the host check; the kernel build check then refuses this image.
+run other-host-migrate hibernatectl resume --input "$OTHER" --migrate
+if [ $rc = 7 ] && echo "$out" | grep -q "warning: migrating" &&
+		echo "$out" | grep -q "kernel build $FAKE_BID"; then
+	hib_ok other-host-migrate "host check passed, build refused"
+else
+	hib_notok other-host-migrate "exit $rc: $out"
+fi
+rm -f /etc/machine-id
+workload_ok other-host
+
+# ---- unauthenticated images: only where the configuration allows them -------
+
+# vmtest.py's hibernate.conf says allow-unauthenticated = yes; without it an unencrypted
+# image is neither written nor resumed.
+if echo "${resume_out:-}" | grep -q "is not authenticated (allow-unauthenticated = yes)"; then
+	hib_ok unauth-warned "resume said the image is not authenticated"
+else
+	hib_notok unauth-warned "no warning at resume: ${resume_out:-}"
+fi
+mv /etc/hibernate/hibernate.conf /tmp/allow.conf
+run unauth-write-refused hibernatectl hibernate --no-poweroff --output "$OTHER"
+if [ $rc = 1 ] && echo "$out" | grep -q "no image key: an unencrypted image is not authenticated" &&
+		echo "$out" | grep -q "nothing was frozen"; then
+	hib_ok unauth-write-refused "$(echo "$out" | tail -n 1 | cut -c1-100)"
+else
+	hib_notok unauth-write-refused "exit $rc: $out"
+fi
+hibernatectl image info "$OTHER" 2>&1 | grep -q "build id *$FAKE_BID" &&
+	hib_ok unauth-nothing-written || hib_notok unauth-nothing-written "$OTHER changed"
+run unauth-resume-refused hibernatectl resume --input "$OTHER"
+if [ $rc = 7 ] && echo "$out" | grep -q "not encrypted, so not authenticated" &&
+		! echo "$out" | grep -q "restoring"; then
+	hib_ok unauth-resume-refused "exit 7"
+else
+	hib_notok unauth-resume-refused "exit $rc: $out"
+fi
+hib_expect_rc unauth-verify-refused 7 hibernatectl image verify "$OTHER"
+mv /tmp/allow.conf /etc/hibernate/hibernate.conf
+workload_ok unauth
 
 # ---- corrupted copies -------------------------------------------------------
 

@@ -21,7 +21,7 @@ if [ -z "$base" ]; then
 	exit 0
 fi
 url=${base}images/cut.img
-printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
 
 hib_net_up net-up || exit 0
 touch $MARK

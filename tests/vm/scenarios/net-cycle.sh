@@ -33,8 +33,8 @@ fi
 url=${base}images/guest.img
 
 # The same key in every boot (the initramfs is the same; RAM is not kept).
-printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
-printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
+printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong && chmod 600 $wrong
 
 case $HIB_BOOT in
 1)

@@ -10,8 +10,10 @@
 #  - a wrong key: refused with its own message (exit 7), the image stays;
 #  - one byte of the stored image changed: refused with "authentication
 #    failed" (exit 7) before the atomic restore;
-#  - an unencrypted image where a key is given (encryption required): refused
-#    (exit 7);
+#  - hibernate to a URL without a key: refused before freezing, nothing sent;
+#  - a forged unencrypted image on the server (written by a test hook, as an
+#    attacker's own tool would): resume and image verify refuse it without a
+#    key (exit 7, not authenticated), and with a key (encryption required);
 #  - the workload is intact, nothing is left frozen, still this boot.
 . /lib/hibtest.sh
 
@@ -27,8 +29,8 @@ if [ -z "$base" ]; then
 fi
 enc=${base}images/enc.img
 plain=${base}images/plain.img
-printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
-printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
+printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $wrong && chmod 600 $wrong
 
 # expect_refused NAME RC PATTERN CMD...: CMD exits RC with PATTERN in its output.
 expect_refused() {
@@ -75,7 +77,16 @@ rm -f /tmp/enc.obj
 expect_refused net-reject-flipped-byte 7 "authentication failed" \
 	hibernatectl resume --input "$enc" --key-file $key
 
-hib_check net-hibernate-plain hibernatectl hibernate --no-poweroff --output "$plain"
+expect_refused net-plain-refused 1 "an image written to a URL must be encrypted" \
+	hibernatectl hibernate --no-poweroff --output "$plain"
+code=$(curl -s -o /dev/null -w '%{http_code}' -I "$plain")
+[ "$code" = 404 ] && hib_ok net-plain-nothing-sent || hib_notok net-plain-nothing-sent "HEAD: $code"
+hib_check net-forge-plain env HIBERNATE_FAULT=forge=unauthenticated \
+	hibernatectl hibernate --no-poweroff --output "$plain"
+expect_refused net-reject-forged 7 "not encrypted, so not authenticated" \
+	hibernatectl resume --input "$plain"
+expect_refused net-reject-forged-verify 7 "not encrypted, so not authenticated" \
+	hibernatectl image verify "$plain"
 expect_refused net-reject-unencrypted 7 "not encrypted, and encryption is required" \
 	hibernatectl resume --input "$plain" --key-file $key
 

@@ -16,7 +16,7 @@ key=/run/image.key
 cred=/run/s3-credentials
 
 hib_s3_target $cred || exit 0
-printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
 
 hib_net_up net-up || exit 0
 mkdir -p $state

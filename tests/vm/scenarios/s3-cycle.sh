@@ -22,8 +22,8 @@ cred=/run/s3-credentials
 wrongcred=/run/s3-wrong
 
 hib_s3_target $cred || exit 0
-printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key
-printf '%s\nnot-the-secret\n' "$s3_key_id" > $wrongcred
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
+printf '%s\nnot-the-secret\n' "$s3_key_id" > $wrongcred && chmod 600 $wrongcred
 export HIBERNATE_S3_PART_MIB=5
 
 case $HIB_BOOT in

@@ -15,10 +15,10 @@ printf '[match]\ncomm = sh\n[thaw]\nthaw = yes\nreason = sends the signal in the
 sleep 1000 &
 sleeper=$!
 
-# NAME SIGNAL STAGE RC: start `hibernate --test=STAGE`, send SIGNAL once it holds the frozen
+# TNAME SIGNAL STAGE RC: start `hibernate --test=STAGE`, send SIGNAL once it holds the frozen
 # state, expect exit RC after the rollback.
 signal_in_window() {
-	name=$1
+	tname=$1
 	sig=$2
 	stage=$3
 	want=$4
@@ -37,23 +37,23 @@ signal_in_window() {
 			;;
 		esac
 	done
-	sed "s/^/  [$name] /" /tmp/out
+	sed "s/^/  [$tname] /" /tmp/out
 	read -r rc < /tmp/rc
 	if ! grep -q "sent SIG$sig" /tmp/out; then
-		hib_notok $name "the stage was never reached"
+		hib_notok $tname "the stage was never reached"
 	elif [ "$rc" != "$want" ]; then
-		hib_notok $name "exit $rc, expected $want (killed by SIG$sig after the thaw)"
+		hib_notok $tname "exit $rc, expected $want (killed by SIG$sig after the thaw)"
 	elif ! grep -q "arrived during the hibernation: acted on now that everything is thawed" \
 		/tmp/out || ! grep -q "^everything was thawed again" /tmp/out; then
-		hib_notok $name "no rollback before the signal"
+		hib_notok $tname "no rollback before the signal"
 	else
-		hib_ok $name "exit $rc after the rollback"
+		hib_ok $tname "exit $rc after the rollback"
 	fi
-	hib_nothing_frozen $name-nothing-frozen
+	hib_nothing_frozen $tname-nothing-frozen
 	if [ "$(hib_task_field $sleeper State | cut -c1)" = S ]; then
-		hib_ok $name-workload-runs
+		hib_ok $tname-workload-runs
 	else
-		hib_notok $name-workload-runs "sleeper state $(hib_task_field $sleeper State)"
+		hib_notok $tname-workload-runs "sleeper state $(hib_task_field $sleeper State)"
 	fi
 }
 
