@@ -24,7 +24,7 @@ fi
 hib_expect_rc daemon-help 0 hibernated --help
 
 mkdir -p /etc/hibernate/policy.d
-printf '[hibernate]\ntarget = %s\n' "$IMG" > /etc/hibernate/hibernate.conf
+printf '[hibernate]\ntarget = %s\n' "$IMG" >> /etc/hibernate/hibernate.conf
 hibernated --group 4242 > /tmp/hd.log 2>&1 &
 hd=$!
 for i in $(seq 1 50); do

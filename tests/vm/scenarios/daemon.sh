@@ -6,13 +6,14 @@
 # trusted group is served, root's `hibernatectl hibernate --no-poweroff` goes through the
 # daemon (progress streamed, image written, everything thawed); SIGHUP with a bad policy
 # file keeps the last good policy.  Needs hibernated and /usr/bin/setpriv in the guest.
-# The group member names no target: the daemon's [hibernate] target is used.
+# The group member names no target: the daemon's [hibernate] target, added to the
+# hibernate.conf vmtest.py writes (allow-unauthenticated = yes), is used.
 . /lib/hibtest.sh
 
 IMG=$HIB_DISK_image
 SOCK=/run/hibernated.sock
 mkdir -p /etc/hibernate/policy.d
-printf '[hibernate]\ntarget = %s\n' "$IMG" > /etc/hibernate/hibernate.conf
+printf '[hibernate]\ntarget = %s\n' "$IMG" >> /etc/hibernate/hibernate.conf
 printf '[match]\ncomm = nothinglikethis\n[thaw]\nthaw = yes\n' \
 	> /etc/hibernate/policy.d/10-test.policy
 hibernated --group 4242 > /tmp/hd.log 2>&1 &
