@@ -7,9 +7,13 @@
  *                                exit with the N of its "hibernated: exit N" (1: none)
  *   hibsock flood SOCK N SECS    open N connections, send nothing, hold them SECS seconds;
  *                                print how many the daemon closed and how many it kept
+ *   hibsock term-when-busy SOCK PID
+ *                                ask op=status every 10 ms until the daemon says it runs a
+ *                                hibernation, then SIGTERM PID (10 s at most; exit 1 then)
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,12 +128,46 @@ static int do_flood(const char *path, int n, int secs)
 	return 0;
 }
 
+static int do_term_when_busy(const char *path, pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		char buf[512];
+		size_t len = 0;
+		int fd = connect_to(path);
+
+		if (fd >= 0 && send(fd, "op=status\n\n", 11, MSG_NOSIGNAL) == 11) {
+			ssize_t k;
+
+			while (len < sizeof(buf) - 1 &&
+			       (k = recv(fd, buf + len, sizeof(buf) - 1 - len, 0)) > 0)
+				len += (size_t)k;
+		}
+		if (fd >= 0)
+			close(fd);
+		buf[len] = '\0';
+		if (strstr(buf, "running a hibernation")) {
+			kill(pid, SIGTERM);
+			printf("hibsock: SIGTERM sent to %d while it said: %.*s\n", (int)pid,
+			       (int)strcspn(buf, "\n"), buf);
+			return 0;
+		}
+		usleep(10000);
+	}
+	printf("hibsock: the daemon never said it runs a hibernation\n");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "send") == 0)
 		return do_send(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "flood") == 0)
 		return do_flood(argv[2], atoi(argv[3]), atoi(argv[4]));
-	fprintf(stderr, "usage: hibsock send SOCK < REQUEST | hibsock flood SOCK N SECONDS\n");
+	if (argc == 4 && strcmp(argv[1], "term-when-busy") == 0)
+		return do_term_when_busy(argv[2], (pid_t)atoi(argv[3]));
+	fprintf(stderr, "usage: hibsock send SOCK < REQUEST | hibsock flood SOCK N SECONDS | "
+		"hibsock term-when-busy SOCK PID\n");
 	return 2;
 }

@@ -50,8 +50,10 @@ token_atime=$(stat -c %X /root/token)
 secret_sum=$(md5sum < /root/secret.txt)
 mkdir -m 0755 /tmp/m
 chown 1000:1000 /tmp/m
+# Mounted read-only in the end, so that ext4's own writes (lazy init, the journal, the
+# superblock) cannot change the bytes compared below.
 mkfs.ext4 -q -F "$DATA" && mkdir -p /mnt/data && mount "$DATA" /mnt/data &&
-	echo keep > /mnt/data/file && sync
+	echo keep > /mnt/data/file && umount /mnt/data && mount -o ro "$DATA" /mnt/data
 data_sum=$(dd if="$DATA" bs=64k count=16 2>/dev/null | md5sum)
 refusals() { grep -c "refused a request from uid 1000" /tmp/hd.log; }
 
@@ -187,7 +189,42 @@ fi
 sleep 1
 hib_nothing_frozen attack-flood-thawed
 
+# SIGTERM during a hibernation: the daemon exits only once hib_hibernate() has returned
+# (rolled back), and the client gets its result.  The scenario's shell is frozen with
+# everything else; hibsock, kept thawed by the policy, sends the signal while the daemon
+# says it runs one.
+printf '[match]\ncomm = hibsock\n[thaw]\nthaw = yes\n' > /etc/hibernate/policy.d/10-hibsock.policy
+kill -HUP $hd
+for i in $(seq 1 50); do
+	grep -q "policy: 1 rules" /tmp/hd.log && break
+	sleep 0.1
+done
+hibsock term-when-busy $SOCK $hd > /tmp/term-kill.out 2>&1 &
+killer=$!
+hibernatectl hibernate --test=freeze > /tmp/term.out 2>&1
+rc=$?
+wait $killer
+sed 's/^/  [attack-sigterm-running] /' /tmp/term-kill.out /tmp/term.out
+for i in $(seq 1 50); do
+	kill -0 $hd 2>/dev/null || break
+	sleep 0.1
+done
+if [ $rc = 0 ] && ! kill -0 $hd 2>/dev/null &&
+	tail -n 3 /tmp/hd.log | tr '\n' ' ' |
+	grep -q "exiting once the running hibernation has returned.*hibernation finished: exit 0.*exiting"; then
+	hib_ok attack-sigterm-running "the run finished first, exit 0"
+else
+	hib_notok attack-sigterm-running "client exit $rc: $(tail -n 3 /tmp/hd.log | tr '\n' ' ')"
+fi
+hib_nothing_frozen attack-sigterm-running-thawed
+
 # SIGTERM when idle: exits, the socket is gone.
+hibernated --group 4242 >> /tmp/hd.log 2>&1 &
+hd=$!
+for i in $(seq 1 50); do
+	[ -S $SOCK ] && break
+	sleep 0.1
+done
 kill $hd
 for i in $(seq 1 30); do
 	kill -0 $hd 2>/dev/null || break
