@@ -18,11 +18,9 @@ int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	struct hib_system sys;
 	int r, ret;
 
-	ret = hibctl_conf(ctx, args, &conf);
+	ret = hibctl_begin(ctx, args, NULL, &conf, &sys, &pe);
 	if (ret)
 		return ret;
-	hibctl_system(ctx, &sys);
-	hibctl_events_init(&pe, ctx, NULL);
 	pe.all_out = true;
 	/* Without --output the configured target is checked; "" checks none. */
 	r = hib_check(conf, args->path, &sys, &pe.ev);
@@ -37,11 +35,9 @@ int hibctl_cmd_recover(const struct hibctl_ctx *ctx, const struct hibctl_args *a
 	struct hib_system sys;
 	int r, ret;
 
-	ret = hibctl_conf(ctx, args, &conf);
+	ret = hibctl_begin(ctx, args, NULL, &conf, &sys, &pe);
 	if (ret)
 		return ret;
-	hibctl_system(ctx, &sys);
-	hibctl_events_init(&pe, ctx, NULL);
 	r = hib_recover(conf, &sys, false, &pe.ev);
 	hib_conf_wipe(conf);
 	return r < 0 ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;

@@ -64,15 +64,13 @@ int hibctl_cmd_hibernate(const struct hibctl_ctx *ctx, const struct hibctl_args 
 	};
 	int r, ret;
 
-	ret = hibctl_conf(ctx, args, &conf);
+	ret = hibctl_begin(ctx, args, "writing image", &conf, &sys, &pe);
 	if (ret)
 		return ret;
 	ret = arm_faults(ctx);
 	if (ret)
 		return ret;
 	opts.conf = conf;
-	hibctl_system(ctx, &sys);
-	hibctl_events_init(&pe, ctx, "writing image");
 	fflush(ctx->out);
 	fflush(ctx->err);
 	r = hib_hibernate(&opts, &pe.ev);
@@ -95,14 +93,11 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	};
 	int r, ret;
 
-	ret = hibctl_conf(ctx, args, &conf);
-	if (ret) {
-		/* No configuration, no resume: the boot goes on. */
+	/* No configuration, no resume: the boot goes on. */
+	ret = hibctl_begin(ctx, args, "loading image", &conf, &sys, &pe);
+	if (ret)
 		return ret;
-	}
 	opts.conf = conf;
-	hibctl_system(ctx, &sys);
-	hibctl_events_init(&pe, ctx, "loading image");
 	r = hib_resume(&opts, &pe.ev);
 	hib_conf_wipe(conf);
 	if (r == -ENODATA)

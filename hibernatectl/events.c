@@ -147,6 +147,18 @@ int hibctl_conf(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 	return 0;
 }
 
+int hibctl_begin(const struct hibctl_ctx *ctx, const struct hibctl_args *args, const char *what,
+		 struct hib_conf **ret_conf, struct hib_system *ret_sys, struct hibctl_events *ret_pe)
+{
+	int ret = hibctl_conf(ctx, args, ret_conf);
+
+	if (ret)
+		return ret;
+	hibctl_system(ctx, ret_sys);
+	hibctl_events_init(ret_pe, ctx, what);
+	return 0;
+}
+
 int hibctl_exit_for(const struct hibctl_events *pe, int r)
 {
 	if (r >= 0)

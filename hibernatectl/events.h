@@ -39,6 +39,13 @@ void hibctl_system(const struct hibctl_ctx *ctx, struct hib_system *ret);
 int hibctl_conf(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 		struct hib_conf **ret);
 
+/*
+ * What every front end of a library operation starts with: the configuration (hibctl_conf()),
+ * the system (hibctl_system()) and the events (hibctl_events_init()).  0 or an exit code.
+ */
+int hibctl_begin(const struct hibctl_ctx *ctx, const struct hibctl_args *args, const char *what,
+		 struct hib_conf **ret_conf, struct hib_system *ret_sys, struct hibctl_events *ret_pe);
+
 /* The exit code of a library operation that returned @r (< 0), from its failed step. */
 int hibctl_exit_for(const struct hibctl_events *pe, int r);
 

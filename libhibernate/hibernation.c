@@ -351,6 +351,30 @@ static void hibernate_release(struct hibernation *h)
 	h->key = NULL;
 }
 
+/*
+ * Record the coming image's id on the machine itself (state.h), before anything is frozen:
+ * resume will take no other image, so an older one, a copy or a replay is refused.
+ */
+static int record_image(struct hibernation *h)
+{
+	struct hib_state_record rec;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	if (h->dry || !h->run.conf->state[0])
+		return 0;
+	hib_image_writer_id(h->w, rec.image_id);
+	rec.created = (uint64_t)time(NULL);
+	/* The place is for messages only: a long one is cut. */
+	memcpy(rec.place, h->shown, MIN(strlen(h->shown), sizeof(rec.place) - 1));
+	r = hib_state_write(h->run.conf->state, &rec);
+	if (r < 0)
+		return hib_fail(&h->run, HIB_STEP_PREPARE, r, "cannot record the image on the "
+				"state device %s: %s; nothing was frozen", h->run.conf->state,
+				strerror(-r));
+	return 0;
+}
+
 /* Step 1: everything that can fail or allocate, before anything is frozen. */
 static int hibernate_prepare(struct hibernation *h)
 {
@@ -425,6 +449,9 @@ static int hibernate_prepare(struct hibernation *h)
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_PREPARE, r, "cannot prepare the image writer: %s; "
 				"nothing was frozen", strerror(-r));
+	r = record_image(h);
+	if (r < 0)
+		return r;
 	h->st.threads = hib_pipeline_threads(h->p);
 	/*
 	 * Frozen tasks' pages are streamed from their frames (images of most of RAM) when
@@ -644,28 +671,6 @@ static void invalidate(struct hibernation *h, enum hib_step step)
 			  "from it", h->shown, strerror(-r));
 }
 
-/* The image is complete: record it on the machine itself (state.h), or do not keep it. */
-static int record_image(struct hibernation *h)
-{
-	struct hib_state_record rec;
-	int r;
-
-	memset(&rec, 0, sizeof(rec));
-	if (!h->run.conf->state[0])
-		return 0;
-	hib_image_writer_id(h->w, rec.image_id);
-	rec.created = (uint64_t)time(NULL);
-	/* The place is for messages only: a long one is cut. */
-	memcpy(rec.place, h->shown, MIN(strlen(h->shown), sizeof(rec.place) - 1));
-	r = hib_state_write(h->run.conf->state, &rec);
-	if (r < 0) {
-		hib_fail(&h->run, HIB_STEP_WRITE, r, "cannot record the image on the state device "
-			 "%s: %s; resume could not tell it from a replayed one, so it is not kept; "
-			 "everything was thawed again", h->run.conf->state, strerror(-r));
-		invalidate(h, HIB_STEP_WRITE);
-	}
-	return r;
-}
 
 static void summary(struct hibernation *h)
 {
@@ -781,8 +786,6 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 		goto abort;
 	}
 	r = write_image(h);
-	if (r == 0)
-		r = record_image(h);
 	if (r < 0)
 		goto abort;
 	if (opts->no_poweroff) {

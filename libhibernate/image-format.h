@@ -35,9 +35,9 @@ extern "C" {
 
 #define HIB_IMAGE_MAGIC		"HIBIMAGE"	/* 8 bytes, no NUL */
 /*
- * An image's id: BLAKE2b-128 of its header block, which holds the creation time and, when
- * encrypted, the stream's random nonce (and is authenticated with every chunk).  Recorded on
- * the machine at hibernation (state.h); resume takes only the recorded id.
+ * An image's id: 16 random bytes drawn when its writer is made, in the header (checksummed,
+ * and authenticated with every chunk when encrypted).  Recorded on the machine before the
+ * snapshot (state.h); resume takes only the recorded id.
  */
 #define HIB_IMAGE_ID_BYTES	16
 

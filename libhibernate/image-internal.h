@@ -48,9 +48,8 @@
 #define H_SS_HEADER	(H_SALT + 16)		/* 24 bytes */
 #define H_KEYCHECK	(H_SS_HEADER + 24)	/* 32 bytes */
 #define H_CRYPTO_END	(H_KEYCHECK + 32)
-/* 16 random bytes in every image (zero in images from before): two images never share an id
- * (image-format.h), even made in the same second of the same memory.  Not in the XXH3 of the
- * header; changing them changes the id, which resume compares with the machine's record. */
+/* The image's id (image-format.h): 16 random bytes, in the header's checksum (and so, for an
+ * encrypted image, authenticated with every chunk). */
 #define H_NONCE		H_CRYPTO_END
 #define H_NONCE_END	(H_NONCE + 16)
 

@@ -98,9 +98,7 @@ static int header_decode(struct hib_image_reader *r, const uint8_t *b)
 
 	if (memcmp(b + H_MAGIC, HIB_IMAGE_MAGIC, 8) != 0)
 		return reader_fail(r, -ENODATA, H_MAGIC, "no image magic");
-	if (sodium_init() < 0)
-		return reader_fail(r, -EIO, 0, "libsodium failed to initialise");
-	crypto_generichash(r->id, sizeof(r->id), b, HIB_IMAGE_BLOCK, NULL, 0);
+	memcpy(r->id, b + H_NONCE, HIB_IMAGE_ID_BYTES);
 	info->version = get32(b + H_VERSION);
 	if (info->version != HIB_IMAGE_VERSION)
 		return reader_fail(r, -EPROTONOSUPPORT, H_VERSION, "image format version %u, "

@@ -29,7 +29,7 @@ struct hib_image_writer {
 	bool begun;
 	bool finished;
 	uint8_t block[HIB_IMAGE_BLOCK];
-	uint8_t id[HIB_IMAGE_ID_BYTES];		/* of the header block, at begin */
+	uint8_t id[HIB_IMAGE_ID_BYTES];		/* random, from hib_image_writer_new() */
 	/* encryption */
 	struct hib_image_key *key;
 	uint8_t *cbuf;			/* plaintext + ciphertext of one chunk */
@@ -67,6 +67,12 @@ int hib_image_writer_new(struct hib_sink *sink, const struct hib_image_info *ide
 	w->sink = sink;
 	w->info = *identity;
 	w->info.version = HIB_IMAGE_VERSION;
+	if (sodium_init() < 0) {
+		free(w);
+		return -EIO;
+	}
+	/* The image's id, known before the snapshot so that it can be recorded then. */
+	randombytes_buf(w->id, sizeof(w->id));
 	*ret_writer = w;
 	return 0;
 }
@@ -149,9 +155,7 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 	w->info.created = created;
 
 	hib_image_header_encode(&w->info, w->block);
-	if (sodium_init() < 0)
-		return -EIO;
-	randombytes_buf(w->block + H_NONCE, H_NONCE_END - H_NONCE);
+	memcpy(w->block + H_NONCE, w->id, HIB_IMAGE_ID_BYTES);
 	put64(w->block + H_CSUM, header_csum(w->block));
 	w->header_csum = get64(w->block + H_CSUM);
 	if (w->key) {
@@ -159,7 +163,6 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 		if (r < 0)
 			return r;
 	}
-	crypto_generichash(w->id, sizeof(w->id), w->block, HIB_IMAGE_BLOCK, NULL, 0);
 	r = hib_sink_write(w->sink, w->block, HIB_IMAGE_BLOCK, 0);
 	if (r < 0)
 		return r;

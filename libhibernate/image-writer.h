@@ -50,7 +50,7 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 			 const void *payload);
 /* Write FINAL, fsync, write the commit block, fsync.  -EIO if the totals do not add up. */
 int hib_image_writer_finish(struct hib_image_writer *w);
-/* The image's id (image-format.h), once begun. */
+/* The image's id (image-format.h), from hib_image_writer_new() on. */
 void hib_image_writer_id(const struct hib_image_writer *w, uint8_t ret_id[HIB_IMAGE_ID_BYTES]);
 /* Bytes written so far (header and records), and the totals. */
 uint64_t hib_image_writer_offset(const struct hib_image_writer *w);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libhibernate: the machine's own record of its last hibernation ([hibernate] state = a small
- * block device or a root-only file).  Written once the image is complete, read and cleared by
- * resume before it restores anything: an image is restored only if it is the one recorded,
+ * block device or a root-only file).  Written before anything is frozen with the id the coming
+ * image will carry, read and cleared by resume before it restores anything: an image is restored only if it is the one recorded,
  * and only once, whatever the store that holds it does (a server that keeps a deleted
  * object, a copied disk).
  *

@@ -161,18 +161,6 @@ static void test_verify_encrypted(void **state)
 	verify("enc", NULL, NULL, HIBCTL_EXIT_BADIMAGE,
 	       "encrypted with a key file, a passphrase was given");
 	verify("enc", "--key-file", "key", HIBCTL_EXIT_OK, "");
-	/* A key others may read is no key (as ssh does with its private keys). */
-	snprintf(cmd, sizeof(cmd), "%s/key", dir);
-	assert_int_equal(chmod(cmd, 0644), 0);
-	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file must be owned "
-	       "by root and not accessible by group or others (chmod 600");
-	assert_int_equal(chmod(cmd, 0640), 0);
-	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file");
-	assert_int_equal(chmod(cmd, 0600), 0);
-	snprintf(cmd, sizeof(cmd), "%s/pass", dir);
-	assert_int_equal(chmod(cmd, 0604), 0);
-	verify("enc", "--passphrase-file", "pass", HIBCTL_EXIT_ERROR, "refused: a passphrase file");
-	assert_int_equal(chmod(cmd, 0600), 0);
 	snprintf(cmd, sizeof(cmd), "[image]\nkey-file = %s/missing\n", dir);
 	write_file("conf", cmd, strlen(cmd));
 	verify("enc", NULL, NULL, HIBCTL_EXIT_ERROR, "cannot read");

@@ -662,11 +662,12 @@ static void test_state_record(void **state)
 	assert_int_equal(hib_resume(&ro, &events), -EBADMSG);
 	assert_non_null(strstr(seen.fail_msg, "is damaged"));
 
-	/* No state device where the record should go: the hibernation is not kept. */
+	/* No state device where the record should go: refused before anything is frozen. */
 	world(false);
 	snprintf(conf.state, sizeof(conf.state), "%s/nodir/state", root);
 	assert_int_equal(hibernate(true), -ENOENT);
-	assert_int_equal(seen.fail_step, HIB_STEP_WRITE);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_int_equal(kernel.freezes, 0);
 	assert_false(valid_image());
 	conf.state[0] = 0;
 }

@@ -198,10 +198,10 @@ fi
 
 # ---- safe targets: nothing is written over data ------------------------------
 
-# $SMALL now holds an ext4 filesystem: refused by its signature, and left intact.
-refused_preflight target-ext4-signature "holds a filesystem (ext4)" "$SMALL"
-e2fsck -n "$SMALL" >/dev/null 2>&1 && hib_ok target-ext4-intact ||
-	hib_notok target-ext4-intact "e2fsck -n $SMALL failed after the refusal"
+# $SMALL now holds an ext2 filesystem (mke2fs): refused by its signature, left intact.
+refused_preflight target-fs-signature "holds a filesystem (ext[234])" "$SMALL"
+e2fsck -n "$SMALL" >/dev/null 2>&1 && hib_ok target-fs-intact ||
+	hib_notok target-fs-intact "e2fsck -n $SMALL failed after the refusal"
 if mount "$SMALL" /mnt/ro; then
 	refused_preflight target-mounted "is in use (mounted, or held" "$SMALL"
 	umount /mnt/ro
