@@ -32,10 +32,11 @@ void hibctl_usage(FILE *f)
 	      "  status [--json]\n"
 	      "         Say whether the kernel supports freeze_processes(2) and list the\n"
 	      "         frozen and freezing processes.\n"
-	      "  hibernate --output DEV|FILE|URL [--no-poweroff] [--threads N] [--timeout MS]\n"
+	      "  hibernate [--output DEV|FILE|URL] [--no-poweroff] [--threads N] [--timeout MS]\n"
 	      "            [--key-file F | --passphrase-file F]\n"
 	      "         Check the target, lock memory, freeze every task, snapshot the kernel,\n"
-	      "         write the image (lz4 on N threads) and power off.  --no-poweroff thaws\n"
+	      "         write the image (lz4 on N threads) and power off.  The target is --output\n"
+	      "         or target under [hibernate] in hibernate.conf.  --no-poweroff thaws\n"
 	      "         everything once the image is written instead.  A URL is http[s]://\n"
 	      "         (a WebDAV server: PUT, MOVE) or s3+http[s]://HOST/BUCKET/KEY (an S3\n"
 	      "         store, multipart upload); settings under [http] in hibernate.conf.\n"
@@ -43,7 +44,7 @@ void hibctl_usage(FILE *f)
 	      "         every filesystem within --sync-timeout or rolls back.  Goes through\n"
 	      "         hibernated when /run/hibernated.sock exists ($HIBERNATED_SOCKET;\n"
 	      "         HIBERNATECTL_NO_DAEMON=1: never).\n"
-	      "  resume --input DEV|FILE|URL [--threads N] [--migrate]\n"
+	      "  resume [--input DEV|FILE|URL] [--threads N] [--migrate]\n"
 	      "         [--key-file F | --passphrase-file F]\n"
 	      "         Restore the image on DEV|FILE|URL (run from the initramfs).  Without a\n"
 	      "         valid image it says so and exits 6 so that the boot goes on.  For a\n"
@@ -500,14 +501,10 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 					   "files, not both");
 		break;
 	case HIBCTL_CMD_HIBERNATE:
-		if (!args->path && args->test)
-			break;
-		if (!args->path)
-			return usage_error(args, "hibernate needs --output DEV|FILE");
-		break;
 	case HIBCTL_CMD_RESUME:
-		if (!args->path)
-			return usage_error(args, "resume needs --input DEV|FILE");
+		/* Without --output / --input: target under [hibernate] in hibernate.conf (the
+		 * library says so when there is none).  Through hibernated, a group member
+		 * names nothing. */
 		break;
 	case HIBCTL_CMD_IMAGE_INFO:
 	case HIBCTL_CMD_IMAGE_VERIFY:

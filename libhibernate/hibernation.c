@@ -299,8 +299,8 @@ static void guard_window(struct hibernation *h)
 			h->old_oom[n] = 0;
 		} else {
 			h->old_oom[0] = 0;
-			hib_warning(&h->run, HIB_STEP_PREPARE, -errno, "warning: cannot protect "
-				    "hibernatectl from the OOM killer (%s): %s", OOM_ADJ_PATH,
+			hib_warning(&h->run, HIB_STEP_PREPARE, -errno, "warning: cannot keep the "
+				    "OOM killer away from this process (%s): %s", OOM_ADJ_PATH,
 				    strerror(errno));
 		}
 		close(fd);
@@ -321,9 +321,11 @@ static void unguard_window(struct hibernation *h)
 			close(fd);
 		}
 	}
+	/* Only what this call deferred: a caller that blocks a signal itself handles it. */
 	if (sigpending(&pending) == 0)
 		for (i = 0; i < ARRAY_SIZE(deferred_signals); i++)
-			if (sigismember(&pending, deferred_signals[i]) == 1)
+			if (sigismember(&pending, deferred_signals[i]) == 1 &&
+			    sigismember(&h->old_mask, deferred_signals[i]) != 1)
 				hib_notice(&h->run, HIB_STEP_ROLLBACK, "SIG%s arrived during the "
 					   "hibernation: acted on now that everything is thawed",
 					   sigabbrev_np(deferred_signals[i]));

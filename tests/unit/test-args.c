@@ -249,6 +249,14 @@ static void test_policy_options(void **state)
 	assert_int_equal(a.sync_timeout_ms, 2500);
 	assert_int_equal(a.test, HIBCTL_TEST_NONE);
 	hibctl_args_done(&a);
+	/* Without --output: the target under [hibernate] (what a daemon client names). */
+	assert_int_equal(PARSE(&a, "hibernate"), 0);
+	assert_null(a.path);
+	hibctl_args_done(&a);
+	assert_int_equal(PARSE(&a, "resume", "--migrate"), 0);
+	assert_null(a.path);
+	assert_true(a.migrate);
+	hibctl_args_done(&a);
 	assert_int_equal(PARSE(&a, "hibernate", "--test=freeze"), 0);	/* no --output needed */
 	assert_int_equal(a.test, HIBCTL_TEST_FREEZE);
 	hibctl_args_done(&a);

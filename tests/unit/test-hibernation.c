@@ -526,7 +526,7 @@ static void test_signal_deferred(void **state)
 			fail_msg("oom_score_adj %d in the window\n%s", oom_at_snapshot, seen.log);
 	} else {
 		/* No CAP_SYS_RESOURCE here (a container): said, and the hibernation goes on. */
-		assert_non_null(strstr(seen.log, "cannot protect hibernatectl from the OOM killer"));
+		assert_non_null(strstr(seen.log, "cannot keep the OOM killer away from this process"));
 	}
 }
 
