@@ -1048,17 +1048,21 @@ static int resume_image(struct resumption *rs)
 		return hib_fail(run, HIB_STEP_OPEN, r, "cannot identify the running kernel: %s; "
 				"not resuming", strerror(-r));
 	/* Another machine's image is another machine's memory: only when asked for. */
-	if (strcmp(info->host_id, sys.host_id) != 0) {
+	if (!sys.host_id[0]) {
+		hib_warning(run, HIB_STEP_OPEN, 0, "warning: this system has no machine id "
+			    "(/etc/machine-id, copy it into the initramfs): the image's host "
+			    "cannot be checked");
+	} else if (strcmp(info->host_id, sys.host_id) != 0) {
 		if (!rs->migrate) {
 			hib_fail(run, HIB_STEP_OPEN, -EXDEV, "hibernation image on %s refused: it "
 				 "was made on host %s, this is host %s (machine id); resume --migrate "
 				 "restores another host's image; booting normally", rs->shown,
-				 info->host_id[0] ? info->host_id : "?",
-				 sys.host_id[0] ? sys.host_id : "?");
+				 info->host_id[0] ? info->host_id : "?", sys.host_id);
 			return -EBADMSG;
 		}
 		hib_warning(run, HIB_STEP_OPEN, 0, "warning: migrating: the image was made on host "
-			    "%s, this is host %s", info->host_id, sys.host_id);
+			    "%s, this is host %s", info->host_id[0] ? info->host_id : "?",
+			    sys.host_id);
 	}
 
 	r = hib_image_check_system(info, &sys, why, sizeof(why));

@@ -184,8 +184,7 @@ int hib_system_identity(const char *notes_path, const char *machine_id_path,
 		notes[strcspn((char *)notes, "\n")] = 0;
 		put_str((uint8_t *)info.host_id, (char *)notes, sizeof(info.host_id));
 	}
-	if (!info.host_id[0] && gethostname(info.host_id, sizeof(info.host_id) - 1) < 0)
-		info.host_id[0] = 0;
+	/* No machine id, no host id: a hostname is no identity (ip= or DHCP change it). */
 
 	*ret_info = info;
 	return 0;

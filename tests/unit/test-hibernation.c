@@ -672,6 +672,23 @@ static void test_state_record(void **state)
 	conf.state[0] = 0;
 }
 
+/* No machine id here: the host cannot be checked, said so, and the image is not refused. */
+static void test_no_machine_id(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+
+	(void)state;
+	world(false);
+	assert_int_equal(hibernate(true), 0);
+	assert_int_equal(unlink(path_machine), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4 */
+	assert_non_null(strstr(seen.log, "this system has no machine id"));
+	assert_int_equal(fakeproc_write(root, "machine-id", "0123456789abcdef\n"), 0);
+}
+
 /* A bad $HIBERNATE_FAULT is refused by name. */
 static void test_fault_spec(void **state)
 {
@@ -727,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_authenticity),
 		cmocka_unit_test(test_other_host),
 		cmocka_unit_test(test_state_record),
+		cmocka_unit_test(test_no_machine_id),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
 	};

@@ -81,7 +81,7 @@ case $HIB_BOOT in
 	fi
 
 	hib_expect_poweroff
-	HIBERNATE_FAULT=poke=$poke hibernatectl hibernate --output "$HIB_DISK_image"
+	env ${poke:+HIBERNATE_FAULT=poke=$poke} hibernatectl hibernate --output "$HIB_DISK_image"
 	rc=$?
 	[ $rc = 0 ] && hib_ok stream-resumed || { hib_notok stream-resumed "exit $rc"; exit 0; }
 	dmesg | grep -E "pinned to stream|streamed from their frames" | sed 's/^/  /'
