@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "http.h"
 #include "request.h"
+#include "util.h"
 
 enum value_kind {
 	V_OP,
@@ -79,20 +80,6 @@ ssize_t hibd_request_end(const char *buf, size_t len)
 	return len >= HIBD_REQ_MAX ? -EMSGSIZE : 0;
 }
 
-static int refuse(int r, char *why, size_t why_size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int refuse(int r, char *why, size_t why_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 /* A key or value as it may be quoted back: printable ASCII, cut to fit @size (>= 5). */
 static void quote(char *dst, size_t size, const char *s, size_t len)
 {
@@ -138,7 +125,7 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 	quote(q, sizeof(q), v, len);
 	for (i = 0; i < len; i++)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return refuse(-EINVAL, why, why_size, "a control character in the value "
+			return hib_why(why, why_size, -EINVAL, "a control character in the value "
 				      "of '%s'", key->name);
 	switch (key->kind) {
 	case V_OP:
@@ -147,7 +134,7 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 				req->op = (enum hibd_op)i;
 				return 0;
 			}
-		return refuse(-EINVAL, why, why_size, "unknown op '%s' (hibernate, status or "
+		return hib_why(why, why_size, -EINVAL, "unknown op '%s' (hibernate, status or "
 			      "check)", q);
 	case V_TEST:
 		if (len == 6 && !memcmp(v, "freeze", 6))
@@ -157,12 +144,12 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 		else if (len == 8 && !memcmp(v, "snapshot", 8))
 			req->test = HIB_TEST_SNAPSHOT;
 		else
-			return refuse(-EINVAL, why, why_size, "unknown test stage '%s' (freeze, "
+			return hib_why(why, why_size, -EINVAL, "unknown test stage '%s' (freeze, "
 				      "dm or snapshot)", q);
 		return 0;
 	case V_ONE:
 		if (len != 1 || v[0] != '1')
-			return refuse(-EINVAL, why, why_size, "'%s' takes the value 1 ('%s')",
+			return hib_why(why, why_size, -EINVAL, "'%s' takes the value 1 ('%s')",
 				      key->name, q);
 		if (k == HIBD_KEY_NO_POWEROFF)
 			req->no_poweroff = true;
@@ -175,20 +162,20 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 			&req->freeze_timeout_ms;
 
 		if (parse_uint(v, len, key->min, key->max, field) < 0)
-			return refuse(-EINVAL, why, why_size, "'%s' must be %u to %u ('%s')",
+			return hib_why(why, why_size, -EINVAL, "'%s' must be %u to %u ('%s')",
 				      key->name, key->min, key->max, q);
 		return 0;
 	}
 	case V_TARGET:
 	case V_PATH:
 		if (len == 0)
-			return refuse(-EINVAL, why, why_size, "empty '%s'", key->name);
+			return hib_why(why, why_size, -EINVAL, "empty '%s'", key->name);
 		if (len >= sizeof(path))
-			return refuse(-EINVAL, why, why_size, "'%s' is too long", key->name);
+			return hib_why(why, why_size, -EINVAL, "'%s' is too long", key->name);
 		memcpy(path, v, len);
 		path[len] = '\0';
 		if (path[0] != '/' && !(key->kind == V_TARGET && hib_http_is_url(path)))
-			return refuse(-EINVAL, why, why_size, "'%s' must be an absolute path%s "
+			return hib_why(why, why_size, -EINVAL, "'%s' must be an absolute path%s "
 				      "('%s')", key->name,
 				      key->kind == V_TARGET ? " or a URL" : "", q);
 		dst = k == HIBD_KEY_TARGET ? req->target : k == HIBD_KEY_CONFIG ? req->config :
@@ -221,10 +208,10 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 	if (!conf_path)
 		conf_path = HIB_CONF_DEFAULT_PATH;
 	if (len > HIBD_REQ_MAX)
-		return refuse(-EMSGSIZE, why, why_size, "request too long (more than %d bytes)",
+		return hib_why(why, why_size, -EMSGSIZE, "request too long (more than %d bytes)",
 			      HIBD_REQ_MAX);
 	if (memchr(buf, '\0', len))
-		return refuse(-EINVAL, why, why_size, "a NUL byte in the request");
+		return hib_why(why, why_size, -EINVAL, "a NUL byte in the request");
 	end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -235,13 +222,13 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 
 		if (line_end == p) {
 			if (nl && nl + 1 != end)
-				return refuse(-EINVAL, why, why_size, "data after the empty line "
+				return hib_why(why, why_size, -EINVAL, "data after the empty line "
 					      "that ends the request");
 			break;	/* the empty line: the end */
 		}
 		if (!eq) {
 			quote(q, sizeof(q), p, (size_t)(line_end - p));
-			return refuse(-EINVAL, why, why_size, "not a key=value line ('%s')", q);
+			return hib_why(why, why_size, -EINVAL, "not a key=value line ('%s')", q);
 		}
 		klen = (size_t)(eq - p);
 		for (k = 0; k < HIBD_KEY_MAX; k++)
@@ -249,21 +236,21 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 				break;
 		if (k == HIBD_KEY_MAX) {
 			quote(q, sizeof(q), p, klen);
-			return refuse(-EINVAL, why, why_size, "unknown key '%s'", q);
+			return hib_why(why, why_size, -EINVAL, "unknown key '%s'", q);
 		}
 		if (req->seen & K(k))
-			return refuse(-EINVAL, why, why_size, "repeated key '%s'", keys[k].name);
+			return hib_why(why, why_size, -EINVAL, "repeated key '%s'", keys[k].name);
 		req->seen |= K(k);
 		if (root_only(k) && peer == HIBD_PEER_GROUP) {
 			if (k == HIBD_KEY_CONFIG)
-				return refuse(-EPERM, why, why_size, "'config' is the daemon's own "
+				return hib_why(why, why_size, -EPERM, "'config' is the daemon's own "
 					      "(%s); a client may not set it", conf_path);
 			if (k == HIBD_KEY_NO_POWEROFF)
-				return refuse(-EPERM, why, why_size, "'no-poweroff' is root's "
+				return hib_why(why, why_size, -EPERM, "'no-poweroff' is root's "
 					      "only: a member of the group may have the machine "
 					      "hibernated and powered off, or ask for a dry run "
 					      "(test=), nothing else");
-			return refuse(-EPERM, why, why_size, "'%s' comes from the daemon's "
+			return hib_why(why, why_size, -EPERM, "'%s' comes from the daemon's "
 				      "configuration (%s in %s); a client may not set it",
 				      keys[k].name, keys[k].from, conf_path);
 		}
@@ -276,17 +263,17 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 		p = nl ? nl + 1 : end;
 	}
 	if (req->op == HIBD_OP_NONE)
-		return refuse(-EINVAL, why, why_size, "no 'op' in the request (hibernate, status "
+		return hib_why(why, why_size, -EINVAL, "no 'op' in the request (hibernate, status "
 			      "or check)");
 	if (peer == HIBD_PEER_OTHER && (req->op != HIBD_OP_STATUS || other_root_key))
-		return refuse(-EPERM, why, why_size, "permission denied: only root or the "
+		return hib_why(why, why_size, -EPERM, "permission denied: only root or the "
 			      "daemon's group may ask for op=%s", op_names[req->op]);
 	for (k = 0; k < HIBD_KEY_MAX; k++)
 		if ((req->seen & K(k)) && !(op_keys[req->op] & K(k)))
-			return refuse(-EINVAL, why, why_size, "'%s' does not apply to op=%s",
+			return hib_why(why, why_size, -EINVAL, "'%s' does not apply to op=%s",
 				      keys[k].name, op_names[req->op]);
 	if (req->key_file[0] && req->passphrase_file[0])
-		return refuse(-EINVAL, why, why_size, "'key-file' and 'passphrase-file' exclude "
+		return hib_why(why, why_size, -EINVAL, "'key-file' and 'passphrase-file' exclude "
 			      "each other");
 	return 0;
 }

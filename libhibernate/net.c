@@ -29,21 +29,6 @@
 
 #define FIELDS_MAX	10
 
-static int set_why(char *why, size_t why_size, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int set_why(char *why, size_t why_size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 /* ---- parsing ------------------------------------------------------------------------------ */
 
 static bool parse_addr(const char *s, struct in_addr *ret)
@@ -123,13 +108,13 @@ int hib_net_parse_ip(const char *spec, struct hib_net_config *ret_config, char *
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
 	if (!*spec)
-		return set_why(why, why_size, -EINVAL, "empty setting (%s)", method_hint);
+		return hib_why(why, why_size, -EINVAL, "empty setting (%s)", method_hint);
 	if (strlen(spec) >= sizeof(buf))
-		return set_why(why, why_size, -EINVAL, "longer than %d bytes",
+		return hib_why(why, why_size, -EINVAL, "longer than %d bytes",
 			       HIB_NET_SPEC_MAX - 1);
 	for (p = (char *)spec; *p; p++)
 		if (isspace((unsigned char)*p) || !isprint((unsigned char)*p))
-			return set_why(why, why_size, -EINVAL, "blank or control character");
+			return hib_why(why, why_size, -EINVAL, "blank or control character");
 	snprintf(buf, sizeof(buf), "%s", spec);
 
 	/* Fields separated by ':'; anything past the tenth (a MAC address in dracut's form). */
@@ -152,7 +137,7 @@ int hib_net_parse_ip(const char *spec, struct hib_net_config *ret_config, char *
 			goto done;
 		}
 		if (!parse_addr(f[0], &c.addr))
-			return set_why(why, why_size, -EINVAL, "unknown method '%s' (%s)", f[0],
+			return hib_why(why, why_size, -EINVAL, "unknown method '%s' (%s)", f[0],
 				       method_hint);
 		c.method = HIB_NET_STATIC;
 		c.netmask = class_netmask(c.addr);
@@ -162,11 +147,11 @@ int hib_net_parse_ip(const char *spec, struct hib_net_config *ret_config, char *
 		/* dracut: DEVICE:METHOD */
 		m = method_word(f[1]);
 		if (m != HIB_NET_DHCP)
-			return set_why(why, why_size, -EINVAL, "'%s:%s': expected DEVICE:dhcp or "
+			return hib_why(why, why_size, -EINVAL, "'%s:%s': expected DEVICE:dhcp or "
 				       "CLIENT-IP:SERVER-IP:GW-IP:NETMASK:HOSTNAME:DEVICE:none",
 				       f[0], f[1]);
 		if (!*f[0] || !valid_device(f[0]))
-			return set_why(why, why_size, -EINVAL, "bad device name '%s'", f[0]);
+			return hib_why(why, why_size, -EINVAL, "bad device name '%s'", f[0]);
 		c.method = HIB_NET_DHCP;
 		snprintf(c.device, sizeof(c.device), "%s", f[0]);
 		goto done;
@@ -175,17 +160,17 @@ int hib_net_parse_ip(const char *spec, struct hib_net_config *ret_config, char *
 	/* CLIENT-IP:SERVER-IP:GW-IP:NETMASK:HOSTNAME:DEVICE:AUTOCONF:DNS0:DNS1:NTP0 */
 	m = method_word(n > 6 ? f[6] : "");
 	if (m < 0)
-		return set_why(why, why_size, -EINVAL, "unknown autoconf method '%s' (none, off, "
+		return hib_why(why, why_size, -EINVAL, "unknown autoconf method '%s' (none, off, "
 			       "static, dhcp, on, any)", f[6]);
 	c.method = m;
 	if (n > 5 && *f[5]) {
 		if (!valid_device(f[5]))
-			return set_why(why, why_size, -EINVAL, "bad device name '%s'", f[5]);
+			return hib_why(why, why_size, -EINVAL, "bad device name '%s'", f[5]);
 		snprintf(c.device, sizeof(c.device), "%s", f[5]);
 	}
 	if (n > 4 && *f[4]) {
 		if (!valid_hostname(f[4]))
-			return set_why(why, why_size, -EINVAL, "bad hostname '%s'", f[4]);
+			return hib_why(why, why_size, -EINVAL, "bad hostname '%s'", f[4]);
 		snprintf(c.hostname, sizeof(c.hostname), "%s", f[4]);
 	}
 	for (i = 7; i < 9 && i < n; i++) {
@@ -200,39 +185,39 @@ int hib_net_parse_ip(const char *spec, struct hib_net_config *ret_config, char *
 			continue;
 		if (i == 8)
 			break;	/* dracut's MAC address: ignored */
-		return set_why(why, why_size, -EINVAL, "bad DNS server address '%s'", f[i]);
+		return hib_why(why, why_size, -EINVAL, "bad DNS server address '%s'", f[i]);
 	}
 	if (c.method == HIB_NET_DHCP)
 		goto done;	/* the lease decides; the other fields are hints */
 
 	if (!*f[0])
-		return set_why(why, why_size, -EINVAL, "a static configuration needs a client "
+		return hib_why(why, why_size, -EINVAL, "a static configuration needs a client "
 			       "address (the first field)");
 	if (!parse_addr(f[0], &c.addr))
-		return set_why(why, why_size, -EINVAL, "bad client address '%s'", f[0]);
+		return hib_why(why, why_size, -EINVAL, "bad client address '%s'", f[0]);
 	if (c.addr.s_addr == 0 || ntohl(c.addr.s_addr) >> 28 >= 14)
-		return set_why(why, why_size, -EINVAL, "client address %s is not a unicast "
+		return hib_why(why, why_size, -EINVAL, "client address %s is not a unicast "
 			       "address", f[0]);
 	if (*f[1]) {
 		struct in_addr server;
 
 		if (!parse_addr(f[1], &server))
-			return set_why(why, why_size, -EINVAL, "bad server address '%s'", f[1]);
+			return hib_why(why, why_size, -EINVAL, "bad server address '%s'", f[1]);
 	}
 	if (n > 3 && *f[3]) {
 		if (!parse_addr(f[3], &c.netmask))
-			return set_why(why, why_size, -EINVAL, "bad netmask '%s'", f[3]);
+			return hib_why(why, why_size, -EINVAL, "bad netmask '%s'", f[3]);
 		if (hib_net_prefix(c.netmask) <= 0 || hib_net_prefix(c.netmask) > 32)
-			return set_why(why, why_size, -EINVAL, "bad netmask '%s': not a contiguous "
+			return hib_why(why, why_size, -EINVAL, "bad netmask '%s': not a contiguous "
 				       "mask of 1 to 32 bits", f[3]);
 	} else {
 		c.netmask = class_netmask(c.addr);
 	}
 	if (*f[2]) {
 		if (!parse_addr(f[2], &c.gateway))
-			return set_why(why, why_size, -EINVAL, "bad gateway address '%s'", f[2]);
+			return hib_why(why, why_size, -EINVAL, "bad gateway address '%s'", f[2]);
 		if ((c.gateway.s_addr & c.netmask.s_addr) != (c.addr.s_addr & c.netmask.s_addr))
-			return set_why(why, why_size, -EINVAL, "gateway %s is not on the client's "
+			return hib_why(why, why_size, -EINVAL, "gateway %s is not on the client's "
 				       "network %s/%d", f[2], f[0], hib_net_prefix(c.netmask));
 	}
 done:
@@ -286,7 +271,7 @@ int hib_net_parse_cmdline(const char *cmdline, struct hib_net_config *ret_config
 		return -ENOENT;
 	r = hib_net_parse_ip(last, ret_config, tmp, sizeof(tmp));
 	if (r < 0)
-		return set_why(why, why_size, r, "ip=%.*s: %s", 128, last, tmp);
+		return hib_why(why, why_size, r, "ip=%.*s: %s", 128, last, tmp);
 	return 0;
 }
 
@@ -413,18 +398,18 @@ static int pick_device(int sock, const char *want, char ret[IFNAMSIZ], char *why
 		r = get_flags(sock, want, &flags);
 		if (r == -ENODEV || r == -ENXIO) {
 			list_devices(names, sizeof(names));
-			return set_why(why, why_size, -ENODEV, "no network interface %s (there "
+			return hib_why(why, why_size, -ENODEV, "no network interface %s (there "
 				       "are: %s)", want, names);
 		}
 		if (r < 0)
-			return set_why(why, why_size, r, "%s: SIOCGIFFLAGS: %s", want,
+			return hib_why(why, why_size, r, "%s: SIOCGIFFLAGS: %s", want,
 				       strerror(-r));
 		snprintf(ret, IFNAMSIZ, "%s", want);
 		return 0;
 	}
 	ifs = if_nameindex();
 	if (!ifs)
-		return set_why(why, why_size, negative_errno(), "cannot list the network "
+		return hib_why(why, why_size, negative_errno(), "cannot list the network "
 			       "interfaces: %s", strerror(errno));
 	r = -ENODEV;
 	for (i = ifs; i->if_index; i++) {
@@ -436,7 +421,7 @@ static int pick_device(int sock, const char *want, char ret[IFNAMSIZ], char *why
 	}
 	if_freenameindex(ifs);
 	if (r < 0)
-		return set_why(why, why_size, r, "no network interface besides the loopback");
+		return hib_why(why, why_size, r, "no network interface besides the loopback");
 	return 0;
 }
 
@@ -491,13 +476,13 @@ static int apply_static(int sock, const char *dev, const struct hib_net_config *
 
 	r = set_addr_ioctl(sock, dev, SIOCSIFADDR, c->addr);
 	if (r < 0)
-		return set_why(why, why_size, r, "%s: setting the address: %s", dev, strerror(-r));
+		return hib_why(why, why_size, r, "%s: setting the address: %s", dev, strerror(-r));
 	r = set_addr_ioctl(sock, dev, SIOCSIFNETMASK, c->netmask);
 	if (r < 0)
-		return set_why(why, why_size, r, "%s: setting the netmask: %s", dev, strerror(-r));
+		return hib_why(why, why_size, r, "%s: setting the netmask: %s", dev, strerror(-r));
 	r = set_addr_ioctl(sock, dev, SIOCSIFBRDADDR, bcast);
 	if (r < 0)
-		return set_why(why, why_size, r, "%s: setting the broadcast address: %s", dev,
+		return hib_why(why, why_size, r, "%s: setting the broadcast address: %s", dev,
 			       strerror(-r));
 	if (c->gateway.s_addr) {
 		sin = (struct sockaddr_in *)&rt.rt_dst;
@@ -511,7 +496,7 @@ static int apply_static(int sock, const char *dev, const struct hib_net_config *
 		rt.rt_dev = (char *)dev;
 		if (ioctl(sock, SIOCADDRT, &rt) < 0 && errno != EEXIST) {
 			r = negative_errno();
-			return set_why(why, why_size, r, "%s: adding the default route via %s: %s",
+			return hib_why(why, why_size, r, "%s: adding the default route via %s: %s",
 				       dev, inet_ntoa(c->gateway), strerror(-r));
 		}
 	}
@@ -605,7 +590,7 @@ static int run_udhcpc(const char *dev, const struct hib_net_opts *opts,
 		snprintf(prog, sizeof(prog), "%s", opts->udhcpc);
 	else if (!find_in_path("udhcpc", prog, sizeof(prog))) {
 		if (!find_in_path("busybox", prog, sizeof(prog)))
-			return set_why(why, why_size, -ENOENT, "DHCP needs busybox udhcpc: neither "
+			return hib_why(why, why_size, -ENOENT, "DHCP needs busybox udhcpc: neither "
 				       "udhcpc nor busybox is in PATH (use a static ip= instead)");
 		busybox = true;
 	}
@@ -615,14 +600,14 @@ static int run_udhcpc(const char *dev, const struct hib_net_opts *opts,
 	snprintf(script, sizeof(script), "%s/hib-udhcpc.XXXXXX", dir);
 	fd = mkostemp(script, O_CLOEXEC);
 	if (fd < 0)
-		return set_why(why, why_size, negative_errno(), "cannot write the udhcpc script "
+		return hib_why(why, why_size, negative_errno(), "cannot write the udhcpc script "
 			       "in %s: %s", dir, strerror(errno));
 	if (write(fd, dhcp_script, sizeof(dhcp_script) - 1) != (ssize_t)sizeof(dhcp_script) - 1 ||
 	    fchmod(fd, 0700) < 0) {
 		r = negative_errno();
 		close(fd);
 		unlink(script);
-		return set_why(why, why_size, r, "cannot write the udhcpc script %s: %s", script,
+		return hib_why(why, why_size, r, "cannot write the udhcpc script %s: %s", script,
 			       strerror(-r));
 	}
 	close(fd);
@@ -713,13 +698,13 @@ static int run_udhcpc(const char *dev, const struct hib_net_opts *opts,
 
 		if (nl)
 			*nl = 0;
-		r = set_why(why, why_size, -ENOENT, "DHCP needs busybox udhcpc, which cannot run "
+		r = hib_why(why, why_size, -ENOENT, "DHCP needs busybox udhcpc, which cannot run "
 			    "here (%s)", out[0] ? out : prog);
 	} else if (r == -EINVAL) {
-		r = set_why(why, why_size, -EBADMSG, "udhcpc reported a malformed lease on %s",
+		r = hib_why(why, why_size, -EBADMSG, "udhcpc reported a malformed lease on %s",
 			    dev);
 	} else {
-		r = set_why(why, why_size, -ETIMEDOUT, "no DHCP lease on %s within %u s", dev,
+		r = hib_why(why, why_size, -ETIMEDOUT, "no DHCP lease on %s within %u s", dev,
 			    timeout);
 	}
 	free(out);
@@ -738,16 +723,16 @@ int hib_net_configure(const struct hib_net_config *config, const struct hib_net_
 	if (!config || !ret_result)
 		return -EINVAL;
 	if (config->method == HIB_NET_OFF)
-		return set_why(why, why_size, -ENOENT, "no network configuration asked for");
+		return hib_why(why, why_size, -ENOENT, "no network configuration asked for");
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
-		return set_why(why, why_size, negative_errno(), "socket: %s", strerror(errno));
+		return hib_why(why, why_size, negative_errno(), "socket: %s", strerror(errno));
 	r = pick_device(sock, config->device, dev, why, why_size);
 	if (r < 0)
 		return r;
 	r = link_up(sock, dev, opts && opts->carrier_timeout_s ? opts->carrier_timeout_s : 5);
 	if (r < 0)
-		return set_why(why, why_size, r, "%s: bringing the link up: %s", dev,
+		return hib_why(why, why_size, r, "%s: bringing the link up: %s", dev,
 			       strerror(-r));
 	if (config->method == HIB_NET_DHCP) {
 		r = run_udhcpc(dev, opts, &lease, why, why_size);

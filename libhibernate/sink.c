@@ -24,6 +24,7 @@
 #include "sink.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 /* ---- file and block device ---------------------------------------------------------------- */
 
@@ -134,21 +135,6 @@ static const struct hib_sink_ops file_ops = {
 	.close = fd_close,
 };
 
-static int why_set(char *why, size_t why_size, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int why_set(char *why, size_t why_size, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 /*
  * Does @fd hold data that is not ours (a filesystem, a partition table, LUKS, LVM)?  0 if it
  * is empty, holds our image or swap; -EEXIST with @why; -errno.
@@ -187,10 +173,10 @@ static int check_foreign(int fd, const char *path, char *why, size_t why_size)
 			return 0;	/* swap: free to take, as the kernel's own hibernation does */
 		}
 	}
-	r = r == 0 ? why_set(why, why_size, -EEXIST, "%s holds %s (%s): refusing to write an "
+	r = r == 0 ? hib_why(why, why_size, -EEXIST, "%s holds %s (%s): refusing to write an "
 			     "image over data (if it is really free, wipefs -a it first)", path,
 			     what, type ? type : "?") :
-	    r == -2 ? why_set(why, why_size, -EEXIST, "%s holds several signatures: refusing "
+	    r == -2 ? hib_why(why, why_size, -EEXIST, "%s holds several signatures: refusing "
 			      "to write an image over data (wipefs -a it first)", path) :
 	    r < 0 ? -EIO : 0;
 	blkid_free_probe(pr);
@@ -237,7 +223,7 @@ static int sink_open(const char *path, int mode, bool safe, struct hib_sink **re
 		/* O_EXCL: not while mounted or held by another device. */
 		fd = open(path, O_RDWR | O_CLOEXEC | (safe ? O_EXCL : 0));
 		if (fd < 0 && errno == EBUSY)
-			return why_set(why, why_size, -EBUSY, "%s is in use (mounted, or held by "
+			return hib_why(why, why_size, -EBUSY, "%s is in use (mounted, or held by "
 				       "another device): refusing to write an image there", path);
 	} else if (!safe) {
 		fd = open(path, O_RDWR | (mode == HIB_SINK_WRITE ? O_CREAT : 0) | O_CLOEXEC, 0600);
@@ -256,7 +242,7 @@ static int sink_open(const char *path, int mode, bool safe, struct hib_sink **re
 		if (fd < 0 && (mode == HIB_SINK_UPDATE || errno == EEXIST))
 			fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ELOOP)
-			return why_set(why, why_size, -ELOOP, "%s is a symbolic link: refusing to "
+			return hib_why(why, why_size, -ELOOP, "%s is a symbolic link: refusing to "
 				       "follow it to the image target (name the file itself)", path);
 	}
 	if (fd < 0)
@@ -280,7 +266,7 @@ static int sink_open(const char *path, int mode, bool safe, struct hib_sink **re
 			else if (mode == HIB_SINK_WRITE && safe && (!S_ISREG(st.st_mode) ||
 					  (st.st_uid != 0 && st.st_uid != geteuid()) ||
 					  (st.st_mode & (S_IRWXG | S_IRWXO))))
-				r = why_set(why, why_size, -EPERM, "%s must be a regular file owned "
+				r = hib_why(why, why_size, -EPERM, "%s must be a regular file owned "
 					    "by root that group and others cannot access (mode %04o): "
 					    "an image is all of memory (chmod 600 it, or remove it)",
 					    path, (unsigned int)(st.st_mode & 07777));

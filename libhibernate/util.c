@@ -2,12 +2,26 @@
 /* Small I/O helpers (util.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
 #include "util.h"
+
+int hib_why(char *why, size_t why_size, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && why_size) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_size, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
 
 ssize_t hib_read_full(int fd, void *buf, size_t len)
 {

@@ -24,4 +24,8 @@ ssize_t hib_read_file(const char *path, char *buf, size_t size);
  */
 int hib_secret_fd_check(int fd);
 
+/* Format a refusal into @why (may be NULL) and return @err: `return hib_why(why, n, -EX, ...)`. */
+int hib_why(char *why, size_t why_size, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif /* LIBHIBERNATE_UTIL_H */
