@@ -73,7 +73,7 @@ void hibctl_usage(FILE *f)
 	      "  -k, --keep PID          thaw PID again after freezing everything (repeatable)\n"
 	      "      --no-keep-ancestors do not thaw this command's ancestors\n"
 	      "  -a, --all               thaw everything\n"
-	      "  -j, --json              status or image info as JSON\n"
+	      "  -j, --json              status, image info|verify, check, policy check: JSON\n"
 	      "  -o, --output DEV|FILE   where hibernate writes the image\n"
 	      "  -i, --input DEV|FILE    where resume reads the image from\n"
 	      "      --no-poweroff       hibernate: thaw instead of powering off\n"
@@ -304,7 +304,8 @@ static const struct opt {
 	{ "no-poweroff", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_poweroff) },
 	{ "migrate", 0, false, CMD(RESUME), OPT_SET, FIELD(migrate) },
 	{ "no-stream", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_stream) },
-	{ "json", 'j', false, CMD(STATUS) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_SET,
+	{ "json", 'j', false, CMD(STATUS) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY) | CMD(CHECK) |
+	  CMD(POLICY_CHECK), OPT_SET,
 	  FIELD(json) },
 };
 

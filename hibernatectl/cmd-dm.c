@@ -5,11 +5,73 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
 #include "events.h"
 #include "hibernation.h"
 #include "macro.h"
+
+/* check --json: every finding as {"result": "ok|no|warning|note", "message"}. */
+struct findings {
+	struct json_object *array;
+	int err;
+};
+
+static void on_finding(void *ud, const struct hib_event *ev)
+{
+	static const char *const results[] = { "ok", "no", "warning", "note" };
+	struct findings *fs = ud;
+	const char *result = "error", *msg = ev->msg;
+	struct json_object *x;
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(results); i++) {
+		n = strlen(results[i]);
+		if (!strncmp(msg, results[i], n) && msg[n] == ':' && msg[n + 1] == ' ') {
+			result = results[i];
+			msg += n + 2;
+			break;
+		}
+	}
+	/* The closing "hibernation can(not) run now" is can_hibernate. */
+	if (i == ARRAY_SIZE(results) && ev->level >= HIB_EV_NOTICE)
+		return;
+	x = json_object_new_object();
+	if (!x || json_object_object_add(x, "result", json_object_new_string(result)) < 0 ||
+	    json_object_object_add(x, "message", json_object_new_string(msg)) < 0 ||
+	    json_object_array_add(fs->array, x) < 0) {
+		json_object_put(x);
+		fs->err = -ENOMEM;
+	}
+}
+
+static int check_json(const struct hibctl_ctx *ctx, const struct hib_conf *conf,
+		      const char *target, const struct hib_system *sys)
+{
+	struct findings fs = { .array = json_object_new_array() };
+	const struct hib_events ev = { .message = on_finding, .userdata = &fs };
+	struct json_object *o = json_object_new_object();
+	int r;
+
+	if (!o || !fs.array) {
+		json_object_put(o);
+		json_object_put(fs.array);
+		return HIBCTL_EXIT_ERROR;
+	}
+	r = hib_check(conf, target, sys, &ev);
+	if (fs.err == 0 &&
+	    (json_object_object_add(o, "can_hibernate", json_object_new_boolean(r == 1)) < 0 ||
+	     json_object_object_add(o, "findings", fs.array) < 0))
+		fs.err = -ENOMEM;
+	else if (fs.err < 0)
+		json_object_put(fs.array);
+	if (fs.err == 0)
+		fprintf(ctx->out, "%s\n", json_object_to_json_string_ext(o,
+				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return fs.err < 0 ? HIBCTL_EXIT_ERROR : r == 1 ? HIBCTL_EXIT_OK : HIBCTL_EXIT_ERROR;
+}
 
 int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
 {
@@ -21,11 +83,16 @@ int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	ret = hibctl_begin(ctx, args, NULL, &conf, &sys, &pe);
 	if (ret)
 		return ret;
-	pe.all_out = true;
 	/* Without --output the configured target is checked; "" checks none. */
-	r = hib_check(conf, args->path, &sys, &pe.ev);
+	if (args->json) {
+		ret = check_json(ctx, conf, args->path, &sys);
+	} else {
+		pe.all_out = true;
+		r = hib_check(conf, args->path, &sys, &pe.ev);
+		ret = r == 1 ? HIBCTL_EXIT_OK : HIBCTL_EXIT_ERROR;
+	}
 	hib_conf_wipe(conf);
-	return r == 1 ? HIBCTL_EXIT_OK : HIBCTL_EXIT_ERROR;
+	return ret;
 }
 
 int hibctl_cmd_recover(const struct hibctl_ctx *ctx, const struct hibctl_args *args)

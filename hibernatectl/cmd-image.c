@@ -203,6 +203,19 @@ static void verify_progress(void *ud, uint64_t in, uint64_t out)
 	pe->ev.progress(pe, HIB_STEP_LOAD, out, in, pe->total);
 }
 
+/* --json when there is no image to describe: {"path", "valid": false, "error"}. */
+static void error_json(FILE *f, const char *path, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o && json_object_object_add(o, "path", json_object_new_string(path)) == 0 &&
+	    json_object_object_add(o, "valid", json_object_new_boolean(0)) == 0 &&
+	    json_object_object_add(o, "error", json_object_new_string(why)) == 0)
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
 {
 	_cleanup_free_ struct hib_conf *conf = NULL;
@@ -217,9 +230,12 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	if (ret)
 		return ret;
 	hibctl_events_init(&pe, ctx, "verifying image");
+	pe.quiet = args->json;
 	r = hib_image_open(conf, args->path, HIB_SINK_READ, &pe.ev, &sink, &rd);
 	if (r < 0)
 		hib_conf_wipe(conf);
+	if (r < 0 && args->json)
+		error_json(ctx->out, args->path, pe.last_msg);
 	if (r < 0)
 		return r == -ENODATA ? HIBCTL_EXIT_NOIMAGE : r == -EBADMSG ? HIBCTL_EXIT_BADIMAGE :
 		       HIBCTL_EXIT_ERROR;

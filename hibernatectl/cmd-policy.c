@@ -40,6 +40,46 @@ static void print_errors(FILE *f, const struct hib_policy_errors *errs)
 		fprintf(f, PROG ": %u more errors not shown\n", errs->count - HIB_POLICY_ERRORS_MAX);
 }
 
+/* {"valid": N, "refused": M, "errors": [{"file", "line", "column", "message"}...]} */
+static int policy_json(FILE *f, size_t good, int bad, const struct hib_policy_errors *errs)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	unsigned int i;
+	int r = 0;
+
+	if (!o || !a) {
+		json_object_put(o);
+		json_object_put(a);
+		return -ENOMEM;
+	}
+	for (i = 0; i < hib_policy_errors_shown(errs) && r == 0; i++) {
+		const struct hib_policy_error *e = &errs->e[i];
+		struct json_object *x = json_object_new_object();
+
+		if (!x || json_object_object_add(x, "file", json_object_new_string(e->file)) < 0 ||
+		    json_object_object_add(x, "line", json_object_new_int64(e->line)) < 0 ||
+		    json_object_object_add(x, "column", json_object_new_int64(e->column)) < 0 ||
+		    json_object_object_add(x, "message", json_object_new_string(e->msg)) < 0 ||
+		    json_object_array_add(a, x) < 0) {
+			json_object_put(x);
+			r = -ENOMEM;
+		}
+	}
+	if (r == 0 &&
+	    (json_object_object_add(o, "valid", json_object_new_int64((int64_t)good)) < 0 ||
+	     json_object_object_add(o, "refused", json_object_new_int64(bad)) < 0 ||
+	     json_object_object_add(o, "errors_total", json_object_new_int64(errs->count)) < 0 ||
+	     json_object_object_add(o, "errors", a) < 0))
+		r = -ENOMEM;
+	else if (r < 0)
+		json_object_put(a);
+	if (r == 0)
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return r;
+}
+
 int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
 {
 	_cleanup_free_ struct hib_policy_errors *errs = calloc(1, sizeof(*errs));
@@ -74,6 +114,12 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 				good++;
 			hib_policy_rule_done(&rule);
 		}
+	}
+	if (args->json) {
+		r = policy_json(ctx->out, good, bad, errs);
+		if (r < 0)
+			return HIBCTL_EXIT_ERROR;
+		return bad ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
 	}
 	print_errors(ctx->err, errs);
 	fprintf(ctx->out, "%zu policy file%s valid, %d refused\n", good, good == 1 ? "" : "s",

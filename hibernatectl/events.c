@@ -29,6 +29,10 @@ static void on_message(void *ud, const struct hib_event *ev)
 		pe->fail_step = ev->step;
 		pe->fail_err = ev->err;
 	}
+	if (!ev->detail && (ev->level == HIB_EV_FAIL || ev->level == HIB_EV_NOTICE))
+		snprintf(pe->last_msg, sizeof(pe->last_msg), "%s", ev->msg);
+	if (pe->quiet)
+		return;
 	if (to_err) {
 		fflush(pe->out);
 		fprintf(pe->err, "%s%s\n", ev->detail ? "" : PROG ": ", ev->msg);

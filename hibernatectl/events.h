@@ -24,6 +24,8 @@ struct hibctl_events {
 	uint64_t total;		/* image verify: raw bytes */
 	enum hib_step fail_step;
 	int fail_err;
+	bool quiet;		/* --json: messages are kept (last), not printed */
+	char last_msg[512];	/* the last failure or notice, for a JSON error */
 };
 
 void hibctl_events_init(struct hibctl_events *pe, const struct hibctl_ctx *ctx, const char *what);

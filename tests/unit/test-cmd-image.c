@@ -106,6 +106,36 @@ static void verify(const char *image, const char *opt, const char *keyfile, int 
 	free(err_buf);
 }
 
+/* --json: JSON on stdout, also when there is no image to describe; nothing on stderr. */
+static void test_json(void **state)
+{
+	char path[256], *out_buf = NULL, *err_buf = NULL;
+	char *argv[] = { "hibernatectl", "image", "info", "--json", path, NULL };
+	struct hibctl_ctx ctx = { .no_mlock = true };
+	struct hibctl_args args;
+	size_t out_len, err_len;
+	struct json_object *o;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nothing-here", dir);
+	ctx.out = open_memstream(&out_buf, &out_len);
+	ctx.err = open_memstream(&err_buf, &err_len);
+	assert_int_equal(hibctl_parse_args(5, argv, &args), 0);
+	assert_int_equal(hibctl_cmd_image(&ctx, &args), HIBCTL_EXIT_NOIMAGE);
+	hibctl_args_done(&args);
+	fclose(ctx.out);
+	fclose(ctx.err);
+	assert_string_equal(err_buf, "");
+	o = json_tokener_parse(out_buf);
+	assert_non_null(o);
+	assert_false(json_object_get_boolean(json_object_object_get(o, "valid")));
+	assert_non_null(strstr(json_object_get_string(json_object_object_get(o, "error")),
+			       "no hibernation image on"));
+	json_object_put(o);
+	free(out_buf);
+	free(err_buf);
+}
+
 static void test_verify_encrypted(void **state)
 {
 	static const uint8_t kb[HIB_KEY_BYTES] = "an example key of 32 bytes_____";
@@ -195,6 +225,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verify_encrypted),
+		cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
