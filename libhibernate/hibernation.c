@@ -1215,6 +1215,68 @@ static void check_leftover(struct hib_run *run, const char *target)
 	hib_sink_close(sink);
 }
 
+/* A small file under @root (NULL: @dflt), NUL-terminated, or "" when unreadable. */
+static void read_small_under(const char *root, const char *dflt, const char *rel, char *buf,
+			     size_t size)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", root ? root : dflt, rel);
+	if (hib_read_file(path, buf, size) < 0)
+		buf[0] = 0;
+}
+
+/* check: what the kernel allows (lockdown, nohibernate, disk in /sys/power/state,
+ * /dev/snapshot, our privileges).  Adds to *ok. */
+static void check_kernel_allows(struct hib_run *run, bool *ok)
+{
+	char buf[4096], *sel;
+	unsigned char sb[8];
+	ssize_t n;
+	int fd;
+
+	read_small_under(run->sys.sys_root, "/sys", "kernel/security/lockdown", buf, sizeof(buf));
+	sel = strchr(buf, '[');
+	if (sel && strncmp(sel, "[none]", 6) != 0) {
+		hib_error(run, HIB_STEP_CHECK, -EPERM, "no: the kernel is locked down (%.*s): "
+			  "hibernation is not available", (int)strcspn(sel + 1, "]"), sel + 1);
+		*ok = false;
+	}
+	read_small_under(run->sys.proc_root, "/proc", "cmdline", buf, sizeof(buf));
+	if (strstr(buf, "nohibernate")) {
+		hib_error(run, HIB_STEP_CHECK, -EPERM, "no: 'nohibernate' is on the kernel command "
+			  "line");
+		*ok = false;
+	}
+	read_small_under(run->sys.sys_root, "/sys", "power/state", buf, sizeof(buf));
+	if (!strstr(buf, "disk")) {
+		hib_error(run, HIB_STEP_CHECK, -EOPNOTSUPP, "no: /sys/power/state has no 'disk': "
+			  "this kernel cannot hibernate (CONFIG_HIBERNATION, lockdown)");
+		*ok = false;
+	}
+	if (access(run->sys.snapshot_dev ? run->sys.snapshot_dev : "/dev/snapshot", F_OK) < 0)
+		hib_notice(run, HIB_STEP_CHECK, "warning: no /dev/snapshot: resume restores through "
+			   "it (the initramfs needs it)");
+	/* Secure Boot: the efivar's fifth byte (after 4 bytes of attributes). */
+	snprintf(buf, sizeof(buf), "%s/firmware/efi/efivars/"
+		 "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+		 run->sys.sys_root ? run->sys.sys_root : "/sys");
+	fd = open(buf, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = hib_read_full(fd, sb, sizeof(sb));
+		close(fd);
+		if (n >= 5 && sb[4] == 1)
+			hib_notice(run, HIB_STEP_CHECK, "note: Secure Boot is on: the patched kernel "
+				   "must be signed with a key the firmware trusts (your own MOK), "
+				   "and lockdown may disable hibernation");
+	}
+	if (geteuid() != 0) {
+		hib_error(run, HIB_STEP_CHECK, -EPERM, "no: not root: hibernating needs "
+			  "CAP_SYS_ADMIN (or ask hibernated, if you are in its group)");
+		*ok = false;
+	}
+}
+
 int hib_check(const struct hib_conf *conf, const char *target, const struct hib_system *sys,
 	      const struct hib_events *ev)
 {
@@ -1236,6 +1298,7 @@ int hib_check(const struct hib_conf *conf, const char *target, const struct hib_
 			  "(ENOSYS): boot a kernel built from kernel-patches/");
 		ok = false;
 	}
+	check_kernel_allows(run, &ok);
 	/* Streaming frozen tasks' pages from their frames needs swap off. */
 	r = hib_swap_active(run->sys.proc_root);
 	if (r == 0)

@@ -65,6 +65,8 @@ static long kernel_handler(long nr, long *a)
 	if (nr == __NR_freeze_processes) {
 		const struct freeze_processes_args *fa = (const void *)a[0];
 
+		if (!fa)
+			return -EINVAL;	/* hib_probe(): the call exists */
 		if (fa->flags & FREEZE_PROCESSES_THAW) {
 			if (!(fa->flags & FREEZE_PROCESSES_ONE))
 				kernel.frozen = 0;
@@ -689,6 +691,44 @@ static void test_no_machine_id(void **state)
 	assert_int_equal(fakeproc_write(root, "machine-id", "0123456789abcdef\n"), 0);
 }
 
+/* check: what the kernel allows, from /sys and /proc (fake ones here). */
+static void test_check_kernel(void **state)
+{
+	static const uint8_t sb_on[] = { 6, 0, 0, 0, 1 };
+	char path[PATH_MAX];
+	FILE *f;
+
+	(void)state;
+	world(false);
+	assert_int_equal(fakeproc_write(root, "sys/kernel/security/lockdown",
+					"none [integrity] confidentiality\n"), 0);
+	assert_int_equal(fakeproc_write(root, "proc/cmdline", "quiet nohibernate\n"), 0);
+	assert_int_equal(fakeproc_write(root, "sys/power/state", "freeze mem\n"), 0);
+	assert_int_equal(fakeproc_write(root, "sys/firmware/efi/efivars/x", "%s", ""), 0);
+	snprintf(path, sizeof(path), "%s/sys/firmware/efi/efivars/"
+		 "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(sb_on, 1, sizeof(sb_on), f), sizeof(sb_on));
+	fclose(f);
+	assert_int_equal(hib_check(&conf, "", &sys, &events), 0);
+	assert_non_null(strstr(seen.log, "no: the kernel is locked down (integrity)"));
+	assert_non_null(strstr(seen.log, "no: 'nohibernate' is on the kernel command line"));
+	assert_non_null(strstr(seen.log, "no: /sys/power/state has no 'disk'"));
+	assert_non_null(strstr(seen.log, "note: Secure Boot is on"));
+
+	/* A kernel that allows it: none of those. */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(fakeproc_write(root, "sys/kernel/security/lockdown",
+					"[none] integrity confidentiality\n"), 0);
+	assert_int_equal(fakeproc_write(root, "proc/cmdline", "quiet\n"), 0);
+	assert_int_equal(fakeproc_write(root, "sys/power/state", "freeze mem disk\n"), 0);
+	hib_check(&conf, "", &sys, &events);
+	assert_null(strstr(seen.log, "locked down"));
+	assert_null(strstr(seen.log, "nohibernate"));
+	assert_null(strstr(seen.log, "has no 'disk'"));
+}
+
 /* A bad $HIBERNATE_FAULT is refused by name. */
 static void test_fault_spec(void **state)
 {
@@ -745,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_other_host),
 		cmocka_unit_test(test_state_record),
 		cmocka_unit_test(test_no_machine_id),
+		cmocka_unit_test(test_check_kernel),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
 	};
