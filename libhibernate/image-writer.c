@@ -154,6 +154,10 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 	w->info.raw_bytes = image_pages * w->info.page_size;
 	w->info.created = created;
 
+	/* An old image in a file: nothing of it stays past the new one's end. */
+	if (w->sink->kind == HIB_SINK_FILE && w->sink->growable && w->sink->fd >= 0 &&
+	    ftruncate(w->sink->fd, 0) < 0)
+		return negative_errno();
 	hib_image_header_encode(&w->info, w->block);
 	memcpy(w->block + H_NONCE, w->id, HIB_IMAGE_ID_BYTES);
 	put64(w->block + H_CSUM, header_csum(w->block));

@@ -81,8 +81,9 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink);
  *   and for HIB_SINK_WRITE:
  *   - a block device or an existing file carrying a filesystem, a partition table, LUKS or
  *     LVM (libblkid) is refused, -EEXIST; this project's image or a swap signature is not;
- *   - an existing file is owned by root and gives group and others no permission (-EPERM);
- *     a new one is created 0600 and removed again if no image was completed in it.
+ *   - an existing file is owned by root and gives group and others no permission (-EPERM),
+ *     (the writer truncates it when it begins); a new one is created 0600 and removed
+ *     again if no image was completed in it.
  */
 int hib_sink_open_safe(const char *path, int mode, struct hib_sink **ret_sink, char *why,
 		       size_t why_size);

@@ -191,13 +191,36 @@ static void test_safe_target(void **state)
 		assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), 0);
 		hib_sink_close(s);
 	}
-	/* Our own image (its magic first): written over. */
+	/* Our own image (its magic first): taken, and not truncated by a mere open (check). */
 	fd = open(path, O_WRONLY | O_TRUNC);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, HIB_IMAGE_MAGIC, 8), 8);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
 	close(fd);
 	assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)), 0);
 	hib_sink_close(s);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_size, 1 << 20);
+	}
+	/* The writer truncates it when it begins: nothing of an old image past the new one. */
+	{
+		struct hib_image_info id = { .page_size = 4096, .chunk_size = 65536,
+					     .codec = HIB_CODEC_LZ4 };
+		struct hib_image_writer *w = NULL;
+		struct stat st;
+
+		assert_int_equal(hib_sink_open_safe(path, HIB_SINK_WRITE, &s, why, sizeof(why)),
+				 0);
+		assert_int_equal(hib_image_writer_new(s, &id, &w), 0);
+		assert_int_equal(hib_image_writer_begin(w, 1, 1), 0);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_size, HIB_IMAGE_DATA_OFFSET);
+		hib_image_writer_free(w);
+		hib_sink_close(s);
+	}
 	/* The unchecked open stays for reading and the tests. */
 	assert_int_equal(hib_sink_open(link, HIB_SINK_READ, &s), 0);
 	hib_sink_close(s);
