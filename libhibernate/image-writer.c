@@ -316,30 +316,31 @@ void hib_image_writer_free(struct hib_image_writer *w)
 int hib_image_discard(struct hib_sink *sink, uint64_t len)
 {
 	static const uint8_t zero[65536];
-	uint64_t range[2] = { 0, len }, off, end;
-	int r;
+	uint64_t range[2] = { 0, len & ~(uint64_t)511 }, off, end;
+	int r, discarded = 0;
 
 	if (!sink)
 		return -EINVAL;
 	if ((sink->kind != HIB_SINK_BLOCK && sink->kind != HIB_SINK_FILE) || sink->fd < 0)
 		return 0;
-	if (sink->kind == HIB_SINK_BLOCK) {
-		range[1] = len & ~(uint64_t)511;
-		if (range[1] && ioctl(sink->fd, BLKDISCARD, range) == 0)
-			return 1;
-	} else if (fallocate(sink->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-			     (off_t)len) == 0) {
-		return hib_sink_sync(sink) < 0 ? -EIO : 1;
-	}
-	/* No discard here: overwrite what tells and holds the most (header, first chunks). */
+	/*
+	 * A discard need not make the data unreadable (a device may ignore it, as QEMU does by
+	 * default): the header and the first chunks are always overwritten, then the whole
+	 * image is discarded where the device or filesystem can.
+	 */
 	end = len < (4u << 20) ? len : (4u << 20);
 	for (off = 0; off < end; off += sizeof(zero)) {
 		r = hib_sink_write(sink, zero, (size_t)MIN((uint64_t)sizeof(zero), end - off), off);
 		if (r < 0)
 			return r;
 	}
+	if (sink->kind == HIB_SINK_BLOCK)
+		discarded = range[1] && ioctl(sink->fd, BLKDISCARD, range) == 0;
+	else
+		discarded = fallocate(sink->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				      (off_t)len) == 0;
 	r = hib_sink_sync(sink);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : discarded;
 }
 
 int hib_image_invalidate(struct hib_sink *sink)

@@ -61,11 +61,12 @@ void hib_image_writer_free(struct hib_image_writer *w);
 int hib_image_invalidate(struct hib_sink *sink);
 
 /*
- * After a resume has loaded the image (R3), its data need not stay readable: discard the
- * first @len bytes of a block device (BLKDISCARD) or punch them out of a file
- * (FALLOC_FL_PUNCH_HOLE), else overwrite at least the header and the first 4 MiB with
- * zeros.  Other sinks (a URL's object is deleted by hib_image_invalidate()): nothing to do.
- * 1 if discarded or punched, 0 if only overwritten or nothing to do, -errno.
+ * After a resume has loaded the image (R3), its data need not stay readable: the header and
+ * the first 4 MiB are overwritten with zeros, then the first @len bytes are discarded from a
+ * block device (BLKDISCARD) or punched out of a file (FALLOC_FL_PUNCH_HOLE) where that
+ * works (a discard alone may leave the data readable).  Other sinks (a URL's object is
+ * deleted by hib_image_invalidate()): nothing to do.  1 if also discarded or punched, 0 if
+ * only overwritten (or nothing to do), -errno.
  */
 int hib_image_discard(struct hib_sink *sink, uint64_t len);
 
