@@ -278,36 +278,112 @@ static const struct opt {
 	unsigned int commands;	/* CMD() bits of the commands that accept it */
 	enum opt_kind kind;
 	size_t field;		/* offsetof() the member it sets, for the kinds that need one */
+	const char *arg;	/* the value's name in the help */
+	const char *help;	/* one line of the per-command help */
 } options[] = {
-	{ "help", 'h', false, CMD_ANY, OPT_HELP, 0 },
-	{ "version", 'V', false, CMD_ANY, OPT_VERSION, 0 },
+	{ "help", 'h', false, CMD_ANY, OPT_HELP, 0,
+	  NULL, "show this help" },
+	{ "version", 'V', false, CMD_ANY, OPT_VERSION, 0,
+	  NULL, "show the version" },
 	{ "config", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER) |
 	  CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_PATH,
-	  FIELD(config_path) },
+	  FIELD(config_path),
+	  "FILE", "instead of /etc/hibernate/hibernate.conf (hibernate.conf(5))" },
 	{ "cow", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
-	  FIELD(cow_path) },
+	  FIELD(cow_path),
+	  "DEV", "the COW store of the protected filesystems (overrides cow =)" },
 	{ "key-file", 0, true, CMD(HIBERNATE) | CMD(RESUME) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY),
-	  OPT_PATH, FIELD(key_file) },
+	  OPT_PATH, FIELD(key_file),
+	  "FILE", "the image key: 32 raw bytes or 64 hex digits, mode 0600" },
 	{ "passphrase-file", 0, true,
 	  CMD(HIBERNATE) | CMD(RESUME) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_PATH,
-	  FIELD(passphrase_file) },
-	{ "policy-dir", 0, true, CMD(HIBERNATE) | CMD(POLICY_CHECK), OPT_PATH, FIELD(policy_dir) },
-	{ "sync-timeout", 0, true, CMD(HIBERNATE), OPT_SYNC_TIMEOUT, FIELD(sync_timeout_ms) },
-	{ "test", 0, true, CMD(HIBERNATE), OPT_TEST_STAGE, FIELD(test) },
-	{ "output", 'o', true, CMD(CHECK) | CMD(HIBERNATE), OPT_TARGET, FIELD(path) },
-	{ "input", 'i', true, CMD(RESUME), OPT_TARGET, FIELD(path) },
-	{ "timeout", 't', true, CMD(FREEZE) | CMD(HIBERNATE), OPT_TIMEOUT, FIELD(timeout_ms) },
-	{ "keep", 'k', true, CMD(FREEZE), OPT_PIDS, 0 },
-	{ "no-keep-ancestors", 0, false, CMD(FREEZE), OPT_CLEAR, FIELD(keep_ancestors) },
-	{ "all", 'a', false, CMD(THAW), OPT_SET, FIELD(all) },
-	{ "threads", 'n', true, CMD(HIBERNATE) | CMD(RESUME), OPT_THREADS, FIELD(threads) },
-	{ "no-poweroff", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_poweroff) },
-	{ "migrate", 0, false, CMD(RESUME), OPT_SET, FIELD(migrate) },
-	{ "no-stream", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_stream) },
+	  FIELD(passphrase_file),
+	  "FILE", "a passphrase (the first line; argon2id), mode 0600" },
+	{ "policy-dir", 0, true, CMD(HIBERNATE) | CMD(POLICY_CHECK), OPT_PATH, FIELD(policy_dir),
+	  "DIR", "the thaw policy (default /etc/hibernate/policy.d)" },
+	{ "sync-timeout", 0, true, CMD(HIBERNATE), OPT_SYNC_TIMEOUT, FIELD(sync_timeout_ms),
+	  "MS", "deadline of the sync after the freeze (default 10000)" },
+	{ "test", 0, true, CMD(HIBERNATE), OPT_TEST_STAGE, FIELD(test),
+	  "STAGE", "dry run: stop after freeze, dm or snapshot, hold 2 s, roll back" },
+	{ "output", 'o', true, CMD(CHECK) | CMD(HIBERNATE), OPT_TARGET, FIELD(path),
+	  "DEV|FILE|URL", "the image target (default: target under [hibernate])" },
+	{ "input", 'i', true, CMD(RESUME), OPT_TARGET, FIELD(path),
+	  "DEV|FILE|URL", "the image (default: target under [hibernate])" },
+	{ "timeout", 't', true, CMD(FREEZE) | CMD(HIBERNATE), OPT_TIMEOUT, FIELD(timeout_ms),
+	  "MS", "how long the kernel waits for tasks to freeze" },
+	{ "keep", 'k', true, CMD(FREEZE), OPT_PIDS, 0,
+	  "PID", "thaw PID again after freezing everything (repeatable)" },
+	{ "no-keep-ancestors", 0, false, CMD(FREEZE), OPT_CLEAR, FIELD(keep_ancestors),
+	  NULL, "do not thaw this command's ancestors" },
+	{ "all", 'a', false, CMD(THAW), OPT_SET, FIELD(all),
+	  NULL, "thaw everything" },
+	{ "threads", 'n', true, CMD(HIBERNATE) | CMD(RESUME), OPT_THREADS, FIELD(threads),
+	  "N", "compression threads (default: online CPUs)" },
+	{ "no-poweroff", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_poweroff),
+	  NULL, "write the image, then thaw instead of powering off" },
+	{ "migrate", 0, false, CMD(RESUME), OPT_SET, FIELD(migrate),
+	  NULL, "accept an image made on another host (machine id)" },
+	{ "no-stream", 0, false, CMD(HIBERNATE), OPT_SET, FIELD(no_stream),
+	  NULL, "copy every page at the snapshot, even with swap off" },
 	{ "json", 'j', false, CMD(STATUS) | CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY) | CMD(CHECK) |
 	  CMD(POLICY_CHECK), OPT_SET,
-	  FIELD(json) },
+	  FIELD(json),
+	  NULL, "print JSON" },
 };
+
+static const struct {
+	enum hibctl_command command;
+	const char *synopsis;
+	const char *what;
+} command_help[] = {
+	{ HIBCTL_CMD_FREEZE, "freeze [OPTIONS] [PID...]",
+	  "Freeze every user task but this command's ancestors (and --keep PIDs), or just\n"
+	  "the given processes, with freeze_processes(2)." },
+	{ HIBCTL_CMD_THAW, "thaw PID... | --all", "Thaw these processes, or everything." },
+	{ HIBCTL_CMD_STATUS, "status [--json]",
+	  "Whether the kernel supports freeze_processes(2); the frozen and freezing processes." },
+	{ HIBCTL_CMD_HIBERNATE, "hibernate [OPTIONS]",
+	  "Freeze, thaw the policy's helpers, sync, protect the filesystems, snapshot the kernel,\n"
+	  "write the image and power off.  Through hibernated when its socket exists." },
+	{ HIBCTL_CMD_RESUME, "resume [OPTIONS]",
+	  "Restore the image (from the initramfs).  No valid image: exit 6, the boot goes on;\n"
+	  "a refused one: exit 7." },
+	{ HIBCTL_CMD_IMAGE_INFO, "image info DEV|FILE|URL [OPTIONS]", "Show the image header." },
+	{ HIBCTL_CMD_IMAGE_VERIFY, "image verify DEV|FILE|URL [OPTIONS]",
+	  "Check every chunk and the FINAL record, as resume would." },
+	{ HIBCTL_CMD_CHECK, "check [OPTIONS]", "Say whether hibernation can run now, and why not." },
+	{ HIBCTL_CMD_RECOVER, "recover [OPTIONS]",
+	  "Complete what an interrupted hibernation left on the COW store (merge back)." },
+	{ HIBCTL_CMD_POLICY_CHECK, "policy check [OPTIONS] [FILE...]",
+	  "Check thaw policy files (hibernate-policy(5)): every error as FILE:LINE:COLUMN." },
+};
+
+void hibctl_usage_command(FILE *f, enum hibctl_command command)
+{
+	const struct opt *o;
+	size_t i;
+
+	for (i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++)
+		if (command_help[i].command == command)
+			break;
+	if (i == sizeof(command_help) / sizeof(command_help[0])) {
+		hibctl_usage(f);
+		return;
+	}
+	fprintf(f, "Usage: hibernatectl %s\n\n%s\n\nOptions:\n", command_help[i].synopsis,
+		command_help[i].what);
+	for (o = options; o < options + sizeof(options) / sizeof(options[0]); o++) {
+		char name[64];
+
+		if (!(o->commands & (1u << command)) || o->kind == OPT_VERSION)
+			continue;
+		snprintf(name, sizeof(name), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(f, "  %c%c%c %-24s %s\n", o->shrt ? '-' : ' ', o->shrt ? o->shrt : ' ',
+			o->shrt ? ',' : ' ', name, o->help);
+	}
+	fputs("\nExit status: see hibernatectl --help.\n", f);
+}
 
 /* Store @value (NULL for a flag) as @o says.  0, -EINVAL (usage error) or -ENOMEM. */
 static int store_opt(struct hibctl_args *args, const struct opt *o, const char *value)
@@ -316,6 +392,7 @@ static int store_opt(struct hibctl_args *args, const struct opt *o, const char *
 
 	switch (o->kind) {
 	case OPT_HELP:
+		args->help_command = args->command;
 		args->command = HIBCTL_CMD_HELP;
 		return 0;
 	case OPT_VERSION:

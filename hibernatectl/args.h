@@ -47,6 +47,7 @@ enum hibctl_test_stage {
 
 struct hibctl_args {
 	enum hibctl_command command;
+	enum hibctl_command help_command;	/* COMMAND --help: that command's help */
 	unsigned int timeout_ms;	/* freeze: 0 = kernel default */
 	bool keep_ancestors;		/* freeze: default true */
 	bool all;			/* thaw --all */
@@ -86,5 +87,7 @@ int hibctl_parse_timeout(const char *s, unsigned int *ret_ms);
 int hibctl_parse_threads(const char *s, unsigned int *ret_threads);
 
 void hibctl_usage(FILE *f);
+/* One command's usage, its options generated from the option table. */
+void hibctl_usage_command(FILE *f, enum hibctl_command command);
 
 #endif /* HIBERNATECTL_ARGS_H */

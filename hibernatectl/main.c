@@ -50,7 +50,10 @@ int main(int argc, char **argv)
 
 	switch (args.command) {
 	case HIBCTL_CMD_HELP:
-		hibctl_usage(stdout);
+		if (args.help_command != HIBCTL_CMD_NONE)
+			hibctl_usage_command(stdout, args.help_command);
+		else
+			hibctl_usage(stdout);
 		ret = HIBCTL_EXIT_OK;
 		break;
 	case HIBCTL_CMD_VERSION:

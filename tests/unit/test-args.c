@@ -279,9 +279,38 @@ static void test_policy_options(void **state)
 	hibctl_args_done(&a);
 }
 
+/* COMMAND --help: that command's help, its options from the option table only. */
+static void test_command_help(void **state)
+{
+	struct hibctl_args a;
+	char *buf = NULL;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(PARSE(&a, "hibernate", "--help"), 0);
+	assert_int_equal(a.command, HIBCTL_CMD_HELP);
+	assert_int_equal(a.help_command, HIBCTL_CMD_HIBERNATE);
+	f = open_memstream(&buf, &len);
+	hibctl_usage_command(f, a.help_command);
+	fclose(f);
+	assert_non_null(strstr(buf, "Usage: hibernatectl hibernate"));
+	assert_non_null(strstr(buf, "--no-poweroff"));
+	assert_non_null(strstr(buf, "-o, --output DEV|FILE|URL"));
+	assert_null(strstr(buf, "--keep"));	/* freeze's */
+	assert_null(strstr(buf, "--migrate"));	/* resume's */
+	free(buf);
+	hibctl_args_done(&a);
+
+	assert_int_equal(PARSE(&a, "--help"), 0);
+	assert_int_equal(a.help_command, HIBCTL_CMD_NONE);
+	hibctl_args_done(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_command_help),
 		cmocka_unit_test(test_freeze_all_defaults),
 		cmocka_unit_test(test_freeze_options),
 		cmocka_unit_test(test_freeze_pids),
