@@ -771,10 +771,8 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 		goto thaw;
 	}
 	r = hibernation_snapshot(h);
-	if (r == 1) {
-		r = 1;
-		goto out;
-	}
+	if (r == 1)
+		goto out;	/* the resumed side: R5 done */
 	if (r < 0 || opts->test == HIB_TEST_DM)
 		goto abort;
 	if (opts->test == HIB_TEST_SNAPSHOT) {
