@@ -334,6 +334,14 @@ int hib_image_discard(struct hib_sink *sink, uint64_t len)
 		if (r < 0)
 			return r;
 	}
+	/*
+	 * On the device before the discard: BLKDISCARD drops the range from the page cache
+	 * first, dirty pages included, and a device that ignores the discard would then keep
+	 * the old image (seen with QEMU: the header was still there at the next boot).
+	 */
+	r = hib_sink_sync(sink);
+	if (r < 0)
+		return r;
 	if (sink->kind == HIB_SINK_BLOCK)
 		discarded = range[1] && ioctl(sink->fd, BLKDISCARD, range) == 0;
 	else
