@@ -126,7 +126,7 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 	for (i = 0; i < len; i++)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
 			return hib_why(why, why_size, -EINVAL, "a control character in the value "
-				      "of '%s'", key->name);
+				       "of '%s'", key->name);
 	switch (key->kind) {
 	case V_OP:
 		for (i = HIBD_OP_HIBERNATE; i < sizeof(op_names) / sizeof(op_names[0]); i++)
@@ -135,7 +135,7 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 				return 0;
 			}
 		return hib_why(why, why_size, -EINVAL, "unknown op '%s' (hibernate, status or "
-			      "check)", q);
+			       "check)", q);
 	case V_TEST:
 		if (len == 6 && !memcmp(v, "freeze", 6))
 			req->test = HIB_TEST_FREEZE;
@@ -145,12 +145,12 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 			req->test = HIB_TEST_SNAPSHOT;
 		else
 			return hib_why(why, why_size, -EINVAL, "unknown test stage '%s' (freeze, "
-				      "dm or snapshot)", q);
+				       "dm or snapshot)", q);
 		return 0;
 	case V_ONE:
 		if (len != 1 || v[0] != '1')
 			return hib_why(why, why_size, -EINVAL, "'%s' takes the value 1 ('%s')",
-				      key->name, q);
+				       key->name, q);
 		if (k == HIBD_KEY_NO_POWEROFF)
 			req->no_poweroff = true;
 		else
@@ -163,7 +163,7 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 
 		if (parse_uint(v, len, key->min, key->max, field) < 0)
 			return hib_why(why, why_size, -EINVAL, "'%s' must be %u to %u ('%s')",
-				      key->name, key->min, key->max, q);
+				       key->name, key->min, key->max, q);
 		return 0;
 	}
 	case V_TARGET:
@@ -176,8 +176,8 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 		path[len] = '\0';
 		if (path[0] != '/' && !(key->kind == V_TARGET && hib_http_is_url(path)))
 			return hib_why(why, why_size, -EINVAL, "'%s' must be an absolute path%s "
-				      "('%s')", key->name,
-				      key->kind == V_TARGET ? " or a URL" : "", q);
+				       "('%s')", key->name,
+				       key->kind == V_TARGET ? " or a URL" : "", q);
 		dst = k == HIBD_KEY_TARGET ? req->target : k == HIBD_KEY_CONFIG ? req->config :
 			k == HIBD_KEY_COW ? req->cow : k == HIBD_KEY_KEY_FILE ? req->key_file :
 			req->passphrase_file;
@@ -209,7 +209,7 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 		conf_path = HIB_CONF_DEFAULT_PATH;
 	if (len > HIBD_REQ_MAX)
 		return hib_why(why, why_size, -EMSGSIZE, "request too long (more than %d bytes)",
-			      HIBD_REQ_MAX);
+			       HIBD_REQ_MAX);
 	if (memchr(buf, '\0', len))
 		return hib_why(why, why_size, -EINVAL, "a NUL byte in the request");
 	end = buf + len;
@@ -223,7 +223,7 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 		if (line_end == p) {
 			if (nl && nl + 1 != end)
 				return hib_why(why, why_size, -EINVAL, "data after the empty line "
-					      "that ends the request");
+					       "that ends the request");
 			break;	/* the empty line: the end */
 		}
 		if (!eq) {
@@ -244,15 +244,15 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 		if (root_only(k) && peer == HIBD_PEER_GROUP) {
 			if (k == HIBD_KEY_CONFIG)
 				return hib_why(why, why_size, -EPERM, "'config' is the daemon's own "
-					      "(%s); a client may not set it", conf_path);
+					       "(%s); a client may not set it", conf_path);
 			if (k == HIBD_KEY_NO_POWEROFF)
 				return hib_why(why, why_size, -EPERM, "'no-poweroff' is root's "
-					      "only: a member of the group may have the machine "
-					      "hibernated and powered off, or ask for a dry run "
-					      "(test=), nothing else");
+					       "only: a member of the group may have the machine "
+					       "hibernated and powered off, or ask for a dry run "
+					       "(test=), nothing else");
 			return hib_why(why, why_size, -EPERM, "'%s' comes from the daemon's "
-				      "configuration (%s in %s); a client may not set it",
-				      keys[k].name, keys[k].from, conf_path);
+				       "configuration (%s in %s); a client may not set it",
+				       keys[k].name, keys[k].from, conf_path);
 		}
 		if (root_only(k) && peer == HIBD_PEER_OTHER)
 			other_root_key = true;
@@ -264,16 +264,16 @@ int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const c
 	}
 	if (req->op == HIBD_OP_NONE)
 		return hib_why(why, why_size, -EINVAL, "no 'op' in the request (hibernate, status "
-			      "or check)");
+			       "or check)");
 	if (peer == HIBD_PEER_OTHER && (req->op != HIBD_OP_STATUS || other_root_key))
 		return hib_why(why, why_size, -EPERM, "permission denied: only root or the "
-			      "daemon's group may ask for op=%s", op_names[req->op]);
+			       "daemon's group may ask for op=%s", op_names[req->op]);
 	for (k = 0; k < HIBD_KEY_MAX; k++)
 		if ((req->seen & K(k)) && !(op_keys[req->op] & K(k)))
 			return hib_why(why, why_size, -EINVAL, "'%s' does not apply to op=%s",
-				      keys[k].name, op_names[req->op]);
+				       keys[k].name, op_names[req->op]);
 	if (req->key_file[0] && req->passphrase_file[0])
 		return hib_why(why, why_size, -EINVAL, "'key-file' and 'passphrase-file' exclude "
-			      "each other");
+			       "each other");
 	return 0;
 }
