@@ -1,10 +1,10 @@
 #!/bin/bash
-# Build the patched guest kernel from Debian's linux-source-6.1.
+# Build the patched guest kernel from Debian's linux-source-6.12 (the 6.12 LTS).
 #
 #   kernel-patches/build-kernel.sh [OUTDIR]
 #   HIB_KERNEL_FLAVOR=release kernel-patches/build-kernel.sh [OUTDIR]
 #
-# Takes /usr/src/linux-source-6.1.tar.xz, applies the patches listed in
+# Takes /usr/src/linux-source-$KVER.tar.xz (KVER 6.12), applies the patches listed in
 # kernel-patches/series (in order), merges kernel-patches/hibernate.config on
 # top of `make tinyconfig` and builds bzImage out of tree.  The result is
 # cached under $HIBERNATE_CACHE (default ~/.cache/hibernate) by a hash of every
@@ -23,7 +23,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 out=${1:-$top/build/kernel}
-tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+kver=6.12
+srcpkg=linux-source-$kver
+tarball=${KERNEL_TARBALL:-/usr/src/$srcpkg.tar.xz}
 cache=${HIBERNATE_CACHE:-$HOME/.cache/hibernate}
 jobs=${JOBS:-$(($(nproc) + 1))}
 flavor=${HIB_KERNEL_FLAVOR:-debug}
@@ -32,7 +34,7 @@ series=$here/series
 
 die() { echo "build-kernel: $*" >&2; exit 1; }
 
-[ -r "$tarball" ] || die "$tarball not found: install linux-source-6.1 (scripts/install-deps.sh)"
+[ -r "$tarball" ] || die "$tarball not found: install $srcpkg (scripts/install-deps.sh)"
 [ -r "$series" ] || die "$series not found"
 case $flavor in
 debug) ;;
@@ -56,7 +58,7 @@ while read -r line; do
 	patches+=("$here/$line")
 done < "$series"
 
-debver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
+debver=$(dpkg-query -W -f='${Version}' $srcpkg 2>/dev/null || echo unknown)
 hash=$( {
 	sha256sum "$tarball" | cut -d' ' -f1
 	for p in "${patches[@]}"; do sha256sum "$p" | cut -d' ' -f1; done
@@ -69,8 +71,8 @@ result=$cache/kernel/$hash
 if [ -f "$result/bzImage" ]; then
 	echo "build-kernel: cached kernel $hash ($(cat "$result/kernel.release"))"
 else
-	src=$cache/src/linux-source-6.1
-	obj=$cache/obj/linux-source-6.1
+	src=$cache/src/$srcpkg
+	obj=$cache/obj/$srcpkg
 	[ "$flavor" = debug ] || obj=$obj-$flavor
 	stamp=$(sha256sum "$tarball" | cut -c1-16)
 	if [ "$(cat "$src/.tarball-stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -83,7 +85,7 @@ else
 		git -C "$src" init -q
 		git -C "$src" add -f -A .
 		git -C "$src" -c user.name=build -c user.email=build@localhost \
-			commit -q -m "linux-source-6.1 $debver"
+			commit -q -m "$srcpkg $debver"
 		echo "$stamp" > "$src/.tarball-stamp"
 	fi
 	# Apply the series to a scratch copy of the index (the pristine tree,
@@ -98,7 +100,7 @@ else
 	for p in "${patches[@]}"; do
 		echo "build-kernel: applying $(basename "$p")"
 		git -C "$src" apply --cached --whitespace=nowarn "$p" ||
-			die "$(basename "$p") does not apply to linux-source-6.1 $debver"
+			die "$(basename "$p") does not apply to $srcpkg $debver"
 	done
 	git -C "$src" diff-files --name-only -z | while IFS= read -r -d '' f; do
 		want=$(git -C "$src" ls-files -s -- "$f" | cut -d' ' -f2)
@@ -150,7 +152,7 @@ else
 	fi
 	rm -rf "$result"
 	mv "$result.tmp" "$result"
-	echo "build-kernel: built $hash ($(cat "$result/kernel.release"), linux-source-6.1 $debver)"
+	echo "build-kernel: built $hash ($(cat "$result/kernel.release"), $srcpkg $debver)"
 fi
 
 mkdir -p "$out"
