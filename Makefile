@@ -31,8 +31,10 @@ kernel: deps
 	HIB_KERNEL_FLAVOR=release kernel-patches/build-kernel.sh $(KOUT_RELEASE)
 
 # The build the tests run is a test build: fault injection compiled in (libhibernate/fault.h).
-# What users install (meson install, the packages) is built without it.
-MESON_OPTS ?= -Dfault-injection=true
+# What users install (meson install, the packages) is built without it.  static-deps: lz4,
+# xxhash, libsodium and json-c linked statically, so that the VM guests' initramfs (tmpfs
+# that every snapshot copies) holds what it always held; the package links them shared.
+MESON_OPTS ?= -Dfault-injection=true -Dstatic-deps=true
 
 # Reconfigure every time: the vm-kselftest test exists only once the kernel
 # build exported its selftests (build/kernel/selftests).
