@@ -14,7 +14,7 @@ PYTHON  ?= /usr/bin/python3
 
 export HIB_KERNEL := $(abspath $(KERNEL))
 
-.PHONY: all deps kernel build demo check check-header bench clean fuzz
+.PHONY: all deps kernel build demo check check-header bench clean fuzz deb
 
 all: build
 
@@ -80,3 +80,16 @@ bench: deps kernel build
 
 clean:
 	rm -rf $(BUILD) build/vm-logs build/vm-work
+
+# The Debian package of the tools (debian/): the committed tree (git archive HEAD, so the work
+# tree stays clean and nothing untracked gets in) built with dpkg-buildpackage -b into
+# build/deb/; lintian runs on the result.  tests/pkg/install-test.sh installs it in a Debian 12
+# chroot.
+DEB_DIR ?= build/deb
+deb: deps
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git archive --format=tar HEAD | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && nice -n 10 dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 60 ../build.log; exit 1; }
+	lintian --info --display-info --pedantic $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.log
+	@ls -l $(DEB_DIR)/*.deb
