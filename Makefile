@@ -14,7 +14,7 @@ PYTHON  ?= /usr/bin/python3
 
 export HIB_KERNEL := $(abspath $(KERNEL))
 
-.PHONY: all deps kernel build demo check check-header bench clean fuzz
+.PHONY: all deps kernel build demo check check-header bench clean fuzz deb
 
 all: build
 
@@ -31,8 +31,10 @@ kernel: deps
 	HIB_KERNEL_FLAVOR=release kernel-patches/build-kernel.sh $(KOUT_RELEASE)
 
 # The build the tests run is a test build: fault injection compiled in (libhibernate/fault.h).
-# What users install (meson install, the packages) is built without it.
-MESON_OPTS ?= -Dfault-injection=true
+# What users install (meson install, the packages) is built without it.  static-deps: lz4,
+# xxhash, libsodium and json-c linked statically, so that the VM guests' initramfs (tmpfs
+# that every snapshot copies) holds what it always held; the package links them shared.
+MESON_OPTS ?= -Dfault-injection=true -Dstatic-deps=true
 
 # Reconfigure every time: the vm-kselftest test exists only once the kernel
 # build exported its selftests (build/kernel/selftests).
@@ -78,3 +80,16 @@ bench: deps kernel build
 
 clean:
 	rm -rf $(BUILD) build/vm-logs build/vm-work
+
+# The Debian package of the tools (debian/): the committed tree (git archive HEAD, so the work
+# tree stays clean and nothing untracked gets in) built with dpkg-buildpackage -b into
+# build/deb/; lintian runs on the result.  tests/pkg/install-test.sh installs it in a Debian 12
+# chroot.
+DEB_DIR ?= build/deb
+deb: deps
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git archive --format=tar HEAD | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && nice -n 10 dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 60 ../build.log; exit 1; }
+	lintian --info --display-info --pedantic $(DEB_DIR)/*.changes | tee $(DEB_DIR)/lintian.log
+	@ls -l $(DEB_DIR)/*.deb

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "args.h"
+#include "conf.h"
+#include "policy.h"
 
 void hibctl_usage(FILE *f)
 {
@@ -62,7 +64,7 @@ void hibctl_usage(FILE *f)
 	      "  policy check [--policy-dir DIR] [FILE]...\n"
 	      "         Check thaw policy files (hibernate-policy(5)): every error as\n"
 	      "         FILE:LINE:COLUMN: MESSAGE; exits 1 if any file is bad.  Without FILE,\n"
-	      "         every *.policy in DIR (default /etc/hibernate/policy.d).\n"
+	      "         every *.policy in DIR (default " HIB_POLICY_DEFAULT_DIR ").\n"
 	      "  image info|verify DEV|FILE [--json] [--key-file F | --passphrase-file F]\n"
 	      "         Show the image header; verify also checks every chunk and the FINAL\n"
 	      "         record (without /dev/snapshot).\n"
@@ -80,7 +82,7 @@ void hibctl_usage(FILE *f)
 	      "      --migrate           resume: accept an image made on another host (its\n"
 	      "                          machine id differs); refused without it\n"
 	      "      --config FILE       hibernate / resume / recover / check: instead of\n"
-	      "                          /etc/hibernate/hibernate.conf (hibernate.conf(5))\n"
+	      "                          " HIB_CONF_DEFAULT_PATH " (hibernate.conf(5))\n"
 	      "      --cow DEV           hibernate / resume / recover / check: the COW store\n"
 	      "                          for the snapshots\n"
 	      "                          of the protected filesystems (overrides cow =)\n"
@@ -88,7 +90,7 @@ void hibctl_usage(FILE *f)
 	      "                          swap off (default: frozen tasks' pages are streamed\n"
 	      "                          from their frames when swap is off)\n"
 	      "      --policy-dir DIR    hibernate / policy check: the thaw policy\n"
-	      "                          (default /etc/hibernate/policy.d; missing = empty)\n"
+	      "                          (default " HIB_POLICY_DEFAULT_DIR "; missing = empty)\n"
 	      "      --sync-timeout MS   hibernate: deadline of the sync after the freeze\n"
 	      "                          (default 10000); on timeout everything is thawed\n"
 	      "      --test=STAGE        hibernate: a dry run that stops after STAGE, holds\n"
@@ -288,7 +290,7 @@ static const struct opt {
 	{ "config", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER) |
 	  CMD(IMAGE_INFO) | CMD(IMAGE_VERIFY), OPT_PATH,
 	  FIELD(config_path),
-	  "FILE", "instead of /etc/hibernate/hibernate.conf (hibernate.conf(5))" },
+	  "FILE", "instead of " HIB_CONF_DEFAULT_PATH " (hibernate.conf(5))" },
 	{ "cow", 0, true, CMD(HIBERNATE) | CMD(CHECK) | CMD(RESUME) | CMD(RECOVER), OPT_PATH,
 	  FIELD(cow_path),
 	  "DEV", "the COW store of the protected filesystems (overrides cow =)" },
@@ -300,7 +302,7 @@ static const struct opt {
 	  FIELD(passphrase_file),
 	  "FILE", "a passphrase (the first line; argon2id), mode 0600" },
 	{ "policy-dir", 0, true, CMD(HIBERNATE) | CMD(POLICY_CHECK), OPT_PATH, FIELD(policy_dir),
-	  "DIR", "the thaw policy (default /etc/hibernate/policy.d)" },
+	  "DIR", "the thaw policy (default " HIB_POLICY_DEFAULT_DIR ")" },
 	{ "sync-timeout", 0, true, CMD(HIBERNATE), OPT_SYNC_TIMEOUT, FIELD(sync_timeout_ms),
 	  "MS", "deadline of the sync after the freeze (default 10000)" },
 	{ "test", 0, true, CMD(HIBERNATE), OPT_TEST_STAGE, FIELD(test),
@@ -330,6 +332,17 @@ static const struct opt {
 	  FIELD(json),
 	  NULL, "print JSON" },
 };
+
+const char *hibctl_option_name(size_t i)
+{
+	return i < sizeof(options) / sizeof(options[0]) ? options[i].name : NULL;
+}
+
+bool hibctl_option_takes(size_t i, enum hibctl_command command)
+{
+	return i < sizeof(options) / sizeof(options[0]) &&
+	       (options[i].commands & (1u << command));
+}
 
 static const struct {
 	enum hibctl_command command;
@@ -472,8 +485,26 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 				cmd_name = a;
 				continue;
 			}
-			if (args->command == HIBCTL_CMD_HELP)
-				continue;	/* "help freeze" */
+			if (args->command == HIBCTL_CMD_HELP) {
+				/* "help freeze", "help image verify": that command's help */
+				size_t c;
+
+				if (args->help_command == HIBCTL_CMD_IMAGE_INFO &&
+				    strcmp(a, "verify") == 0) {
+					args->help_command = HIBCTL_CMD_IMAGE_VERIFY;
+					continue;
+				}
+				if (args->help_command != HIBCTL_CMD_NONE)
+					continue;
+				for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+					if (strcmp(a, commands[c].name) == 0)
+						break;
+				if (c == sizeof(commands) / sizeof(commands[0]) ||
+				    commands[c].command == HIBCTL_CMD_HELP)
+					return usage_error(args, "help: unknown command '%s'", a);
+				args->help_command = commands[c].command;
+				continue;
+			}
 			if (args->command == HIBCTL_CMD_STATUS)
 				return usage_error(args, "status takes no arguments ('%s')", a);
 			if (args->command == HIBCTL_CMD_CHECK)
@@ -596,6 +627,19 @@ int hibctl_parse_args(int argc, char *const *argv, struct hibctl_args *args)
 		break;
 	}
 	return 0;
+}
+
+bool hibctl_argv_wants_json(int argc, char *const *argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+			return true;
+	}
+	return false;
 }
 
 void hibctl_args_done(struct hibctl_args *args)

@@ -86,8 +86,18 @@ int hibctl_parse_timeout(const char *s, unsigned int *ret_ms);
 /* 1..256 */
 int hibctl_parse_threads(const char *s, unsigned int *ret_threads);
 
+/* Does argv ask for --json (-j) before any "--"?  For usage errors, which have no args. */
+bool hibctl_argv_wants_json(int argc, char *const *argv);
+
 void hibctl_usage(FILE *f);
 /* One command's usage, its options generated from the option table. */
 void hibctl_usage_command(FILE *f, enum hibctl_command command);
+
+/*
+ * The option table, for the completion's unit test: the @i-th option's long name (NULL past
+ * the end), and whether @command takes it.
+ */
+const char *hibctl_option_name(size_t i);
+bool hibctl_option_takes(size_t i, enum hibctl_command command);
 
 #endif /* HIBERNATECTL_ARGS_H */

@@ -57,7 +57,7 @@ static int check_json(const struct hibctl_ctx *ctx, const struct hib_conf *conf,
 	if (!o || !fs.array) {
 		json_object_put(o);
 		json_object_put(fs.array);
-		return HIBCTL_EXIT_ERROR;
+		return hibctl_json_error(ctx->out, hib_strerror(-ENOMEM), HIBCTL_EXIT_ERROR);
 	}
 	r = hib_check(conf, target, sys, &ev);
 	if (fs.err == 0 &&

@@ -262,6 +262,8 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 		if (r < 0) {
 			fprintf(ctx->err, PROG ": hibernation image on %s refused: %s\n", args->path,
 				why);
+			if (args->json)
+				error_json(ctx->out, args->path, why);
 			ret = HIBCTL_EXIT_BADIMAGE;
 			goto out;
 		}
@@ -272,11 +274,16 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	r = hib_pipeline_new(args->threads, hib_image_reader_info(rd)->chunk_size, &p);
 	if (r < 0) {
 		fprintf(ctx->err, PROG ": cannot start the pipeline: %s\n", hib_strerror(r));
+		if (args->json)
+			error_json(ctx->out, args->path, hib_strerror(r));
 		goto out;
 	}
 	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(ctx->err, PROG ": /dev/null: %s\n", hib_strerror(-errno));
+		r = -errno;
+		fprintf(ctx->err, PROG ": /dev/null: %s\n", hib_strerror(r));
+		if (args->json)
+			error_json(ctx->out, args->path, hib_strerror(r));
 		goto out;
 	}
 	pe.total = hib_image_reader_info(rd)->raw_bytes;

@@ -93,7 +93,12 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 	if (args->n_files == 0) {
 		r = hib_policy_load_dir(dir, &p, errs);
 		if (r < 0) {
-			fprintf(ctx->err, PROG ": %s: %s\n", dir, hib_strerror(r));
+			char msg[PATH_MAX + 128];
+
+			snprintf(msg, sizeof(msg), "%s: %s", dir, hib_strerror(r));
+			fprintf(ctx->err, PROG ": %s\n", msg);
+			if (args->json)
+				hibctl_json_error(ctx->out, msg, HIBCTL_EXIT_ERROR);
 			return HIBCTL_EXIT_ERROR;
 		}
 		bad = r;
@@ -106,6 +111,9 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 			r = hib_policy_load_file(args->files[i], &rule, errs);
 			if (r == -ENOMEM) {
 				fprintf(ctx->err, PROG ": %s\n", hib_strerror(r));
+				if (args->json)
+					hibctl_json_error(ctx->out, hib_strerror(r),
+							  HIBCTL_EXIT_ERROR);
 				return HIBCTL_EXIT_ERROR;
 			}
 			if (r < 0)
@@ -118,7 +126,7 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 	if (args->json) {
 		r = policy_json(ctx->out, good, bad, errs);
 		if (r < 0)
-			return HIBCTL_EXIT_ERROR;
+			return hibctl_json_error(ctx->out, hib_strerror(r), HIBCTL_EXIT_ERROR);
 		return bad ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
 	}
 	print_errors(ctx->err, errs);

@@ -136,7 +136,12 @@ int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	supported = hib_probe();
 	r = hib_scan_frozen(ctx->proc_root, false, &procs, &n, &fields);
 	if (r < 0) {
-		fprintf(ctx->err, PROG ": cannot scan /proc: %s\n", hib_strerror(r));
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "cannot scan /proc: %s", hib_strerror(r));
+		fprintf(ctx->err, PROG ": %s\n", msg);
+		if (args->json)
+			hibctl_json_error(ctx->out, msg, HIBCTL_EXIT_ERROR);
 		return HIBCTL_EXIT_ERROR;
 	}
 
@@ -145,7 +150,8 @@ int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 
 		if (!o) {
 			fprintf(ctx->err, PROG ": %s\n", hib_strerror(-ENOMEM));
-			return HIBCTL_EXIT_ERROR;
+			return hibctl_json_error(ctx->out, hib_strerror(-ENOMEM),
+						 HIBCTL_EXIT_ERROR);
 		}
 		fprintf(ctx->out, "%s\n", json_object_to_json_string_ext(o,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |

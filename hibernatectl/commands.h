@@ -44,6 +44,12 @@ int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 int hibctl_cmd_recover(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 
+/*
+ * --json when the command cannot give its result: {"error": @msg, "exit_status": @exit_code}
+ * on @f (stdout), so that a JSON reader always gets one object.  Returns @exit_code.
+ */
+int hibctl_json_error(FILE *f, const char *msg, int exit_code);
+
 /* -errno (or errno) to exit code. */
 int hibctl_exit_code(int err);
 

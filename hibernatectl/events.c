@@ -110,6 +110,18 @@ void hibctl_system(const struct hibctl_ctx *ctx, struct hib_system *ret)
 	};
 }
 
+int hibctl_json_error(FILE *f, const char *msg, int exit_code)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o && json_object_object_add(o, "error", json_object_new_string(msg)) == 0 &&
+	    json_object_object_add(o, "exit_status", json_object_new_int(exit_code)) == 0)
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return exit_code;
+}
+
 int hibctl_conf(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 		struct hib_conf **ret)
 {
@@ -142,6 +154,14 @@ int hibctl_conf(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 				errs->count - HIB_CONF_ERRORS_MAX);
 		if (!errs->count)
 			fprintf(ctx->err, PROG ": configuration refused: %s\n", hib_strerror(r));
+		if (args->json) {
+			char msg[HIB_CONF_WHY_MAX + 64];
+
+			snprintf(msg, sizeof(msg), "configuration refused: %s%s",
+				 errs->count ? errs->e[0].msg : hib_strerror(r),
+				 errs->count > 1 ? " (and more, on stderr)" : "");
+			hibctl_json_error(ctx->out, msg, HIBCTL_EXIT_ERROR);
+		}
 		free(errs);
 		free(c);
 		return HIBCTL_EXIT_ERROR;

@@ -40,12 +40,17 @@ int main(int argc, char **argv)
 
 	r = hibctl_parse_args(argc, argv, &args);
 	if (r < 0) {
+		ret = args.error[0] ? HIBCTL_EXIT_USAGE : HIBCTL_EXIT_ERROR;
 		if (args.error[0])
 			fprintf(stderr, "hibernatectl: %s\nTry 'hibernatectl --help'.\n", args.error);
 		else
 			fprintf(stderr, "hibernatectl: %s\n", hib_strerror(r));
+		/* --json: a usage error is one JSON object on stdout too. */
+		if (hibctl_argv_wants_json(argc, argv))
+			hibctl_json_error(stdout, args.error[0] ? args.error : hib_strerror(r), ret);
 		hibctl_args_done(&args);
-		return args.error[0] ? HIBCTL_EXIT_USAGE : HIBCTL_EXIT_ERROR;
+		fflush(stdout);
+		return ret;
 	}
 
 	switch (args.command) {

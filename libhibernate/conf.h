@@ -17,7 +17,10 @@
 extern "C" {
 #endif
 
+/* meson defines it from sysconfdir (meson.build); this is the default outside meson. */
+#ifndef HIB_CONF_DEFAULT_PATH
 #define HIB_CONF_DEFAULT_PATH	"/etc/hibernate/hibernate.conf"
+#endif
 #define HIB_CONF_LIST_MAX	16
 #define HIB_CONF_NAME_MAX	128	/* a dm name, like DM_NAME_LEN */
 #define HIB_CONF_ERRORS_MAX	16	/* errors kept per file; the count goes on */

@@ -23,7 +23,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* meson defines it from sysconfdir (meson.build); this is the default outside meson. */
+#ifndef HIB_POLICY_DEFAULT_DIR
 #define HIB_POLICY_DEFAULT_DIR	"/etc/hibernate/policy.d"
+#endif
 #define HIB_POLICY_SUFFIX	".policy"
 #define HIB_POLICY_FILE_MAX	65536	/* bytes in one file */
 #define HIB_POLICY_LINE_MAX	1024	/* bytes in one line, without the newline */
