@@ -151,7 +151,8 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	}
 
 	t0 = now_ms();
-	frozen = hib_freeze_all(args->timeout_ms, &refusals);
+	/* This command exits with everything frozen: the freeze must outlive it. */
+	frozen = hib_freeze_all_persist(args->timeout_ms, &refusals);
 	t1 = now_ms();
 	if (frozen < 0) {
 		report_error(ctx, "freeze", frozen, &refusals, args->timeout_ms);

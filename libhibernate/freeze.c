@@ -104,6 +104,11 @@ int hib_freeze_all(unsigned int timeout_ms, struct hib_refusals *refusals)
 	return do_freeze(0, 0, timeout_ms, refusals);
 }
 
+int hib_freeze_all_persist(unsigned int timeout_ms, struct hib_refusals *refusals)
+{
+	return do_freeze(FREEZE_PROCESSES_PERSIST, 0, timeout_ms, refusals);
+}
+
 int hib_freeze_all_keep(unsigned int timeout_ms, const pid_t *keep, unsigned int n_keep,
 			struct hib_refusals *refusals)
 {

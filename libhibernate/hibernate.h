@@ -115,6 +115,12 @@ void hib_refusal_format(const struct freeze_refusal *e, char *buf, size_t size);
  */
 int hib_freeze_all(unsigned int timeout_ms, struct hib_refusals *refusals);
 /*
+ * The same, but the freeze outlives the caller (FREEZE_PROCESSES_PERSIST): without it the
+ * kernel thaws what a freeze of everything holds when its caller exits.  For a command that
+ * freezes and exits; hib_thaw_all() or SysRq-J releases it.
+ */
+int hib_freeze_all_persist(unsigned int timeout_ms, struct hib_refusals *refusals);
+/*
  * The same, leaving the @n_keep processes (tgids) in @keep running like the caller (the
  * helpers other tasks may be waiting for).  -E2BIG from a kernel that predates keep
  * (FREEZE_PROCESSES_ARGS_SIZE_VER0 only): nothing was frozen.

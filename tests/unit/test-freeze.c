@@ -55,6 +55,15 @@ static void test_freeze_all(void **state)
 	assert_int_equal(mock_calls[0].args.refused_max, 0);
 }
 
+static void test_freeze_all_persist(void **state)
+{
+	ret_value = 12;
+	assert_int_equal(hib_freeze_all_persist(0, NULL), 12);
+	assert_int_equal(mock_calls[0].args.flags, FREEZE_PROCESSES_PERSIST);
+	assert_int_equal(mock_calls[0].args.target, 0);
+	assert_int_equal(mock_calls[0].args.keep_count, 0);
+}
+
 static void test_freeze_all_keep(void **state)
 {
 	static pid_t keep[FREEZE_PROCESSES_KEEP_MAX + 1] = { 77, 78 };
@@ -177,6 +186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_freeze_all, setup),
+		cmocka_unit_test_setup(test_freeze_all_persist, setup),
 		cmocka_unit_test_setup(test_freeze_all_keep, setup),
 		cmocka_unit_test_setup(test_thaw_all, setup),
 		cmocka_unit_test_setup(test_one, setup),

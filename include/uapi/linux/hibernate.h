@@ -41,9 +41,10 @@
 #define FREEZE_PROCESSES_THAW	(1ULL << 0)	/* thaw instead of freeze */
 #define FREEZE_PROCESSES_ONE	(1ULL << 1)	/* only the process in @target */
 #define FREEZE_PROCESSES_PIDFD	(1ULL << 2)	/* @target is a pidfd, not a pid */
+#define FREEZE_PROCESSES_PERSIST (1ULL << 3)	/* a freeze of everything outlives the caller */
 
 #define FREEZE_PROCESSES_FLAGS	(FREEZE_PROCESSES_THAW | FREEZE_PROCESSES_ONE | \
-				 FREEZE_PROCESSES_PIDFD)
+				 FREEZE_PROCESSES_PIDFD | FREEZE_PROCESSES_PERSIST)
 
 /**
  * struct freeze_refusal - a task that did not freeze in time

@@ -6,6 +6,12 @@
 # build/kernel/selftests into /opt/selftests); one result line each.
 . /lib/hibtest.sh
 
+# snapshot_kernel_test's oom_spares_streamed runs sysrq-f only where nothing but its
+# streamed child could be picked: make every process here (and what it starts) ineligible.
+for f in /proc/[0-9]*/oom_score_adj; do
+	echo -1000 > "$f" 2>/dev/null
+done
+
 n=0
 for t in /opt/selftests/*; do
 	[ -x "$t" ] || continue
@@ -15,6 +21,7 @@ for t in /opt/selftests/*; do
 	"$t" > /tmp/ks.out 2>&1
 	rc=$?
 	sed "s/^/  [$name] /" /tmp/ks.out
+	cat /tmp/ks.out >> /tmp/ks.all
 	case $rc in
 	0) hib_ok "$name" "$(grep -E '^# (PASSED|Totals)' /tmp/ks.out | tail -n 1)" ;;
 	4) hib_notok "$name" "skipped (exit 4) on the kernel it was written for: $(grep -i skip /tmp/ks.out | tail -n 1)" ;;
@@ -22,4 +29,14 @@ for t in /opt/selftests/*; do
 	esac
 done
 [ "$n" -gt 0 ] || hib_notok kselftest "no selftest binaries in /opt/selftests"
+
+# The VM arranges what these need: a skip would hide a missing kernel fix.
+for t in oom_spares_streamed overhead_larger_than_usable read_fault_keeps_stream \
+	freezer_exit_thaws; do
+	if grep -q "^ok [0-9]* [a-z_.]*$t\$" /tmp/ks.all 2>/dev/null; then
+		hib_ok "kselftest-ran-$t" "passed, not skipped"
+	else
+		hib_notok "kselftest-ran-$t" "$(grep "$t" /tmp/ks.all | tail -n 1)"
+	fi
+done
 exit 0
