@@ -103,6 +103,7 @@ struct freeze_processes_args {
 #define FREEZE_PROCESSES_ARGS_SIZE_VER0	32
 #define FREEZE_PROCESSES_ARGS_SIZE_VER1	48	/* adds keep, keep_count */
 #define FREEZE_PROCESSES_KEEP_MAX	1024
+#define FREEZE_PROCESSES_TIMEOUT_MAX_MS	600000	/* ten minutes */
 
 /*
  * snapshot_kernel(2) flags.  SNAPSHOT_KERNEL_STREAM: do not copy the
