@@ -32,7 +32,7 @@ done
 
 # The VM arranges what these need: a skip would hide a missing kernel fix.
 for t in oom_spares_streamed overhead_larger_than_usable read_fault_keeps_stream \
-	freezer_exit_thaws; do
+	freezer_exit_thaws pid_namespace_scope; do
 	if grep -q "^ok [0-9]* [a-z_.]*$t\$" /tmp/ks.all 2>/dev/null; then
 		hib_ok "kselftest-ran-$t" "passed, not skipped"
 	else
