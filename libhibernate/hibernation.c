@@ -456,14 +456,17 @@ static int hibernate_prepare(struct hibernation *h)
 		return r;
 	h->st.threads = hib_pipeline_threads(h->p);
 	/*
-	 * Frozen tasks' pages are streamed from their frames (images of most of RAM) when
-	 * swap is off; the kernel refuses it with swap on.
+	 * snapshot_kernel(2) refuses any snapshot with swap on (the image's swap slots could
+	 * be reused while it is written): say so before anything is frozen.  Frozen tasks'
+	 * pages are streamed from their frames (images of most of RAM) unless told not to.
 	 */
 	r = hib_swap_active(run->sys.proc_root);
-	h->stream = !run->conf->no_stream && r == 0;
-	if (r > 0 && !run->conf->no_stream)
-		hib_warning(run, HIB_STEP_PREPARE, 0, "swap is on: every page is copied at the "
-			    "snapshot, so the image must fit in half of RAM");
+	if (r > 0)
+		return hib_fail(run, HIB_STEP_PREPARE, -EBUSY, "swap is on (%d area%s): the "
+				"kernel takes no snapshot then, as the image's swap slots could be "
+				"reused while it is written; swapoff -a first; nothing was frozen",
+				r, r == 1 ? "" : "s");
+	h->stream = !run->conf->no_stream;
 	if (!run->sys.no_mlock) {
 		/*
 		 * Lock what is resident and whatever is faulted in later, but do not populate
@@ -1297,15 +1300,16 @@ int hib_check(const struct hib_conf *conf, const char *target, const struct hib_
 		ok = false;
 	}
 	check_kernel_allows(run, &ok);
-	/* Streaming frozen tasks' pages from their frames needs swap off. */
+	/* snapshot_kernel(2) needs swap off (the image's swap slots could be reused). */
 	r = hib_swap_active(run->sys.proc_root);
-	if (r == 0)
+	if (r == 0) {
 		hib_notice(run, HIB_STEP_CHECK, "ok: swap is off: frozen tasks' pages are streamed "
 			   "from their frames (images of most of RAM)");
-	else if (r > 0)
-		hib_notice(run, HIB_STEP_CHECK, "warning: swap is on (%d area%s): every page is "
-			   "copied at the snapshot, so the image must fit in half of RAM; swapoff "
-			   "-a to stream", r, r == 1 ? "" : "s");
+	} else if (r > 0) {
+		hib_error(run, HIB_STEP_CHECK, -EBUSY, "no: swap is on (%d area%s): the kernel "
+			  "takes no snapshot then; swapoff -a first", r, r == 1 ? "" : "s");
+		ok = false;
+	}
 	r = hib_dm_stage_check(run, target, &ok);
 	if (r == 0 && target && *target && !hib_http_is_url(target))
 		check_leftover(run, target);

@@ -554,6 +554,19 @@ static void test_refused_before_freezing(void **state)
 	assert_int_equal(hibernate(false), -ENOENT);
 	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
 	assert_int_equal(kernel.freezes, 0);
+
+	/* Swap on: the kernel takes no snapshot; said before anything is frozen. */
+	world(true);
+	assert_int_equal(fakeproc_write(root, "proc/swaps", "Filename Type Size Used Priority\n"
+					"/dev/vdb partition 1048572 0 -2\n"), 0);
+	assert_int_equal(hibernate(false), -EBUSY);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_int_equal(kernel.freezes, 0);
+	assert_non_null(strstr(seen.fail_msg, "swap is on (1 area)"));
+	assert_int_equal(hib_check(&conf, "", &sys, &events), 0);
+	assert_non_null(strstr(seen.log, "no: swap is on (1 area)"));
+	assert_int_equal(fakeproc_write(root, "proc/swaps",
+					"Filename Type Size Used Priority\n"), 0);
 }
 
 /* Nothing forged: an unencrypted image needs allow-unauthenticated, and never from a URL. */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# vmtest: timeout=600
+# vmtest: timeout=600 disks=swap:64M
 #
 # Run every selftest of the kernel series (compiled by vmtest.py from
 # build/kernel/selftests into /opt/selftests); one result line each.
@@ -30,9 +30,19 @@ for t in /opt/selftests/*; do
 done
 [ "$n" -gt 0 ] || hib_notok kselftest "no selftest binaries in /opt/selftests"
 
+# With swap on, every snapshot is refused (the image's swap slots could be reused).
+if mkswap "$HIB_DISK_swap" >/dev/null && swapon "$HIB_DISK_swap"; then
+	/opt/selftests/snapshot_kernel_test -t snapshot_needs_swap_off > /tmp/ks.out 2>&1
+	sed "s/^/  [kselftest-swap] /" /tmp/ks.out
+	cat /tmp/ks.out >> /tmp/ks.all
+	swapoff "$HIB_DISK_swap"
+else
+	hib_notok kselftest-swap "cannot turn swap on on $HIB_DISK_swap"
+fi
+
 # The VM arranges what these need: a skip would hide a missing kernel fix.
 for t in oom_spares_streamed overhead_larger_than_usable read_fault_keeps_stream \
-	freezer_exit_thaws pid_namespace_scope; do
+	freezer_exit_thaws pid_namespace_scope snapshot_needs_swap_off; do
 	if grep -q "^ok [0-9]* [a-z_.]*$t\$" /tmp/ks.all 2>/dev/null; then
 		hib_ok "kselftest-ran-$t" "passed, not skipped"
 	else
