@@ -14,7 +14,7 @@ PYTHON  ?= /usr/bin/python3
 
 export HIB_KERNEL := $(abspath $(KERNEL))
 
-.PHONY: all deps kernel build demo check check-header bench clean fuzz deb
+.PHONY: all deps kernel build demo check check-header check-series bench clean fuzz deb
 
 all: build
 
@@ -67,6 +67,12 @@ check: deps kernel build
 fuzz:
 	tests/fuzz/run-fuzz.sh 60 $(BUILD)/fuzz policy
 	tests/fuzz/run-fuzz.sh 60 $(BUILD)/fuzz image
+
+# Every patch of the series builds (both flavors, incrementally) and is checkpatch-clean; slow
+# (a first full build per flavor), so not part of `make check`: run it before a series change
+# lands.
+check-series: deps
+	kernel-patches/check-series.sh
 
 check-header:
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh --header-only

@@ -12,7 +12,7 @@ libsodium-dev libcurl4-openssl-dev nginx-light curl
 ceph-mon ceph-osd radosgw
 bindfs clang util-linux
 nfs-ganesha nfs-ganesha-vfs rpcbind netbase
-python3
+python3 python3-ply
 pandoc bash-completion debhelper dpkg-dev lintian debootstrap"
 
 missing=""
