@@ -18,6 +18,7 @@
 #include "image-internal.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 struct hib_image_writer {
 	struct hib_sink *sink;
@@ -36,7 +37,23 @@ struct hib_image_writer {
 	size_t cbuf_size;
 	uint8_t header_hash[HASH_BYTES];
 	crypto_secretstream_xchacha20poly1305_state ss;
+	struct hib_image_writer_times times;
 };
+
+/* A chunk record and its payload to the sink, timed. */
+static int put_record(struct hib_image_writer *w, const uint8_t *rec, const void *payload,
+		      size_t len)
+{
+	uint64_t c0 = hib_cpu_ns(), t0 = hib_wall_ns();
+	int r;
+
+	r = hib_sink_write(w->sink, rec, HIB_RECORD_SIZE, w->off);
+	if (r >= 0)
+		r = hib_sink_write(w->sink, payload, len, w->off + HIB_RECORD_SIZE);
+	w->times.sink_wall_ns += hib_wall_ns() - t0;
+	w->times.sink_ns += hib_cpu_ns() - c0;
+	return r;
+}
 
 static void commit_encode(uint64_t header_csum, uint64_t final_off, uint64_t final_csum,
 			  uint8_t *block)
@@ -177,6 +194,7 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 
 	XXH3_64bits_reset(&w->running);
 	memset(&w->totals, 0, sizeof(w->totals));
+	memset(&w->times, 0, sizeof(w->times));
 	w->off = HIB_IMAGE_DATA_OFFSET;
 	w->begun = true;
 	w->finished = false;
@@ -203,6 +221,7 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 		size_t plain = c->comp_len + 8, stored = plain + HIB_CRYPTO_ABYTES;
 		uint8_t *ct = w->cbuf + plain;
 		struct hib_chunk e = *c;
+		uint64_t t0 = hib_cpu_ns();
 
 		/* The raw checksum travels inside the ciphertext. */
 		memcpy(w->cbuf, payload, c->comp_len);
@@ -214,10 +233,8 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 							   sizeof(ad), 0);
 		e.comp_csum = csum(ct, stored);
 		hib_chunk_encode(&e, rec);
-		r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
-		if (r < 0)
-			return r;
-		r = hib_sink_write(w->sink, ct, stored, w->off + sizeof(rec));
+		w->times.encrypt_ns += hib_cpu_ns() - t0;
+		r = put_record(w, rec, ct, stored);
 		if (r < 0)
 			return r;
 		XXH3_64bits_update(&w->running, rec, sizeof(rec));
@@ -228,10 +245,7 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 		return 0;
 	}
 	hib_chunk_encode(c, rec);
-	r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
-	if (r < 0)
-		return r;
-	r = hib_sink_write(w->sink, payload, c->comp_len, w->off + sizeof(rec));
+	r = put_record(w, rec, payload, c->comp_len);
 	if (r < 0)
 		return r;
 	XXH3_64bits_update(&w->running, rec, sizeof(rec));
@@ -299,6 +313,17 @@ void hib_image_writer_totals(const struct hib_image_writer *w, struct hib_final 
 {
 	if (w && ret_final)
 		*ret_final = w->totals;
+}
+
+void hib_image_writer_times(const struct hib_image_writer *w,
+			    struct hib_image_writer_times *ret_times)
+{
+	if (!ret_times)
+		return;
+	if (w)
+		*ret_times = w->times;
+	else
+		memset(ret_times, 0, sizeof(*ret_times));
 }
 
 void hib_image_writer_free(struct hib_image_writer *w)

@@ -55,6 +55,14 @@ void hib_image_writer_id(const struct hib_image_writer *w, uint8_t ret_id[HIB_IM
 /* Bytes written so far (header and records), and the totals. */
 uint64_t hib_image_writer_offset(const struct hib_image_writer *w);
 void hib_image_writer_totals(const struct hib_image_writer *w, struct hib_final *ret_final);
+/* Time spent in hib_image_writer_put() since hib_image_writer_begin(), in nanoseconds. */
+struct hib_image_writer_times {
+	uint64_t encrypt_ns;	/* CPU time: copy, secretstream, checksum of the ciphertext */
+	uint64_t sink_ns;	/* CPU time in the sink's writes */
+	uint64_t sink_wall_ns;	/* wall time in the sink's writes (I/O waits included) */
+};
+void hib_image_writer_times(const struct hib_image_writer *w,
+			    struct hib_image_writer_times *ret_times);
 void hib_image_writer_free(struct hib_image_writer *w);
 
 /* Clear the commit block of the image on @sink and fsync (one-shot resume).  0 or -errno. */

@@ -59,19 +59,24 @@ struct hib_pipeline {
 	uint64_t bytes_out;
 	struct hib_chunk fail_chunk;	/* the chunk whose transform failed first */
 	bool fail_valid;
+	/* figures of the running job: workers add theirs under lock, the others their own */
+	struct hib_pipeline_stats st;
 };
 
-static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slot *s)
+static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slot *s,
+		     struct hib_chunk_times *t)
 {
 	int r;
 
 	switch (job->mode) {
 	case HIB_PIPELINE_COMPRESS:
-		r = hib_chunk_compress(s->in, s->in_len, s->out, s->out_cap, &s->chunk);
+		/* A stored chunk's payload is its input: no copy. */
+		r = hib_chunk_compress_timed(s->in, s->in_len, s->out, s->out_cap, t, &s->chunk);
 		if (r < 0)
 			return r;
 		s->chunk.seq = s->seq;
 		s->out_len = s->chunk.comp_len;
+		s->payload = s->chunk.flags & HIB_CHUNK_STORED ? s->in : s->out;
 		return 0;
 	case HIB_PIPELINE_DECOMPRESS:
 		r = hib_chunk_decompress(&s->chunk, s->in, s->out, s->out_cap);
@@ -114,9 +119,16 @@ static void *worker_main(void *arg)
 		s = &p->slots[i];
 		pthread_mutex_unlock(&p->lock);
 
-		r = transform(job, s);
+		struct hib_chunk_times t = {};
+		uint64_t t0 = hib_cpu_ns();
+
+		r = transform(job, s, &t);
+		if (!t.compress_ns)	/* not the compressor: the whole transform */
+			t.compress_ns = hib_cpu_ns() - t0;
 
 		pthread_mutex_lock(&p->lock);
+		p->st.compress_ns += t.compress_ns;
+		p->st.csum_ns += t.csum_ns;
 		s->err = r;
 		if (r < 0 && (!p->err || s->seq < p->err_seq)) {
 			p->err = r;
@@ -140,7 +152,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		const struct hib_pipeline_job *job;
 		struct hib_pipeline_slot *s;
-		uint64_t in = 0, out = 0;
+		uint64_t in = 0, out = 0, w0 = 0, t0;
 		unsigned int i = 0;
 		int r;
 
@@ -150,16 +162,25 @@ static void *writer_main(void *arg)
 				if (p->state[i] == SLOT_DONE)
 					break;
 			}
+			/* Waiting for the workers (or the producer) while a job runs. */
+			if (!p->job || p->err)
+				w0 = 0;
+			else if (!w0)
+				w0 = hib_wall_ns();
 			pthread_cond_wait(&p->cond, &p->lock);
 		}
 		if (p->quit)
 			break;
+		if (w0)
+			p->st.consume_wait_ns += hib_wall_ns() - w0;
 		p->busy++;
 		job = p->job;
 		s = &p->slots[i];
 		pthread_mutex_unlock(&p->lock);
 
+		t0 = hib_cpu_ns();
 		r = s->err ? s->err : job->consume ? job->consume(job->ud, s) : 0;
+		t0 = hib_cpu_ns() - t0;
 		/* Only this thread changes the totals while a job runs. */
 		if (r >= 0) {
 			in = p->bytes_in + s->in_len;
@@ -170,6 +191,7 @@ static void *writer_main(void *arg)
 		}
 
 		pthread_mutex_lock(&p->lock);
+		p->st.consume_ns += t0;
 		if (r < 0) {
 			if (!p->err || s->seq < p->err_seq) {
 				p->err = r;
@@ -272,7 +294,7 @@ unsigned int hib_pipeline_threads(const struct hib_pipeline *p)
 int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		     uint64_t *ret_in, uint64_t *ret_out)
 {
-	uint64_t seq, in, out;
+	uint64_t seq, in, out, start;
 	unsigned int i;
 	int r, err;
 
@@ -290,17 +312,24 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	p->err = 0;
 	p->err_seq = 0;
 	p->fail_valid = false;
+	memset(&p->st, 0, sizeof(p->st));
+	start = hib_wall_ns();
 	p->job = job;
 	pthread_mutex_unlock(&p->lock);
 
 	for (seq = 0;; seq++) {
 		struct hib_pipeline_slot *s;
+		uint64_t t0;
 
 		i = (unsigned int)(seq % p->nslots);
 		s = &p->slots[i];
 		pthread_mutex_lock(&p->lock);
-		while (!p->err && p->state[i] != SLOT_FREE)
-			pthread_cond_wait(&p->cond, &p->lock);
+		if (!p->err && p->state[i] != SLOT_FREE) {
+			t0 = hib_wall_ns();
+			while (!p->err && p->state[i] != SLOT_FREE)
+				pthread_cond_wait(&p->cond, &p->lock);
+			p->st.produce_wait_ns += hib_wall_ns() - t0;
+		}
 		err = p->err;
 		pthread_mutex_unlock(&p->lock);
 		if (err)
@@ -308,9 +337,12 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 
 		s->seq = seq;
 		s->in_len = s->out_len = 0;
+		s->payload = NULL;
 		s->err = 0;
 		memset(&s->chunk, 0, sizeof(s->chunk));
+		t0 = hib_cpu_ns();
 		r = job->produce(job->ud, s);
+		p->st.read_ns += hib_cpu_ns() - t0;
 
 		pthread_mutex_lock(&p->lock);
 		if (r <= 0) {
@@ -341,6 +373,7 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	for (i = 0; i < p->nslots; i++)
 		p->state[i] = SLOT_FREE;
 	p->job = NULL;
+	p->st.wall_ns = hib_wall_ns() - start;
 	pthread_mutex_unlock(&p->lock);
 
 	if (err < 0)
@@ -425,7 +458,7 @@ static int compress_consume(void *ud, struct hib_pipeline_slot *s)
 {
 	struct compress_ctx *c = ud;
 
-	return hib_image_writer_put(c->w, &s->chunk, s->out);
+	return hib_image_writer_put(c->w, &s->chunk, s->payload ? s->payload : s->out);
 }
 
 static void relay_progress(void *ud, uint64_t in, uint64_t out)
@@ -454,10 +487,19 @@ int hib_pipeline_compress_fd(struct hib_pipeline *p, int fd, uint64_t raw_bytes,
 		.ud = &c,
 	};
 
+	struct hib_image_writer_times t0, t1;
+	int r;
+
 	if (!p || fd < 0 || !w)
 		return -EINVAL;
 	c.chunk_size = p->chunk_size;
-	return hib_pipeline_run(p, &job, NULL, NULL);
+	hib_image_writer_times(w, &t0);
+	r = hib_pipeline_run(p, &job, NULL, NULL);
+	hib_image_writer_times(w, &t1);
+	p->st.encrypt_ns = t1.encrypt_ns - t0.encrypt_ns;
+	p->st.sink_ns = t1.sink_ns - t0.sink_ns;
+	p->st.sink_wall_ns = t1.sink_wall_ns - t0.sink_wall_ns;
+	return r;
 }
 
 /* ---- image -> fd --------------------------------------------------------------------------- */
@@ -537,6 +579,19 @@ int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *
 	if (e < 0 && p->fail_valid)
 		hib_image_reader_fail(r, &p->fail_chunk, e);
 	return e;
+}
+
+void hib_pipeline_stats(const struct hib_pipeline *p, struct hib_pipeline_stats *ret_stats)
+{
+	if (!ret_stats)
+		return;
+	if (!p) {
+		memset(ret_stats, 0, sizeof(*ret_stats));
+		return;
+	}
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	*ret_stats = p->st;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 }
 
 size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p)

@@ -32,7 +32,27 @@ struct hib_pipeline_slot {
 	size_t out_cap;
 	size_t out_len;
 	struct hib_chunk chunk;
+	/* HIB_PIPELINE_COMPRESS: the chunk's payload, @out or (a stored chunk) @in itself */
+	const uint8_t *payload;
 	int err;
+};
+
+/*
+ * Where the time of the last run went, in nanoseconds.  The stage figures are CPU time
+ * (CLOCK_THREAD_CPUTIME_ID, user and system) summed over the threads that ran the stage; the
+ * waits and sink_wall_ns are wall time (CLOCK_MONOTONIC).
+ */
+struct hib_pipeline_stats {
+	uint64_t read_ns;		/* producer: produce(), i.e. read(2) of the snapshot */
+	uint64_t compress_ns;		/* workers: lz4 (or the transform) */
+	uint64_t csum_ns;		/* workers: XXH3 of the raw bytes and of the payload */
+	uint64_t encrypt_ns;		/* writer: secretstream, its copy and checksum */
+	uint64_t sink_ns;		/* writer: the sink's writes */
+	uint64_t sink_wall_ns;		/* writer: the same, wall time (includes I/O waits) */
+	uint64_t consume_ns;		/* writer: all of consume(), encrypt and sink included */
+	uint64_t produce_wait_ns;	/* producer waiting for a free slot (downstream slower) */
+	uint64_t consume_wait_ns;	/* writer waiting for the next chunk (upstream slower) */
+	uint64_t wall_ns;		/* the whole run */
 };
 
 enum hib_pipeline_mode {
@@ -71,6 +91,8 @@ size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p);
  */
 int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		     uint64_t *ret_in, uint64_t *ret_out);
+/* The figures of the last run (zeros before the first one). */
+void hib_pipeline_stats(const struct hib_pipeline *p, struct hib_pipeline_stats *ret_stats);
 /* Stop and join every thread, free everything. */
 void hib_pipeline_free(struct hib_pipeline *p);
 
