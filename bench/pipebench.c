@@ -9,7 +9,8 @@
  * The snapshot is a memfd of N MiB (default 300) mixed like the benchmark workload: a quarter
  * pseudo-random pages (xorshift64*, incompressible), half text-like pages (words of a
  * 64-word dictionary, as bench/memfill.c writes them) and a quarter near-zero pages (zero
- * but for one 64-bit word), in runs of PAGES pages (default 16) cycling random, text, zero,
+ * but for one 64-bit word), in runs of PAGES pages (default 64: a chunk of 256 KiB each,
+ * like the contiguous regions of a workload) cycling random, text, zero,
  * text.  It is read with read(2) like the snapshot FD (a page-cache copy to user space, as
  * the kernel's user_snapshot_read() copies each page), compressed on the pipeline's
  * workers, encrypted with --key, and written to PATH (default /var/tmp/pipebench.img: a
@@ -237,7 +238,7 @@ int main(int argc, char **argv)
 {
 	static const uint8_t kb[HIB_KEY_BYTES] = "pipebench key, not a secret....";
 	const char *target = "/var/tmp/pipebench.img";
-	unsigned int mib = 300, reps = 3, threads = 0, run = 16, chunk = 0, i;
+	unsigned int mib = 300, reps = 3, threads = 0, run = 64, chunk = 0, i;
 	bool use_key = false, check = false, regular;
 	struct hib_image_key *key = NULL;
 	struct hib_pipeline *p = NULL;
