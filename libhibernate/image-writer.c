@@ -201,8 +201,8 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 	return 0;
 }
 
-int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
-			 const void *payload)
+static int writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
+		      const void *payload, uint8_t *slack)
 {
 	uint8_t rec[HIB_RECORD_SIZE];
 	uint64_t left;
@@ -219,17 +219,20 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 	if (w->key) {
 		uint8_t ad[HASH_BYTES + R_AD];
 		size_t plain = c->comp_len + 8, stored = plain + HIB_CRYPTO_ABYTES;
-		uint8_t *ct = w->cbuf + plain;
+		uint8_t *ct = w->cbuf + plain, *m = w->cbuf;
 		struct hib_chunk e = *c;
 		uint64_t t0 = hib_cpu_ns();
 
-		/* The raw checksum travels inside the ciphertext. */
-		memcpy(w->cbuf, payload, c->comp_len);
-		put64(w->cbuf + c->comp_len, c->raw_csum);
+		/* The raw checksum travels inside the ciphertext, right behind the payload. */
+		if (slack)
+			m = slack;
+		else
+			memcpy(m, payload, c->comp_len);
+		put64(m + c->comp_len, c->raw_csum);
 		e.raw_csum = 0;
 		hib_chunk_encode(&e, rec);
 		make_ad(ad, w->header_hash, rec, R_AD);
-		crypto_secretstream_xchacha20poly1305_push(&w->ss, ct, NULL, w->cbuf, plain, ad,
+		crypto_secretstream_xchacha20poly1305_push(&w->ss, ct, NULL, m, plain, ad,
 							   sizeof(ad), 0);
 		e.comp_csum = csum(ct, stored);
 		hib_chunk_encode(&e, rec);
@@ -254,6 +257,18 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 	w->totals.raw_bytes += c->raw_len;
 	w->totals.comp_bytes += c->comp_len;
 	return 0;
+}
+
+int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
+			 const void *payload)
+{
+	return writer_put(w, c, payload, NULL);
+}
+
+int hib_image_writer_put_slack(struct hib_image_writer *w, const struct hib_chunk *c,
+			       void *payload)
+{
+	return writer_put(w, c, payload, payload);
 }
 
 int hib_image_writer_finish(struct hib_image_writer *w)

@@ -48,6 +48,13 @@ int hib_image_writer_set_key(struct hib_image_writer *w, const struct hib_image_
  */
 int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 			 const void *payload);
+/*
+ * hib_image_writer_put() for a @payload followed by HIB_IMAGE_PUT_SLACK bytes that may be
+ * overwritten: with a key, the payload is encrypted where it is instead of from a copy.
+ */
+#define HIB_IMAGE_PUT_SLACK	8
+int hib_image_writer_put_slack(struct hib_image_writer *w, const struct hib_chunk *c,
+			       void *payload);
 /* Write FINAL, fsync, write the commit block, fsync.  -EIO if the totals do not add up. */
 int hib_image_writer_finish(struct hib_image_writer *w);
 /* The image's id (image-format.h), from hib_image_writer_new() on. */

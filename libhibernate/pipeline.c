@@ -458,7 +458,8 @@ static int compress_consume(void *ud, struct hib_pipeline_slot *s)
 {
 	struct compress_ctx *c = ud;
 
-	return hib_image_writer_put(c->w, &s->chunk, s->payload ? s->payload : s->out);
+	/* Both buffers have hib_chunk_bound(chunk_size) >= chunk_size + 16 bytes: slack. */
+	return hib_image_writer_put_slack(c->w, &s->chunk, s->payload ? s->payload : s->out);
 }
 
 static void relay_progress(void *ud, uint64_t in, uint64_t out)

@@ -32,8 +32,11 @@ struct hib_pipeline_slot {
 	size_t out_cap;
 	size_t out_len;
 	struct hib_chunk chunk;
-	/* HIB_PIPELINE_COMPRESS: the chunk's payload, @out or (a stored chunk) @in itself */
-	const uint8_t *payload;
+	/*
+	 * HIB_PIPELINE_COMPRESS: the chunk's payload, @out or (a stored chunk) @in itself; the
+	 * writer may overwrite the HIB_IMAGE_PUT_SLACK bytes behind it
+	 */
+	uint8_t *payload;
 	int err;
 };
 
