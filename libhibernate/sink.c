@@ -149,7 +149,7 @@ static int direct_write(struct hib_sink *s, struct direct_buf *d, const uint8_t 
 			d->open = true;
 		}
 		n = MIN(len, d->cap - d->len);
-		memcpy(d->buf + d->len, p, n);
+		hib_copy(d->buf + d->len, p, n);
 		d->len += n;
 		p += n;
 		len -= n;

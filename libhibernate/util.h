@@ -30,6 +30,13 @@ int hib_secret_fd_check(int fd);
 int hib_why(char *why, size_t why_size, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * memcpy() for the bulk copies of the write path (the sink's gathering buffer): 16-byte
+ * SSE2 moves where the CPU has them.  As fast as glibc's memcpy() on hardware; 4x faster
+ * in an emulated guest (QEMU TCG), where glibc's "rep movsb" runs byte by byte.
+ */
+void hib_copy(void *dst, const void *src, size_t len);
+
 /* Nanoseconds of @clock (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID: the stage figures). */
 static inline uint64_t hib_clock_ns(clockid_t clock)
 {
