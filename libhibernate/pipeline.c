@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lz4.h>
+
 #include "chunk.h"
 #include "pipeline.h"
 #include "log.h"
@@ -71,7 +73,8 @@ static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slo
 	switch (job->mode) {
 	case HIB_PIPELINE_COMPRESS:
 		/* A stored chunk's payload is its input: no copy. */
-		r = hib_chunk_compress_timed(s->in, s->in_len, s->out, s->out_cap, t, &s->chunk);
+		r = hib_chunk_compress_timed(s->in, s->in_len, s->out, s->out_cap, s->lz4, t,
+					     &s->chunk);
 		if (r < 0)
 			return r;
 		s->chunk.seq = s->seq;
@@ -257,7 +260,8 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 		s->in_cap = s->out_cap = hib_chunk_bound(chunk_size);
 		s->in = malloc(s->in_cap);
 		s->out = malloc(s->out_cap);
-		if (!s->in || !s->out) {
+		s->lz4 = hib_chunk_lz4_state_new();
+		if (!s->in || !s->out || !s->lz4) {
 			hib_pipeline_free(p);
 			return -ENOMEM;
 		}
@@ -403,6 +407,7 @@ void hib_pipeline_free(struct hib_pipeline *p)
 		for (i = 0; i < p->nslots; i++) {
 			free(p->slots[i].in);
 			free(p->slots[i].out);
+			hib_chunk_lz4_state_free(p->slots[i].lz4);
 		}
 	free(p->slots);
 	free(p->state);
@@ -602,6 +607,6 @@ size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p)
 	if (!p)
 		return 0;
 	for (i = 0; i < p->nslots; i++)
-		n += p->slots[i].in_cap + p->slots[i].out_cap;
+		n += p->slots[i].in_cap + p->slots[i].out_cap + sizeof(LZ4_stream_t);
 	return n;
 }
