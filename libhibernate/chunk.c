@@ -4,7 +4,6 @@
  * with the XXH3 checksums of both.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <lz4.h>
@@ -20,25 +19,8 @@ size_t hib_chunk_bound(size_t raw_len)
 	return (size_t)LZ4_COMPRESSBOUND(raw_len);
 }
 
-void *hib_chunk_lz4_state_new(void)
-{
-	LZ4_stream_t *st = malloc(sizeof(*st));
-
-	if (st && !LZ4_initStream(st, sizeof(*st))) {
-		free(st);
-		return NULL;
-	}
-	return st;
-}
-
-void hib_chunk_lz4_state_free(void *state)
-{
-	free(state);
-}
-
 int hib_chunk_compress_timed(const void *raw, size_t raw_len, void *out, size_t out_size,
-			     void *lz4_state, struct hib_chunk_times *times,
-			     struct hib_chunk *ret_chunk)
+			     struct hib_chunk_times *times, struct hib_chunk *ret_chunk)
 {
 	uint64_t t0, t1, t2;
 	int n;
@@ -48,15 +30,7 @@ int hib_chunk_compress_timed(const void *raw, size_t raw_len, void *out, size_t 
 		return -EINVAL;
 
 	t0 = times ? hib_cpu_ns() : 0;
-	if (lz4_state) {
-		/* A new stream without a dictionary: an independent block, as below. */
-		LZ4_resetStream_fast(lz4_state);
-		n = LZ4_compress_fast_continue(lz4_state, raw, out, (int)raw_len,
-					       (int)MIN(out_size, (size_t)INT32_MAX), 1);
-	} else {
-		n = LZ4_compress_default(raw, out, (int)raw_len,
-					 (int)MIN(out_size, (size_t)INT32_MAX));
-	}
+	n = LZ4_compress_default(raw, out, (int)raw_len, (int)MIN(out_size, (size_t)INT32_MAX));
 	t1 = times ? hib_cpu_ns() : 0;
 	if (n <= 0 || (size_t)n >= raw_len) {
 		n = (int)raw_len;
@@ -83,7 +57,7 @@ int hib_chunk_compress(const void *raw, size_t raw_len, void *out, size_t out_si
 	struct hib_chunk c;
 	int r;
 
-	r = hib_chunk_compress_timed(raw, raw_len, out, out_size, NULL, NULL, &c);
+	r = hib_chunk_compress_timed(raw, raw_len, out, out_size, NULL, &c);
 	if (r < 0)
 		return r;
 	if (c.flags & HIB_CHUNK_STORED)

@@ -36,22 +36,11 @@ struct hib_chunk_times {
 };
 
 /*
- * An lz4 state for hib_chunk_compress_timed(), kept by a caller that compresses many chunks:
- * set up once (here), each chunk then starts from LZ4_resetStream_fast() instead of clearing
- * all 16 KiB of it (a memset that QEMU TCG runs byte by byte).  NULL on ENOMEM.
- */
-void *hib_chunk_lz4_state_new(void);
-void hib_chunk_lz4_state_free(void *state);
-
-/*
  * hib_chunk_compress(), but a chunk that does not shrink is not copied: its payload is @raw
- * itself (HIB_CHUNK_STORED set, @out untouched).  @lz4_state (may be NULL) from
- * hib_chunk_lz4_state_new(), used by one thread at a time.  Adds its times to *@times (may
- * be NULL).
+ * itself (HIB_CHUNK_STORED set, @out untouched).  Adds its times to *@times (may be NULL).
  */
 int hib_chunk_compress_timed(const void *raw, size_t raw_len, void *out, size_t out_size,
-			     void *lz4_state, struct hib_chunk_times *times,
-			     struct hib_chunk *ret_chunk);
+			     struct hib_chunk_times *times, struct hib_chunk *ret_chunk);
 
 /*
  * Decompress the payload of @c (already verified by the reader) into @out, which has room for

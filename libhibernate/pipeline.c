@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <lz4.h>
-
 #include "chunk.h"
 #include "pipeline.h"
 #include "log.h"
@@ -73,8 +71,7 @@ static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slo
 	switch (job->mode) {
 	case HIB_PIPELINE_COMPRESS:
 		/* A stored chunk's payload is its input: no copy. */
-		r = hib_chunk_compress_timed(s->in, s->in_len, s->out, s->out_cap, s->lz4, t,
-					     &s->chunk);
+		r = hib_chunk_compress_timed(s->in, s->in_len, s->out, s->out_cap, t, &s->chunk);
 		if (r < 0)
 			return r;
 		s->chunk.seq = s->seq;
@@ -260,8 +257,7 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 		s->in_cap = s->out_cap = hib_chunk_bound(chunk_size);
 		s->in = malloc(s->in_cap);
 		s->out = malloc(s->out_cap);
-		s->lz4 = hib_chunk_lz4_state_new();
-		if (!s->in || !s->out || !s->lz4) {
+		if (!s->in || !s->out) {
 			hib_pipeline_free(p);
 			return -ENOMEM;
 		}
@@ -407,7 +403,6 @@ void hib_pipeline_free(struct hib_pipeline *p)
 		for (i = 0; i < p->nslots; i++) {
 			free(p->slots[i].in);
 			free(p->slots[i].out);
-			hib_chunk_lz4_state_free(p->slots[i].lz4);
 		}
 	free(p->slots);
 	free(p->state);
@@ -607,6 +602,6 @@ size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p)
 	if (!p)
 		return 0;
 	for (i = 0; i < p->nslots; i++)
-		n += p->slots[i].in_cap + p->slots[i].out_cap + sizeof(LZ4_stream_t);
+		n += p->slots[i].in_cap + p->slots[i].out_cap;
 	return n;
 }

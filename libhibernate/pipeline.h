@@ -32,7 +32,6 @@ struct hib_pipeline_slot {
 	size_t out_cap;
 	size_t out_len;
 	struct hib_chunk chunk;
-	void *lz4;		/* lz4 state (hib_chunk_lz4_state_new()) */
 	/*
 	 * HIB_PIPELINE_COMPRESS: the chunk's payload, @out or (a stored chunk) @in itself; the
 	 * writer may overwrite the HIB_IMAGE_PUT_SLACK bytes behind it
