@@ -50,6 +50,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static long csw(void)	/* context switches of the process (all threads) */
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 static double cpu_s(void)
 {
 	struct rusage ru;
@@ -141,6 +149,7 @@ struct hib_pipeline_stats {
 
 struct rep {
 	double write_s, sync_s, cpu_s;
+	long csw;
 	uint64_t comp;
 	struct hib_pipeline_stats st;
 };
@@ -196,6 +205,7 @@ static int bench_write(const char *target, int snap, uint64_t raw, struct hib_pi
 	if (r >= 0 && key)
 		r = hib_image_writer_set_key(w, key);
 	c0 = cpu_s();
+	ret->csw = csw();
 	t0 = now_s();
 	if (r >= 0)
 		r = hib_image_writer_begin(w, raw / id->page_size, (uint64_t)time(NULL));
@@ -208,6 +218,7 @@ static int bench_write(const char *target, int snap, uint64_t raw, struct hib_pi
 		ret->write_s = t1 - t0;
 		ret->sync_s = now_s() - t1;
 		ret->cpu_s = cpu_s() - c0;
+		ret->csw = csw() - ret->csw;
 		hib_image_writer_totals(w, &fin);
 		ret->comp = fin.comp_bytes;
 #ifndef PIPEBENCH_NO_STATS	/* for a build against a tree from before the stage figures */
@@ -314,11 +325,11 @@ int main(int argc, char **argv)
 		}
 		printf("PIPEBENCH rep=%u write_s=%.3f sync_s=%.3f raw_MBps=%.1f comp=%" PRIu64
 		       " ratio=%.2f cpu_s=%.3f read_ms=%.1f csum_ms=%.1f compress_ms=%.1f "
-		       "encrypt_ms=%.1f sink_ms=%.1f reader_wait_ms=%.1f writer_wait_ms=%.1f\n",
+		       "encrypt_ms=%.1f sink_ms=%.1f reader_wait_ms=%.1f writer_wait_ms=%.1f csw=%ld\n",
 		       i, x->write_s, x->sync_s, (double)raw / 1e6 / (x->write_s + x->sync_s),
 		       x->comp, (double)raw / (double)x->comp, x->cpu_s, MS(x->st.read_ns),
 		       MS(x->st.csum_ns), MS(x->st.compress_ns), MS(x->st.encrypt_ns),
-		       MS(x->st.sink_ns), MS(x->st.produce_wait_ns), MS(x->st.consume_wait_ns));
+		       MS(x->st.sink_ns), MS(x->st.produce_wait_ns), MS(x->st.consume_wait_ns), x->csw);
 		fflush(stdout);
 		tot[i] = x->write_s + x->sync_s;
 		cpu[i] = x->cpu_s;

@@ -6,8 +6,10 @@
  * a job allocates nothing.
  *
  * Slot seq % nslots carries chunk seq, so each slot moves FREE -> FILLED (producer) -> BUSY
- * (a worker) -> DONE -> FREE (writer, in order).  One mutex and one condition variable: with
- * chunks of a megabyte, the lock is taken a few thousand times a second at most.
+ * (a worker) -> DONE -> FREE (writer, in order).  One mutex, and a condition variable for each
+ * kind of waiter (workers, the writer, the caller's thread), each woken only when what it
+ * waits for may have happened: a broadcast to all of them at every step cost about 7 context
+ * switches per chunk, expensive in an emulated guest.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +36,9 @@ enum {
 
 struct hib_pipeline {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t work_cond;	/* workers: a slot FILLED */
+	pthread_cond_t write_cond;	/* the writer: slot next_write DONE */
+	pthread_cond_t main_cond;	/* the caller: a slot FREE, an error, a worker idle */
 	unsigned int nthreads;
 	unsigned int nslots;
 	size_t chunk_size;
@@ -108,7 +112,7 @@ static void *worker_main(void *arg)
 		 */
 		while (!p->quit && !(p->job && p->next_work < p->produced &&
 				     (!p->err || p->next_work < p->err_seq)))
-			pthread_cond_wait(&p->cond, &p->lock);
+			pthread_cond_wait(&p->work_cond, &p->lock);
 		if (p->quit)
 			break;
 		i = (unsigned int)(p->next_work % p->nslots);
@@ -138,7 +142,11 @@ static void *worker_main(void *arg)
 		}
 		p->state[i] = SLOT_DONE;
 		p->busy--;
-		pthread_cond_broadcast(&p->cond);
+		if (s->seq == p->next_write)
+			pthread_cond_signal(&p->write_cond);
+		/* The caller waits for a free slot, or for the workers to stop after an error. */
+		if (p->err)
+			pthread_cond_signal(&p->main_cond);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -167,7 +175,7 @@ static void *writer_main(void *arg)
 				w0 = 0;
 			else if (!w0)
 				w0 = hib_wall_ns();
-			pthread_cond_wait(&p->cond, &p->lock);
+			pthread_cond_wait(&p->write_cond, &p->lock);
 		}
 		if (p->quit)
 			break;
@@ -205,7 +213,7 @@ static void *writer_main(void *arg)
 		p->state[i] = SLOT_FREE;
 		p->next_write++;
 		p->busy--;
-		pthread_cond_broadcast(&p->cond);
+		pthread_cond_signal(&p->main_cond);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -237,7 +245,9 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
+	pthread_cond_init(&p->work_cond, NULL);
+	pthread_cond_init(&p->write_cond, NULL);
+	pthread_cond_init(&p->main_cond, NULL);
 	p->nthreads = threads;
 	/* One slot per worker, one being filled, one being written: enough to keep every
 	 * worker busy, and all of it must fit in what the snapshot leaves free. */
@@ -327,7 +337,7 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		if (!p->err && p->state[i] != SLOT_FREE) {
 			t0 = hib_wall_ns();
 			while (!p->err && p->state[i] != SLOT_FREE)
-				pthread_cond_wait(&p->cond, &p->lock);
+				pthread_cond_wait(&p->main_cond, &p->lock);
 			p->st.produce_wait_ns += hib_wall_ns() - t0;
 		}
 		err = p->err;
@@ -351,13 +361,14 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 				p->err_seq = p->produced;
 			}
 			p->eof = true;
-			pthread_cond_broadcast(&p->cond);
+			pthread_cond_broadcast(&p->work_cond);
+			pthread_cond_broadcast(&p->write_cond);
 			pthread_mutex_unlock(&p->lock);
 			break;
 		}
 		p->state[i] = SLOT_FILLED;
 		p->produced++;
-		pthread_cond_broadcast(&p->cond);
+		pthread_cond_signal(&p->work_cond);
 		pthread_mutex_unlock(&p->lock);
 	}
 
@@ -366,7 +377,7 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	while (p->err ? p->busy > 0 || (p->next_work < p->produced &&
 					p->next_work < p->err_seq) :
 			!(p->eof && p->next_write == p->produced))
-		pthread_cond_wait(&p->cond, &p->lock);
+		pthread_cond_wait(&p->main_cond, &p->lock);
 	err = p->err;
 	in = p->bytes_in;
 	out = p->bytes_out;
@@ -393,7 +404,9 @@ void hib_pipeline_free(struct hib_pipeline *p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->quit = true;
-	pthread_cond_broadcast(&p->cond);
+	pthread_cond_broadcast(&p->work_cond);
+	pthread_cond_broadcast(&p->write_cond);
+	pthread_cond_broadcast(&p->main_cond);
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; i < p->started; i++)
 		pthread_join(p->workers[i], NULL);
@@ -407,7 +420,9 @@ void hib_pipeline_free(struct hib_pipeline *p)
 	free(p->slots);
 	free(p->state);
 	free(p->workers);
-	pthread_cond_destroy(&p->cond);
+	pthread_cond_destroy(&p->work_cond);
+	pthread_cond_destroy(&p->write_cond);
+	pthread_cond_destroy(&p->main_cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
