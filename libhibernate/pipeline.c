@@ -352,9 +352,10 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		memset(&s->chunk, 0, sizeof(s->chunk));
 		t0 = hib_cpu_ns();
 		r = job->produce(job->ud, s);
-		p->st.read_ns += hib_cpu_ns() - t0;
+		t0 = hib_cpu_ns() - t0;
 
 		pthread_mutex_lock(&p->lock);
+		p->st.read_ns += t0;
 		if (r <= 0) {
 			if (r < 0 && !p->err) {
 				p->err = r;
