@@ -99,7 +99,7 @@ int hib_sink_open_safe(const char *path, int mode, struct hib_sink **ret_sink, c
  * it for files.  Without O_DIRECT (EINVAL from open) the writes are gathered all the same.
  * Allocates the buffer (counted in write_buffer_bytes).  0 or -errno.
  */
-#define HIB_SINK_DIRECT_BYTES	(1u << 20)
+#define HIB_SINK_DIRECT_BYTES	(256u << 10)
 int hib_sink_direct(struct hib_sink *s, size_t bytes);
 
 /*
