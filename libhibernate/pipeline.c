@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The compression pipeline: the caller's thread produces chunks in order, N workers transform
- * them (lz4 one way or the other) in any order, and one writer thread consumes them strictly
- * in sequence order.  Threads and buffers are created once, before anything is frozen; running
- * a job allocates nothing.
+ * The compression pipeline: N workers each read the next chunk (produce(), one at a time, in
+ * order) and transform it (lz4 one way or the other) right away, and one writer thread
+ * consumes them strictly in sequence order; the caller's thread waits.  Threads and buffers
+ * are created once, before anything is frozen; running a job allocates nothing.
  *
- * Slot seq % nslots carries chunk seq, so each slot moves FREE -> FILLED (producer) -> BUSY
- * (a worker) -> DONE -> FREE (writer, in order).  One mutex, and a condition variable for each
- * kind of waiter (workers, the writer, the caller's thread), each woken only when what it
- * waits for may have happened: a broadcast to all of them at every step cost about 7 context
- * switches per chunk, expensive in an emulated guest.
+ * Slot seq % nslots carries chunk seq, so each slot moves FREE -> BUSY (a worker reads and
+ * transforms it) -> DONE -> FREE (writer, in order).  One mutex, and a condition variable for
+ * each kind of waiter (workers, the writer, the caller's thread), each woken only when what
+ * it waits for may have happened: a broadcast to all of them at every step cost about 7
+ * context switches per chunk, expensive in an emulated guest.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,16 +29,15 @@
 
 enum {
 	SLOT_FREE,
-	SLOT_FILLED,
 	SLOT_BUSY,
 	SLOT_DONE,
 };
 
 struct hib_pipeline {
 	pthread_mutex_t lock;
-	pthread_cond_t work_cond;	/* workers: a slot FILLED */
+	pthread_cond_t work_cond;	/* workers: the next chunk can be read */
 	pthread_cond_t write_cond;	/* the writer: slot next_write DONE */
-	pthread_cond_t main_cond;	/* the caller: a slot FREE, an error, a worker idle */
+	pthread_cond_t main_cond;	/* the caller: the job finished */
 	unsigned int nthreads;
 	unsigned int nslots;
 	size_t chunk_size;
@@ -53,11 +52,11 @@ struct hib_pipeline {
 	/* the running job, under lock */
 	const struct hib_pipeline_job *job;
 	uint64_t produced;
-	uint64_t next_work;
 	uint64_t next_write;
 	bool eof;
 	int err;
 	uint64_t err_seq;		/* where err belongs: the chunk, or produced for the producer */
+	bool producing;			/* a worker is reading the next chunk */
 	unsigned int busy;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
@@ -94,6 +93,25 @@ static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slo
 	return -EINVAL;
 }
 
+/* Can a worker read the next chunk?  One reads at a time, in order, into a free slot. */
+static bool can_produce(const struct hib_pipeline *p)
+{
+	return p->job && !p->eof && !p->err && !p->producing &&
+	       p->state[p->produced % p->nslots] == SLOT_FREE;
+}
+
+/* Has the running job ended: all written, or nothing in flight after an error? */
+static bool job_finished(const struct hib_pipeline *p)
+{
+	return p->err ? p->busy == 0 : p->eof && p->next_write == p->produced;
+}
+
+/*
+ * A worker reads the next chunk (produce(), one worker at a time, in sequence order) and
+ * transforms it itself, while the data is still in its CPU's cache; the next chunk is read
+ * by another worker meanwhile.  With the reading on a thread of its own, the snapshot FD's
+ * copy competed with the workers for the CPUs and they starved whenever it was descheduled.
+ */
 static void *worker_main(void *arg)
 {
 	struct hib_pipeline *p = arg;
@@ -102,30 +120,69 @@ static void *worker_main(void *arg)
 	for (;;) {
 		const struct hib_pipeline_job *job;
 		struct hib_pipeline_slot *s;
+		struct hib_chunk_times t = {};
+		uint64_t seq, t0, w0 = 0;
 		unsigned int i;
 		int r;
 
-		/*
-		 * After an error, chunks before the one it belongs to are still transformed: the
-		 * error reported is the earliest chunk's (the producer may have read ahead to a
-		 * bad FINAL record while a worker had yet to find the bad chunk before it).
-		 */
-		while (!p->quit && !(p->job && p->next_work < p->produced &&
-				     (!p->err || p->next_work < p->err_seq)))
+		while (!p->quit && !can_produce(p)) {
+			/* Idle while a job runs: the slots are full, or another worker reads. */
+			if (!p->job || p->eof || p->err)
+				w0 = 0;
+			else if (!w0)
+				w0 = hib_wall_ns();
 			pthread_cond_wait(&p->work_cond, &p->lock);
+		}
 		if (p->quit)
 			break;
-		i = (unsigned int)(p->next_work % p->nslots);
-		p->next_work++;
+		if (w0)
+			p->st.produce_wait_ns += hib_wall_ns() - w0;
+		seq = p->produced;
+		i = (unsigned int)(seq % p->nslots);
+		s = &p->slots[i];
+		p->producing = true;
 		p->state[i] = SLOT_BUSY;
 		p->busy++;
 		job = p->job;
-		s = &p->slots[i];
 		pthread_mutex_unlock(&p->lock);
 
-		struct hib_chunk_times t = {};
-		uint64_t t0 = hib_cpu_ns();
+		s->seq = seq;
+		s->in_len = s->out_len = 0;
+		s->payload = NULL;
+		s->err = 0;
+		memset(&s->chunk, 0, sizeof(s->chunk));
+		t0 = hib_cpu_ns();
+		r = job->produce(job->ud, s);
+		t0 = hib_cpu_ns() - t0;
 
+		pthread_mutex_lock(&p->lock);
+		p->st.read_ns += t0;
+		p->producing = false;
+		if (r <= 0) {
+			/* The end of the input, or an error reading it. */
+			if (r < 0 && !p->err) {
+				p->err = r;
+				p->err_seq = seq;
+			}
+			p->eof = true;
+			p->state[i] = SLOT_FREE;
+			p->busy--;
+			pthread_cond_broadcast(&p->work_cond);
+			pthread_cond_broadcast(&p->write_cond);
+			pthread_cond_broadcast(&p->main_cond);
+			continue;
+		}
+		p->produced++;
+		/* The next chunk is another worker's to read. */
+		pthread_cond_signal(&p->work_cond);
+		pthread_mutex_unlock(&p->lock);
+
+		/*
+		 * Chunks read before an error are transformed all the same: the error reported is
+		 * the earliest chunk's (a worker may have read ahead to a bad FINAL record while
+		 * another had yet to find the bad chunk before it).
+		 */
+		t0 = hib_cpu_ns();
 		r = transform(job, s, &t);
 		if (!t.compress_ns)	/* not the compressor: the whole transform */
 			t.compress_ns = hib_cpu_ns() - t0;
@@ -144,8 +201,7 @@ static void *worker_main(void *arg)
 		p->busy--;
 		if (s->seq == p->next_write)
 			pthread_cond_signal(&p->write_cond);
-		/* The caller waits for a free slot, or for the workers to stop after an error. */
-		if (p->err)
+		if (job_finished(p))
 			pthread_cond_signal(&p->main_cond);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -213,7 +269,10 @@ static void *writer_main(void *arg)
 		p->state[i] = SLOT_FREE;
 		p->next_write++;
 		p->busy--;
-		pthread_cond_signal(&p->main_cond);
+		/* A slot for the next chunk to be read, or the end of the job. */
+		pthread_cond_signal(&p->work_cond);
+		if (job_finished(p))
+			pthread_cond_signal(&p->main_cond);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -249,8 +308,9 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 	pthread_cond_init(&p->write_cond, NULL);
 	pthread_cond_init(&p->main_cond, NULL);
 	p->nthreads = threads;
-	/* One slot per worker, one being filled, one being written: enough to keep every
-	 * worker busy, and all of it must fit in what the snapshot leaves free. */
+	/* One slot per worker (reading or transforming), one done waiting for the writer, one
+	 * being written: enough to keep every worker busy, and all of it must fit in what the
+	 * snapshot leaves free. */
 	p->nslots = threads + 2;
 	p->chunk_size = chunk_size;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
@@ -304,9 +364,9 @@ unsigned int hib_pipeline_threads(const struct hib_pipeline *p)
 int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		     uint64_t *ret_in, uint64_t *ret_out)
 {
-	uint64_t seq, in, out, start;
+	uint64_t in, out, start;
 	unsigned int i;
-	int r, err;
+	int err;
 
 	if (!p || !job || !job->produce)
 		return -EINVAL;
@@ -316,68 +376,19 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		pthread_mutex_unlock(&p->lock);
 		return -EBUSY;
 	}
-	p->produced = p->next_work = p->next_write = 0;
+	p->produced = p->next_write = 0;
 	p->bytes_in = p->bytes_out = 0;
 	p->eof = false;
 	p->err = 0;
 	p->err_seq = 0;
 	p->fail_valid = false;
 	memset(&p->st, 0, sizeof(p->st));
+	p->producing = false;
 	start = hib_wall_ns();
 	p->job = job;
-	pthread_mutex_unlock(&p->lock);
-
-	for (seq = 0;; seq++) {
-		struct hib_pipeline_slot *s;
-		uint64_t t0;
-
-		i = (unsigned int)(seq % p->nslots);
-		s = &p->slots[i];
-		pthread_mutex_lock(&p->lock);
-		if (!p->err && p->state[i] != SLOT_FREE) {
-			t0 = hib_wall_ns();
-			while (!p->err && p->state[i] != SLOT_FREE)
-				pthread_cond_wait(&p->main_cond, &p->lock);
-			p->st.produce_wait_ns += hib_wall_ns() - t0;
-		}
-		err = p->err;
-		pthread_mutex_unlock(&p->lock);
-		if (err)
-			break;
-
-		s->seq = seq;
-		s->in_len = s->out_len = 0;
-		s->payload = NULL;
-		s->err = 0;
-		memset(&s->chunk, 0, sizeof(s->chunk));
-		t0 = hib_cpu_ns();
-		r = job->produce(job->ud, s);
-		t0 = hib_cpu_ns() - t0;
-
-		pthread_mutex_lock(&p->lock);
-		p->st.read_ns += t0;
-		if (r <= 0) {
-			if (r < 0 && !p->err) {
-				p->err = r;
-				p->err_seq = p->produced;
-			}
-			p->eof = true;
-			pthread_cond_broadcast(&p->work_cond);
-			pthread_cond_broadcast(&p->write_cond);
-			pthread_mutex_unlock(&p->lock);
-			break;
-		}
-		p->state[i] = SLOT_FILLED;
-		p->produced++;
-		pthread_cond_signal(&p->work_cond);
-		pthread_mutex_unlock(&p->lock);
-	}
-
-	/* Wait for the workers and the writer: all written, or nobody busy after an error. */
-	pthread_mutex_lock(&p->lock);
-	while (p->err ? p->busy > 0 || (p->next_work < p->produced &&
-					p->next_work < p->err_seq) :
-			!(p->eof && p->next_write == p->produced))
+	/* The workers read and transform; the writer consumes; this thread waits. */
+	pthread_cond_broadcast(&p->work_cond);
+	while (!job_finished(p))
 		pthread_cond_wait(&p->main_cond, &p->lock);
 	err = p->err;
 	in = p->bytes_in;
