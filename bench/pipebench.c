@@ -325,11 +325,13 @@ int main(int argc, char **argv)
 		}
 		printf("PIPEBENCH rep=%u write_s=%.3f sync_s=%.3f raw_MBps=%.1f comp=%" PRIu64
 		       " ratio=%.2f cpu_s=%.3f read_ms=%.1f csum_ms=%.1f compress_ms=%.1f "
-		       "encrypt_ms=%.1f sink_ms=%.1f reader_wait_ms=%.1f writer_wait_ms=%.1f csw=%ld\n",
+		       "encrypt_ms=%.1f sink_ms=%.1f reader_wait_ms=%.1f writer_wait_ms=%.1f "
+		       "csw=%ld\n",
 		       i, x->write_s, x->sync_s, (double)raw / 1e6 / (x->write_s + x->sync_s),
 		       x->comp, (double)raw / (double)x->comp, x->cpu_s, MS(x->st.read_ns),
 		       MS(x->st.csum_ns), MS(x->st.compress_ns), MS(x->st.encrypt_ns),
-		       MS(x->st.sink_ns), MS(x->st.produce_wait_ns), MS(x->st.consume_wait_ns), x->csw);
+		       MS(x->st.sink_ns), MS(x->st.produce_wait_ns), MS(x->st.consume_wait_ns),
+		       x->csw);
 		fflush(stdout);
 		tot[i] = x->write_s + x->sync_s;
 		cpu[i] = x->cpu_s;

@@ -52,7 +52,7 @@ struct hib_pipeline_stats {
 	uint64_t encrypt_ns;		/* writer: secretstream, its copy and checksum */
 	uint64_t sink_ns;		/* writer: the sink's writes */
 	uint64_t sink_wall_ns;		/* writer: the same, wall time (includes I/O waits) */
-	uint64_t consume_ns;		/* writer: all of consume(), encrypt and sink included */
+	uint64_t consume_ns;		/* writer: all of consume(), encryption and sink too */
 	uint64_t produce_wait_ns;	/* workers idle: slots full (downstream slower), or
 					 * another worker reading (the reads are serial) */
 	uint64_t consume_wait_ns;	/* writer waiting for the next chunk (upstream slower) */
@@ -89,9 +89,9 @@ unsigned int hib_pipeline_threads(const struct hib_pipeline *p);
 /* The bytes of its slot buffers (touched only while it runs: what the caller must keep free). */
 size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p);
 /*
- * Run @job to completion (the caller's thread waits for the workers and the writer).  Returns 0 or the first
- * error of any stage; on error every stage stops and the slots are recycled, so the pipeline
- * can run again.  *ret_in / *ret_out (may be NULL) get the byte totals.
+ * Run @job to completion (the caller's thread waits for the workers and the writer).
+ * Returns 0 or the first error of any stage; on error every stage stops and the slots are
+ * recycled, so the pipeline can run again.  *ret_in / *ret_out (may be NULL) get the byte totals.
  */
 int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		     uint64_t *ret_in, uint64_t *ret_out);
