@@ -10,6 +10,7 @@
 
 #include "image-internal.h"
 #include "macro.h"
+#include "util.h"
 
 size_t hib_chunk_bound(size_t raw_len)
 {
@@ -18,18 +19,20 @@ size_t hib_chunk_bound(size_t raw_len)
 	return (size_t)LZ4_COMPRESSBOUND(raw_len);
 }
 
-int hib_chunk_compress(const void *raw, size_t raw_len, void *out, size_t out_size,
-		       struct hib_chunk *ret_chunk)
+int hib_chunk_compress_timed(const void *raw, size_t raw_len, void *out, size_t out_size,
+			     struct hib_chunk_times *times, struct hib_chunk *ret_chunk)
 {
+	uint64_t t0, t1, t2;
 	int n;
 
 	if (!raw || !out || !ret_chunk || raw_len == 0 || raw_len > HIB_IMAGE_CHUNK_MAX ||
 	    out_size < hib_chunk_bound(raw_len))
 		return -EINVAL;
 
+	t0 = times ? hib_cpu_ns() : 0;
 	n = LZ4_compress_default(raw, out, (int)raw_len, (int)MIN(out_size, (size_t)INT32_MAX));
+	t1 = times ? hib_cpu_ns() : 0;
 	if (n <= 0 || (size_t)n >= raw_len) {
-		memcpy(out, raw, raw_len);
 		n = (int)raw_len;
 		ret_chunk->flags = HIB_CHUNK_STORED;
 		ret_chunk->comp_csum = ret_chunk->raw_csum = csum(raw, raw_len);
@@ -40,6 +43,26 @@ int hib_chunk_compress(const void *raw, size_t raw_len, void *out, size_t out_si
 	}
 	ret_chunk->raw_len = (uint32_t)raw_len;
 	ret_chunk->comp_len = (uint32_t)n;
+	if (times) {
+		t2 = hib_cpu_ns();
+		times->compress_ns += t1 - t0;
+		times->csum_ns += t2 - t1;
+	}
+	return 0;
+}
+
+int hib_chunk_compress(const void *raw, size_t raw_len, void *out, size_t out_size,
+		       struct hib_chunk *ret_chunk)
+{
+	struct hib_chunk c;
+	int r;
+
+	r = hib_chunk_compress_timed(raw, raw_len, out, out_size, NULL, &c);
+	if (r < 0)
+		return r;
+	if (c.flags & HIB_CHUNK_STORED)
+		memcpy(out, raw, raw_len);
+	*ret_chunk = c;
 	return 0;
 }
 

@@ -29,6 +29,19 @@ size_t hib_chunk_bound(size_t raw_len);
 int hib_chunk_compress(const void *raw, size_t raw_len, void *out, size_t out_size,
 		       struct hib_chunk *ret_chunk);
 
+/* Where hib_chunk_compress_timed() spent its time (thread CPU time, nanoseconds). */
+struct hib_chunk_times {
+	uint64_t compress_ns;
+	uint64_t csum_ns;
+};
+
+/*
+ * hib_chunk_compress(), but a chunk that does not shrink is not copied: its payload is @raw
+ * itself (HIB_CHUNK_STORED set, @out untouched).  Adds its times to *@times (may be NULL).
+ */
+int hib_chunk_compress_timed(const void *raw, size_t raw_len, void *out, size_t out_size,
+			     struct hib_chunk_times *times, struct hib_chunk *ret_chunk);
+
 /*
  * Decompress the payload of @c (already verified by the reader) into @out, which has room for
  * @out_size bytes, and verify the raw checksum.  -EBADMSG if lz4 fails, the length differs or

@@ -626,6 +626,7 @@ static int hibernation_snapshot(struct hibernation *h)
 static int write_image(struct hibernation *h)
 {
 	struct hib_run *run = &h->run;
+	struct hib_pipeline_stats ps;
 	struct hib_final totals;
 	double t0 = now_ms(), t1;
 	int r;
@@ -645,6 +646,15 @@ static int write_image(struct hibernation *h)
 	}
 	t1 = now_ms();
 	h->st.write_ms = t1 - t0;
+	hib_pipeline_stats(h->p, &ps);
+	h->st.read_ms = ps.read_ns / 1e6;
+	h->st.csum_ms = ps.csum_ns / 1e6;
+	h->st.compress_ms = ps.compress_ns / 1e6;
+	h->st.encrypt_ms = ps.encrypt_ns / 1e6;
+	h->st.sink_ms = ps.sink_ns / 1e6;
+	h->st.sink_wall_ms = ps.sink_wall_ns / 1e6;
+	h->st.read_wait_ms = ps.produce_wait_ns / 1e6;
+	h->st.write_wait_ms = ps.consume_wait_ns / 1e6;
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_WRITE, r, "writing the image to %s failed at offset %"
 				PRIu64 ": %s; everything was thawed again", h->shown,

@@ -94,6 +94,20 @@ struct hib_hibernate_stats {
 	double snapshot_ms;
 	double write_ms;
 	double sync_ms;
+	/*
+	 * Where write_ms went (hib_pipeline_stats()): CPU time of each stage summed over its
+	 * threads (read(2) of the snapshot FD, XXH3, lz4, encryption, the sink's writes), the
+	 * sink's wall time, and how long the reader waited for a free slot and the writer for
+	 * the next chunk (wall).
+	 */
+	double read_ms;
+	double csum_ms;
+	double compress_ms;
+	double encrypt_ms;
+	double sink_ms;
+	double sink_wall_ms;
+	double read_wait_ms;
+	double write_wait_ms;
 };
 
 struct hib_events {

@@ -18,6 +18,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "csum.h"
 #include "image.h"
 
 /* ---- header block offsets ------------------------------------------------------------------ */
@@ -110,9 +111,10 @@ static inline uint64_t get64(const uint8_t *p)
 	return le64toh(v);
 }
 
+/* XXH3_64bits(), without libxxhash's SSE2 code (csum.h says why). */
 static inline uint64_t csum(const void *p, size_t len)
 {
-	return (uint64_t)XXH3_64bits(p, len);
+	return hib_xxh3_64(p, len);
 }
 
 /* The header block's checksum: its fields up to H_CSUM, then its nonce. */

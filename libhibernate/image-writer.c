@@ -18,6 +18,7 @@
 #include "image-internal.h"
 #include "log.h"
 #include "macro.h"
+#include "util.h"
 
 struct hib_image_writer {
 	struct hib_sink *sink;
@@ -36,7 +37,23 @@ struct hib_image_writer {
 	size_t cbuf_size;
 	uint8_t header_hash[HASH_BYTES];
 	crypto_secretstream_xchacha20poly1305_state ss;
+	struct hib_image_writer_times times;
 };
+
+/* A chunk record and its payload to the sink, timed. */
+static int put_record(struct hib_image_writer *w, const uint8_t *rec, const void *payload,
+		      size_t len)
+{
+	uint64_t c0 = hib_cpu_ns(), t0 = hib_wall_ns();
+	int r;
+
+	r = hib_sink_write(w->sink, rec, HIB_RECORD_SIZE, w->off);
+	if (r >= 0)
+		r = hib_sink_write(w->sink, payload, len, w->off + HIB_RECORD_SIZE);
+	w->times.sink_wall_ns += hib_wall_ns() - t0;
+	w->times.sink_ns += hib_cpu_ns() - c0;
+	return r;
+}
 
 static void commit_encode(uint64_t header_csum, uint64_t final_off, uint64_t final_csum,
 			  uint8_t *block)
@@ -177,14 +194,15 @@ int hib_image_writer_begin(struct hib_image_writer *w, uint64_t image_pages, uin
 
 	XXH3_64bits_reset(&w->running);
 	memset(&w->totals, 0, sizeof(w->totals));
+	memset(&w->times, 0, sizeof(w->times));
 	w->off = HIB_IMAGE_DATA_OFFSET;
 	w->begun = true;
 	w->finished = false;
 	return 0;
 }
 
-int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
-			 const void *payload)
+static int writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
+		      const void *payload, uint8_t *slack)
 {
 	uint8_t rec[HIB_RECORD_SIZE];
 	uint64_t left;
@@ -201,23 +219,25 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 	if (w->key) {
 		uint8_t ad[HASH_BYTES + R_AD];
 		size_t plain = c->comp_len + 8, stored = plain + HIB_CRYPTO_ABYTES;
-		uint8_t *ct = w->cbuf + plain;
+		uint8_t *ct = w->cbuf + plain, *m = w->cbuf;
 		struct hib_chunk e = *c;
+		uint64_t t0 = hib_cpu_ns();
 
-		/* The raw checksum travels inside the ciphertext. */
-		memcpy(w->cbuf, payload, c->comp_len);
-		put64(w->cbuf + c->comp_len, c->raw_csum);
+		/* The raw checksum travels inside the ciphertext, right behind the payload. */
+		if (slack)
+			m = slack;
+		else
+			memcpy(m, payload, c->comp_len);
+		put64(m + c->comp_len, c->raw_csum);
 		e.raw_csum = 0;
 		hib_chunk_encode(&e, rec);
 		make_ad(ad, w->header_hash, rec, R_AD);
-		crypto_secretstream_xchacha20poly1305_push(&w->ss, ct, NULL, w->cbuf, plain, ad,
+		crypto_secretstream_xchacha20poly1305_push(&w->ss, ct, NULL, m, plain, ad,
 							   sizeof(ad), 0);
 		e.comp_csum = csum(ct, stored);
 		hib_chunk_encode(&e, rec);
-		r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
-		if (r < 0)
-			return r;
-		r = hib_sink_write(w->sink, ct, stored, w->off + sizeof(rec));
+		w->times.encrypt_ns += hib_cpu_ns() - t0;
+		r = put_record(w, rec, ct, stored);
 		if (r < 0)
 			return r;
 		XXH3_64bits_update(&w->running, rec, sizeof(rec));
@@ -228,10 +248,7 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 		return 0;
 	}
 	hib_chunk_encode(c, rec);
-	r = hib_sink_write(w->sink, rec, sizeof(rec), w->off);
-	if (r < 0)
-		return r;
-	r = hib_sink_write(w->sink, payload, c->comp_len, w->off + sizeof(rec));
+	r = put_record(w, rec, payload, c->comp_len);
 	if (r < 0)
 		return r;
 	XXH3_64bits_update(&w->running, rec, sizeof(rec));
@@ -240,6 +257,18 @@ int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 	w->totals.raw_bytes += c->raw_len;
 	w->totals.comp_bytes += c->comp_len;
 	return 0;
+}
+
+int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
+			 const void *payload)
+{
+	return writer_put(w, c, payload, NULL);
+}
+
+int hib_image_writer_put_slack(struct hib_image_writer *w, const struct hib_chunk *c,
+			       void *payload)
+{
+	return writer_put(w, c, payload, payload);
 }
 
 int hib_image_writer_finish(struct hib_image_writer *w)
@@ -299,6 +328,17 @@ void hib_image_writer_totals(const struct hib_image_writer *w, struct hib_final 
 {
 	if (w && ret_final)
 		*ret_final = w->totals;
+}
+
+void hib_image_writer_times(const struct hib_image_writer *w,
+			    struct hib_image_writer_times *ret_times)
+{
+	if (!ret_times)
+		return;
+	if (w)
+		*ret_times = w->times;
+	else
+		memset(ret_times, 0, sizeof(*ret_times));
 }
 
 void hib_image_writer_free(struct hib_image_writer *w)

@@ -48,6 +48,13 @@ int hib_image_writer_set_key(struct hib_image_writer *w, const struct hib_image_
  */
 int hib_image_writer_put(struct hib_image_writer *w, const struct hib_chunk *c,
 			 const void *payload);
+/*
+ * hib_image_writer_put() for a @payload followed by HIB_IMAGE_PUT_SLACK bytes that may be
+ * overwritten: with a key, the payload is encrypted where it is instead of from a copy.
+ */
+#define HIB_IMAGE_PUT_SLACK	8
+int hib_image_writer_put_slack(struct hib_image_writer *w, const struct hib_chunk *c,
+			       void *payload);
 /* Write FINAL, fsync, write the commit block, fsync.  -EIO if the totals do not add up. */
 int hib_image_writer_finish(struct hib_image_writer *w);
 /* The image's id (image-format.h), from hib_image_writer_new() on. */
@@ -55,6 +62,14 @@ void hib_image_writer_id(const struct hib_image_writer *w, uint8_t ret_id[HIB_IM
 /* Bytes written so far (header and records), and the totals. */
 uint64_t hib_image_writer_offset(const struct hib_image_writer *w);
 void hib_image_writer_totals(const struct hib_image_writer *w, struct hib_final *ret_final);
+/* Time spent in hib_image_writer_put() since hib_image_writer_begin(), in nanoseconds. */
+struct hib_image_writer_times {
+	uint64_t encrypt_ns;	/* CPU time: copy, secretstream, checksum of the ciphertext */
+	uint64_t sink_ns;	/* CPU time in the sink's writes */
+	uint64_t sink_wall_ns;	/* wall time in the sink's writes (I/O waits included) */
+};
+void hib_image_writer_times(const struct hib_image_writer *w,
+			    struct hib_image_writer_times *ret_times);
 void hib_image_writer_free(struct hib_image_writer *w);
 
 /* Clear the commit block of the image on @sink and fsync (one-shot resume).  0 or -errno. */

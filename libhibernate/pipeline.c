@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The compression pipeline: the caller's thread produces chunks in order, N workers transform
- * them (lz4 one way or the other) in any order, and one writer thread consumes them strictly
- * in sequence order.  Threads and buffers are created once, before anything is frozen; running
- * a job allocates nothing.
+ * The compression pipeline: N workers each read the next chunk (produce(), one at a time, in
+ * order) and transform it (lz4 one way or the other) right away, and one writer thread
+ * consumes them strictly in sequence order; the caller's thread waits.  Threads and buffers
+ * are created once, before anything is frozen; running a job allocates nothing.
  *
- * Slot seq % nslots carries chunk seq, so each slot moves FREE -> FILLED (producer) -> BUSY
- * (a worker) -> DONE -> FREE (writer, in order).  One mutex and one condition variable: with
- * chunks of a megabyte, the lock is taken a few thousand times a second at most.
+ * Slot seq % nslots carries chunk seq, so each slot moves FREE -> BUSY (a worker reads and
+ * transforms it) -> DONE -> FREE (writer, in order).  One mutex, and a condition variable for
+ * each kind of waiter (workers, the writer, the caller's thread), each woken only when what
+ * it waits for may have happened: a broadcast to all of them at every step cost about 7
+ * context switches per chunk, expensive in an emulated guest.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,14 +29,15 @@
 
 enum {
 	SLOT_FREE,
-	SLOT_FILLED,
 	SLOT_BUSY,
 	SLOT_DONE,
 };
 
 struct hib_pipeline {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t work_cond;	/* workers: the next chunk can be read */
+	pthread_cond_t write_cond;	/* the writer: slot next_write DONE */
+	pthread_cond_t main_cond;	/* the caller: the job finished */
 	unsigned int nthreads;
 	unsigned int nslots;
 	size_t chunk_size;
@@ -49,29 +52,34 @@ struct hib_pipeline {
 	/* the running job, under lock */
 	const struct hib_pipeline_job *job;
 	uint64_t produced;
-	uint64_t next_work;
 	uint64_t next_write;
 	bool eof;
 	int err;
 	uint64_t err_seq;		/* where err belongs: the chunk, or produced for the producer */
+	bool producing;			/* a worker is reading the next chunk */
 	unsigned int busy;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	struct hib_chunk fail_chunk;	/* the chunk whose transform failed first */
 	bool fail_valid;
+	/* figures of the running job: workers add theirs under lock, the others their own */
+	struct hib_pipeline_stats st;
 };
 
-static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slot *s)
+static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slot *s,
+		     struct hib_chunk_times *t)
 {
 	int r;
 
 	switch (job->mode) {
 	case HIB_PIPELINE_COMPRESS:
-		r = hib_chunk_compress(s->in, s->in_len, s->out, s->out_cap, &s->chunk);
+		/* A stored chunk's payload is its input: no copy. */
+		r = hib_chunk_compress_timed(s->in, s->in_len, s->out, s->out_cap, t, &s->chunk);
 		if (r < 0)
 			return r;
 		s->chunk.seq = s->seq;
 		s->out_len = s->chunk.comp_len;
+		s->payload = s->chunk.flags & HIB_CHUNK_STORED ? s->in : s->out;
 		return 0;
 	case HIB_PIPELINE_DECOMPRESS:
 		r = hib_chunk_decompress(&s->chunk, s->in, s->out, s->out_cap);
@@ -85,6 +93,25 @@ static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slo
 	return -EINVAL;
 }
 
+/* Can a worker read the next chunk?  One reads at a time, in order, into a free slot. */
+static bool can_produce(const struct hib_pipeline *p)
+{
+	return p->job && !p->eof && !p->err && !p->producing &&
+	       p->state[p->produced % p->nslots] == SLOT_FREE;
+}
+
+/* Has the running job ended: all written, or nothing in flight after an error? */
+static bool job_finished(const struct hib_pipeline *p)
+{
+	return p->err ? p->busy == 0 : p->eof && p->next_write == p->produced;
+}
+
+/*
+ * A worker reads the next chunk (produce(), one worker at a time, in sequence order) and
+ * transforms it itself, while the data is still in its CPU's cache; the next chunk is read
+ * by another worker meanwhile.  With the reading on a thread of its own, the snapshot FD's
+ * copy competed with the workers for the CPUs and they starved whenever it was descheduled.
+ */
 static void *worker_main(void *arg)
 {
 	struct hib_pipeline *p = arg;
@@ -93,30 +120,76 @@ static void *worker_main(void *arg)
 	for (;;) {
 		const struct hib_pipeline_job *job;
 		struct hib_pipeline_slot *s;
+		struct hib_chunk_times t = {};
+		uint64_t seq, t0, w0 = 0;
 		unsigned int i;
 		int r;
 
-		/*
-		 * After an error, chunks before the one it belongs to are still transformed: the
-		 * error reported is the earliest chunk's (the producer may have read ahead to a
-		 * bad FINAL record while a worker had yet to find the bad chunk before it).
-		 */
-		while (!p->quit && !(p->job && p->next_work < p->produced &&
-				     (!p->err || p->next_work < p->err_seq)))
-			pthread_cond_wait(&p->cond, &p->lock);
+		while (!p->quit && !can_produce(p)) {
+			/* Idle while a job runs: the slots are full, or another worker reads. */
+			if (!p->job || p->eof || p->err)
+				w0 = 0;
+			else if (!w0)
+				w0 = hib_wall_ns();
+			pthread_cond_wait(&p->work_cond, &p->lock);
+		}
 		if (p->quit)
 			break;
-		i = (unsigned int)(p->next_work % p->nslots);
-		p->next_work++;
+		if (w0)
+			p->st.produce_wait_ns += hib_wall_ns() - w0;
+		seq = p->produced;
+		i = (unsigned int)(seq % p->nslots);
+		s = &p->slots[i];
+		p->producing = true;
 		p->state[i] = SLOT_BUSY;
 		p->busy++;
 		job = p->job;
-		s = &p->slots[i];
 		pthread_mutex_unlock(&p->lock);
 
-		r = transform(job, s);
+		s->seq = seq;
+		s->in_len = s->out_len = 0;
+		s->payload = NULL;
+		s->err = 0;
+		memset(&s->chunk, 0, sizeof(s->chunk));
+		t0 = hib_cpu_ns();
+		r = job->produce(job->ud, s);
+		t0 = hib_cpu_ns() - t0;
 
 		pthread_mutex_lock(&p->lock);
+		p->st.read_ns += t0;
+		p->producing = false;
+		if (r <= 0) {
+			/* The end of the input, or an error reading it. */
+			if (r < 0 && !p->err) {
+				p->err = r;
+				p->err_seq = seq;
+			}
+			p->eof = true;
+			p->state[i] = SLOT_FREE;
+			p->busy--;
+			pthread_cond_broadcast(&p->work_cond);
+			pthread_cond_broadcast(&p->write_cond);
+			pthread_cond_broadcast(&p->main_cond);
+			continue;
+		}
+		p->produced++;
+		/* The next chunk is another worker's to read. */
+		pthread_cond_signal(&p->work_cond);
+		pthread_mutex_unlock(&p->lock);
+
+		/*
+		 * Chunks read before an error are transformed all the same: the error reported is
+		 * the earliest chunk's (a worker may have read ahead to a bad FINAL record while
+		 * another had yet to find the bad chunk before it).
+		 */
+		t0 = hib_cpu_ns();
+		r = transform(job, s, &t);
+		if (!t.compress_ns)	/* not the compressor: the whole transform */
+			t.compress_ns = hib_cpu_ns() - t0;
+
+		pthread_mutex_lock(&p->lock);
+		p->st.compress_ns += t.compress_ns;
+		p->st.csum_ns += t.csum_ns;
 		s->err = r;
 		if (r < 0 && (!p->err || s->seq < p->err_seq)) {
 			p->err = r;
@@ -126,7 +199,10 @@ static void *worker_main(void *arg)
 		}
 		p->state[i] = SLOT_DONE;
 		p->busy--;
-		pthread_cond_broadcast(&p->cond);
+		if (s->seq == p->next_write)
+			pthread_cond_signal(&p->write_cond);
+		if (job_finished(p))
+			pthread_cond_signal(&p->main_cond);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -140,7 +216,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		const struct hib_pipeline_job *job;
 		struct hib_pipeline_slot *s;
-		uint64_t in = 0, out = 0;
+		uint64_t in = 0, out = 0, w0 = 0, t0;
 		unsigned int i = 0;
 		int r;
 
@@ -150,16 +226,25 @@ static void *writer_main(void *arg)
 				if (p->state[i] == SLOT_DONE)
 					break;
 			}
-			pthread_cond_wait(&p->cond, &p->lock);
+			/* Waiting for the workers (or the producer) while a job runs. */
+			if (!p->job || p->err)
+				w0 = 0;
+			else if (!w0)
+				w0 = hib_wall_ns();
+			pthread_cond_wait(&p->write_cond, &p->lock);
 		}
 		if (p->quit)
 			break;
+		if (w0)
+			p->st.consume_wait_ns += hib_wall_ns() - w0;
 		p->busy++;
 		job = p->job;
 		s = &p->slots[i];
 		pthread_mutex_unlock(&p->lock);
 
+		t0 = hib_cpu_ns();
 		r = s->err ? s->err : job->consume ? job->consume(job->ud, s) : 0;
+		t0 = hib_cpu_ns() - t0;
 		/* Only this thread changes the totals while a job runs. */
 		if (r >= 0) {
 			in = p->bytes_in + s->in_len;
@@ -170,6 +255,7 @@ static void *writer_main(void *arg)
 		}
 
 		pthread_mutex_lock(&p->lock);
+		p->st.consume_ns += t0;
 		if (r < 0) {
 			if (!p->err || s->seq < p->err_seq) {
 				p->err = r;
@@ -183,7 +269,10 @@ static void *writer_main(void *arg)
 		p->state[i] = SLOT_FREE;
 		p->next_write++;
 		p->busy--;
-		pthread_cond_broadcast(&p->cond);
+		/* A slot for the next chunk to be read, or the end of the job. */
+		pthread_cond_signal(&p->work_cond);
+		if (job_finished(p))
+			pthread_cond_signal(&p->main_cond);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -215,10 +304,13 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
+	pthread_cond_init(&p->work_cond, NULL);
+	pthread_cond_init(&p->write_cond, NULL);
+	pthread_cond_init(&p->main_cond, NULL);
 	p->nthreads = threads;
-	/* One slot per worker, one being filled, one being written: enough to keep every
-	 * worker busy, and all of it must fit in what the snapshot leaves free. */
+	/* One slot per worker (reading or transforming), one done waiting for the writer, one
+	 * being written: enough to keep every worker busy, and all of it must fit in what the
+	 * snapshot leaves free. */
 	p->nslots = threads + 2;
 	p->chunk_size = chunk_size;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
@@ -272,9 +364,9 @@ unsigned int hib_pipeline_threads(const struct hib_pipeline *p)
 int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		     uint64_t *ret_in, uint64_t *ret_out)
 {
-	uint64_t seq, in, out;
+	uint64_t in, out, start;
 	unsigned int i;
-	int r, err;
+	int err;
 
 	if (!p || !job || !job->produce)
 		return -EINVAL;
@@ -284,63 +376,27 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		pthread_mutex_unlock(&p->lock);
 		return -EBUSY;
 	}
-	p->produced = p->next_work = p->next_write = 0;
+	p->produced = p->next_write = 0;
 	p->bytes_in = p->bytes_out = 0;
 	p->eof = false;
 	p->err = 0;
 	p->err_seq = 0;
 	p->fail_valid = false;
+	memset(&p->st, 0, sizeof(p->st));
+	p->producing = false;
+	start = hib_wall_ns();
 	p->job = job;
-	pthread_mutex_unlock(&p->lock);
-
-	for (seq = 0;; seq++) {
-		struct hib_pipeline_slot *s;
-
-		i = (unsigned int)(seq % p->nslots);
-		s = &p->slots[i];
-		pthread_mutex_lock(&p->lock);
-		while (!p->err && p->state[i] != SLOT_FREE)
-			pthread_cond_wait(&p->cond, &p->lock);
-		err = p->err;
-		pthread_mutex_unlock(&p->lock);
-		if (err)
-			break;
-
-		s->seq = seq;
-		s->in_len = s->out_len = 0;
-		s->err = 0;
-		memset(&s->chunk, 0, sizeof(s->chunk));
-		r = job->produce(job->ud, s);
-
-		pthread_mutex_lock(&p->lock);
-		if (r <= 0) {
-			if (r < 0 && !p->err) {
-				p->err = r;
-				p->err_seq = p->produced;
-			}
-			p->eof = true;
-			pthread_cond_broadcast(&p->cond);
-			pthread_mutex_unlock(&p->lock);
-			break;
-		}
-		p->state[i] = SLOT_FILLED;
-		p->produced++;
-		pthread_cond_broadcast(&p->cond);
-		pthread_mutex_unlock(&p->lock);
-	}
-
-	/* Wait for the workers and the writer: all written, or nobody busy after an error. */
-	pthread_mutex_lock(&p->lock);
-	while (p->err ? p->busy > 0 || (p->next_work < p->produced &&
-					p->next_work < p->err_seq) :
-			!(p->eof && p->next_write == p->produced))
-		pthread_cond_wait(&p->cond, &p->lock);
+	/* The workers read and transform; the writer consumes; this thread waits. */
+	pthread_cond_broadcast(&p->work_cond);
+	while (!job_finished(p))
+		pthread_cond_wait(&p->main_cond, &p->lock);
 	err = p->err;
 	in = p->bytes_in;
 	out = p->bytes_out;
 	for (i = 0; i < p->nslots; i++)
 		p->state[i] = SLOT_FREE;
 	p->job = NULL;
+	p->st.wall_ns = hib_wall_ns() - start;
 	pthread_mutex_unlock(&p->lock);
 
 	if (err < 0)
@@ -360,7 +416,9 @@ void hib_pipeline_free(struct hib_pipeline *p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->quit = true;
-	pthread_cond_broadcast(&p->cond);
+	pthread_cond_broadcast(&p->work_cond);
+	pthread_cond_broadcast(&p->write_cond);
+	pthread_cond_broadcast(&p->main_cond);
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; i < p->started; i++)
 		pthread_join(p->workers[i], NULL);
@@ -374,7 +432,9 @@ void hib_pipeline_free(struct hib_pipeline *p)
 	free(p->slots);
 	free(p->state);
 	free(p->workers);
-	pthread_cond_destroy(&p->cond);
+	pthread_cond_destroy(&p->work_cond);
+	pthread_cond_destroy(&p->write_cond);
+	pthread_cond_destroy(&p->main_cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -425,7 +485,8 @@ static int compress_consume(void *ud, struct hib_pipeline_slot *s)
 {
 	struct compress_ctx *c = ud;
 
-	return hib_image_writer_put(c->w, &s->chunk, s->out);
+	/* Both buffers have hib_chunk_bound(chunk_size) >= chunk_size + 16 bytes: slack. */
+	return hib_image_writer_put_slack(c->w, &s->chunk, s->payload ? s->payload : s->out);
 }
 
 static void relay_progress(void *ud, uint64_t in, uint64_t out)
@@ -454,10 +515,19 @@ int hib_pipeline_compress_fd(struct hib_pipeline *p, int fd, uint64_t raw_bytes,
 		.ud = &c,
 	};
 
+	struct hib_image_writer_times t0, t1;
+	int r;
+
 	if (!p || fd < 0 || !w)
 		return -EINVAL;
 	c.chunk_size = p->chunk_size;
-	return hib_pipeline_run(p, &job, NULL, NULL);
+	hib_image_writer_times(w, &t0);
+	r = hib_pipeline_run(p, &job, NULL, NULL);
+	hib_image_writer_times(w, &t1);
+	p->st.encrypt_ns = t1.encrypt_ns - t0.encrypt_ns;
+	p->st.sink_ns = t1.sink_ns - t0.sink_ns;
+	p->st.sink_wall_ns = t1.sink_wall_ns - t0.sink_wall_ns;
+	return r;
 }
 
 /* ---- image -> fd --------------------------------------------------------------------------- */
@@ -537,6 +607,19 @@ int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *
 	if (e < 0 && p->fail_valid)
 		hib_image_reader_fail(r, &p->fail_chunk, e);
 	return e;
+}
+
+void hib_pipeline_stats(const struct hib_pipeline *p, struct hib_pipeline_stats *ret_stats)
+{
+	if (!ret_stats)
+		return;
+	if (!p) {
+		memset(ret_stats, 0, sizeof(*ret_stats));
+		return;
+	}
+	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
+	*ret_stats = p->st;
+	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 }
 
 size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p)

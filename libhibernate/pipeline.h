@@ -32,7 +32,31 @@ struct hib_pipeline_slot {
 	size_t out_cap;
 	size_t out_len;
 	struct hib_chunk chunk;
+	/*
+	 * HIB_PIPELINE_COMPRESS: the chunk's payload, @out or (a stored chunk) @in itself; the
+	 * writer may overwrite the HIB_IMAGE_PUT_SLACK bytes behind it
+	 */
+	uint8_t *payload;
 	int err;
+};
+
+/*
+ * Where the time of the last run went, in nanoseconds.  The stage figures are CPU time
+ * (CLOCK_THREAD_CPUTIME_ID, user and system) summed over the threads that ran the stage; the
+ * waits and sink_wall_ns are wall time (CLOCK_MONOTONIC).
+ */
+struct hib_pipeline_stats {
+	uint64_t read_ns;		/* workers: produce(), i.e. read(2) of the snapshot */
+	uint64_t compress_ns;		/* workers: lz4 (or the transform) */
+	uint64_t csum_ns;		/* workers: XXH3 of the raw bytes and of the payload */
+	uint64_t encrypt_ns;		/* writer: secretstream, its copy and checksum */
+	uint64_t sink_ns;		/* writer: the sink's writes */
+	uint64_t sink_wall_ns;		/* writer: the same, wall time (includes I/O waits) */
+	uint64_t consume_ns;		/* writer: all of consume(), encryption and sink too */
+	uint64_t produce_wait_ns;	/* workers idle: slots full (downstream slower), or
+					 * another worker reading (the reads are serial) */
+	uint64_t consume_wait_ns;	/* writer waiting for the next chunk (upstream slower) */
+	uint64_t wall_ns;		/* the whole run */
 };
 
 enum hib_pipeline_mode {
@@ -43,10 +67,10 @@ enum hib_pipeline_mode {
 
 struct hib_pipeline_job {
 	enum hib_pipeline_mode mode;
-	/* Caller's thread, in order: fill s->in (and s->chunk when decompressing).  1, 0 at end,
-	 * or -errno. */
+	/* A worker thread, one call at a time, in order: fill s->in (and s->chunk when
+	 * decompressing).  1, 0 at end, or -errno. */
 	int (*produce)(void *ud, struct hib_pipeline_slot *s);
-	/* Any worker thread: HIB_PIPELINE_CUSTOM only.  0 or -errno. */
+	/* The worker that produced the slot: HIB_PIPELINE_CUSTOM only.  0 or -errno. */
 	int (*transform)(void *ud, struct hib_pipeline_slot *s);
 	/* The writer thread, strictly in seq order.  0 or -errno. */
 	int (*consume)(void *ud, struct hib_pipeline_slot *s);
@@ -65,12 +89,14 @@ unsigned int hib_pipeline_threads(const struct hib_pipeline *p);
 /* The bytes of its slot buffers (touched only while it runs: what the caller must keep free). */
 size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p);
 /*
- * Run @job to completion on the caller's thread (which produces).  Returns 0 or the first
- * error of any stage; on error every stage stops and the slots are recycled, so the pipeline
- * can run again.  *ret_in / *ret_out (may be NULL) get the byte totals.
+ * Run @job to completion (the caller's thread waits for the workers and the writer).
+ * Returns 0 or the first error of any stage; on error every stage stops and the slots are
+ * recycled, so the pipeline can run again.  *ret_in / *ret_out (may be NULL) get the byte totals.
  */
 int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		     uint64_t *ret_in, uint64_t *ret_out);
+/* The figures of the last run (zeros before the first one). */
+void hib_pipeline_stats(const struct hib_pipeline *p, struct hib_pipeline_stats *ret_stats);
 /* Stop and join every thread, free everything. */
 void hib_pipeline_free(struct hib_pipeline *p);
 

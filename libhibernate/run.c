@@ -141,9 +141,14 @@ int hib_summary_format(char *buf, size_t size, const char *target,
 		"  %-18s %10.1f\n"
 		"  %-18s %10.1f\n"
 		"  %-18s %10.1f\n"
+		"  %-18s read %.1f, checksum %.1f, compress %.1f, encrypt %.1f, sink %.1f "
+		"(wall %.1f)\n"
+		"  %-18s reader %.1f (slots full), writer %.1f (next chunk not ready)\n"
 		"HIBERNATE-STATS pages=%" PRIu64 " raw=%" PRIu64 " compressed=%" PRIu64
 		" chunks=%" PRIu64 " threads=%u freeze_ms=%.1f snapshot_ms=%.1f write_ms=%.1f"
-		" sync_ms=%.1f copied=%" PRIu64 " streamed=%" PRIu64 "\n",
+		" sync_ms=%.1f copied=%" PRIu64 " streamed=%" PRIu64 " read_ms=%.1f csum_ms=%.1f"
+		" compress_ms=%.1f encrypt_ms=%.1f sink_ms=%.1f sink_wall_ms=%.1f read_wait_ms=%.1f"
+		" write_wait_ms=%.1f\n",
 		target, "pages", s->pages,
 		"data pages", s->copied, mib(s->copied * 4096), s->streamed,
 		"writer memory", s->rss_anon_kb / 1024.0, mib(s->overhead_pages * 4096),
@@ -159,6 +164,11 @@ int hib_summary_format(char *buf, size_t size, const char *target,
 		"write", s->write_ms,
 		"sync", s->sync_ms,
 		"total", s->freeze_ms + s->snapshot_ms + s->write_ms + s->sync_ms,
+		"stage CPU ms", s->read_ms, s->csum_ms, s->compress_ms, s->encrypt_ms, s->sink_ms,
+		s->sink_wall_ms,
+		"stall ms", s->read_wait_ms, s->write_wait_ms,
 		s->pages, s->raw, s->comp, s->chunks, s->threads, s->freeze_ms, s->snapshot_ms,
-		s->write_ms, s->sync_ms, s->copied, s->streamed);
+		s->write_ms, s->sync_ms, s->copied, s->streamed, s->read_ms, s->csum_ms,
+		s->compress_ms, s->encrypt_ms, s->sink_ms, s->sink_wall_ms, s->read_wait_ms,
+		s->write_wait_ms);
 }

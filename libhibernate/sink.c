@@ -28,12 +28,12 @@
 
 /* ---- file and block device ---------------------------------------------------------------- */
 
-static int fd_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
+static int pwrite_all(struct hib_sink *s, int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *p = buf;
 
 	while (len > 0) {
-		ssize_t n = pwrite(s->fd, p, len, (off_t)off);
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -51,9 +51,188 @@ static int fd_write(struct hib_sink *s, const void *buf, size_t len, uint64_t of
 	return 0;
 }
 
+/* ---- gathered, O_DIRECT writes (hib_sink_direct()) ---- */
+
+struct direct_buf {
+	int dfd;		/* opened O_DIRECT, or s->fd where that failed */
+	uint8_t *buf;		/* cap bytes, then one block of scratch; aligned */
+	size_t cap;		/* a multiple of bs */
+	size_t bs;		/* the target's logical block size */
+	uint64_t start;		/* target offset of buf[0], a multiple of bs */
+	size_t len;		/* bytes of buf to write at start */
+	bool open;		/* a run of writes is being gathered */
+};
+
+/* The block at @off (a multiple of bs) into @dst: what lies past the end of a file is 0. */
+static int direct_read_block(struct direct_buf *d, uint64_t off, uint8_t *dst)
+{
+	size_t got = 0;
+
+	while (got < d->bs) {
+		ssize_t n = pread(d->dfd, dst + got, d->bs - got, (off_t)(off + got));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	memset(dst + got, 0, d->bs - got);
+	return 0;
+}
+
+/*
+ * Write out what is gathered: the whole blocks, and a partial last block completed with
+ * what the target holds behind it.  The partial block stays in the buffer, so that the run
+ * can go on.
+ */
+static int direct_flush(struct hib_sink *s, struct direct_buf *d)
+{
+	size_t tail = d->len % d->bs, full = d->len - tail;
+	int r;
+
+	if (!d->open || d->len == 0)
+		return 0;
+	if (tail) {
+		uint8_t *scratch = d->buf + d->cap;
+
+		r = direct_read_block(d, d->start + full, scratch);
+		if (r < 0)
+			return r;
+		memcpy(d->buf + d->len, scratch + tail, d->bs - tail);
+	}
+	r = pwrite_all(s, d->dfd, d->buf, full + (tail ? d->bs : 0), d->start);
+	if (r < 0)
+		return r;
+	if (tail && full)
+		memmove(d->buf, d->buf + full, tail);
+	d->start += full;
+	d->len = tail;
+	return 0;
+}
+
+/* Flush and forget the run: the next write reads its first block again. */
+static int direct_close_run(struct hib_sink *s, struct direct_buf *d)
+{
+	int r = direct_flush(s, d);
+
+	d->open = false;
+	d->len = 0;
+	return r;
+}
+
+static int direct_write(struct hib_sink *s, struct direct_buf *d, const uint8_t *p, size_t len,
+			uint64_t off)
+{
+	int r;
+
+	while (len > 0) {
+		size_t n;
+
+		if (!d->open || off != d->start + d->len) {
+			size_t head;
+
+			r = direct_close_run(s, d);
+			if (r < 0)
+				return r;
+			d->start = off - off % d->bs;
+			head = (size_t)(off - d->start);
+			if (head) {
+				r = direct_read_block(d, d->start, d->buf);
+				if (r < 0)
+					return r;
+			}
+			d->len = head;
+			d->open = true;
+		}
+		n = MIN(len, d->cap - d->len);
+		hib_copy(d->buf + d->len, p, n);
+		d->len += n;
+		p += n;
+		len -= n;
+		off += n;
+		if (d->len == d->cap) {
+			r = pwrite_all(s, d->dfd, d->buf, d->cap, d->start);
+			if (r < 0)
+				return r;
+			d->start += d->cap;
+			d->len = 0;
+		}
+	}
+	return 0;
+}
+
+static void direct_free(struct hib_sink *s)
+{
+	struct direct_buf *d = s->direct;
+
+	if (!d)
+		return;
+	(void)direct_close_run(s, d);
+	if (d->dfd >= 0 && d->dfd != s->fd)
+		close(d->dfd);
+	free(d->buf);
+	free(d);
+	s->direct = NULL;
+}
+
+int hib_sink_direct(struct hib_sink *s, size_t bytes)
+{
+	struct direct_buf *d;
+	char path[64];
+	int lbs = 0;
+
+	if (!s || s->fd < 0 || (s->kind != HIB_SINK_BLOCK && s->kind != HIB_SINK_FILE) ||
+	    !s->writable || s->direct || bytes % 4096)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->cap = bytes ? bytes : HIB_SINK_DIRECT_BYTES;
+	/* The logical block size: offsets and lengths of O_DIRECT I/O are multiples of it. */
+	if (s->kind == HIB_SINK_BLOCK && ioctl(s->fd, BLKSSZGET, &lbs) == 0 && lbs >= 512 &&
+	    lbs <= 65536 && !(lbs & (lbs - 1)))
+		d->bs = (size_t)lbs;
+	else
+		d->bs = 4096;
+	if (d->cap % d->bs) {
+		free(d);
+		return -EINVAL;
+	}
+	if (posix_memalign((void **)&d->buf, d->bs > 4096 ? d->bs : 4096, d->cap + d->bs) != 0) {
+		free(d);
+		return -ENOMEM;
+	}
+	/* A description of its own: O_DIRECT does not reach the reads and ioctls on s->fd. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fd);
+	d->dfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (d->dfd < 0)
+		d->dfd = s->fd;	/* gathered all the same, through the page cache */
+	s->direct = d;
+	s->write_buffer_bytes += d->cap + d->bs;
+	return 0;
+}
+
+static int fd_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
+{
+	if (s->direct)
+		return direct_write(s, s->direct, buf, len, off);
+	return pwrite_all(s, s->fd, buf, len, off);
+}
+
 static int fd_read(struct hib_sink *s, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
+
+	if (s->direct) {
+		int r = direct_flush(s, s->direct);
+
+		if (r < 0)
+			return r;
+	}
 
 	while (len > 0) {
 		ssize_t n = pread(s->fd, p, len, (off_t)off);
@@ -74,6 +253,12 @@ static int fd_read(struct hib_sink *s, void *buf, size_t len, uint64_t off)
 
 static int fd_sync(struct hib_sink *s)
 {
+	if (s->direct) {
+		int r = direct_close_run(s, s->direct);
+
+		if (r < 0)
+			return r;
+	}
 	if (fsync(s->fd) < 0)
 		return negative_errno();
 	return 0;
@@ -110,6 +295,7 @@ static int file_size(struct hib_sink *s, uint64_t *ret_size)
 
 static void fd_close(struct hib_sink *s)
 {
+	direct_free(s);
 	if (s->fd >= 0)
 		close(s->fd);
 	/* A file we created that holds no image: nothing is left behind. */
@@ -298,6 +484,14 @@ static int sink_open(const char *path, int mode, bool safe, struct hib_sink **re
 	snprintf(s->name, sizeof(s->name), "%s", path);
 	s->fd = TAKE_FD(fd);
 	s->priv = TAKE_PTR(created);
+	/* A block device is written in whole blocks, O_DIRECT (hib_sink_direct()). */
+	if (block && mode != HIB_SINK_READ) {
+		r = hib_sink_direct(s, 0);
+		if (r < 0) {
+			fd_close(s);
+			return r;
+		}
+	}
 	*ret_sink = s;
 	return 0;
 }

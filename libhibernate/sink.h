@@ -52,6 +52,7 @@ struct hib_sink {
 				 * hib_image_invalidate()): a file this sink created without
 				 * one is removed when it closes */
 	void *priv;		/* implementation data */
+	void *direct;		/* a block device's O_DIRECT write buffer (sink.c) */
 };
 
 enum {
@@ -87,6 +88,20 @@ int hib_sink_open(const char *path, int mode, struct hib_sink **ret_sink);
  */
 int hib_sink_open_safe(const char *path, int mode, struct hib_sink **ret_sink, char *why,
 		       size_t why_size);
+/*
+ * Write @s (a file or block sink) through a buffer of @bytes (a multiple of 4096; 0: the
+ * default, HIB_SINK_DIRECT_BYTES) and a second descriptor opened O_DIRECT: writes at
+ * consecutive offsets are gathered and go out in whole aligned blocks, bypassing the page
+ * cache (for a block device: no read-modify-write of the page a record boundary falls in,
+ * no writeback threads on the CPUs the compressors need).  A partial last block is
+ * completed with what the target holds there.  Reads, sync and close write the buffer out
+ * first.  hib_sink_open() does this for a block device it opens for writing; the tests call
+ * it for files.  Without O_DIRECT (EINVAL from open) the writes are gathered all the same.
+ * Allocates the buffer (counted in write_buffer_bytes).  0 or -errno.
+ */
+#define HIB_SINK_DIRECT_BYTES	(256u << 10)
+int hib_sink_direct(struct hib_sink *s, size_t bytes);
+
 /*
  * A growable in-memory sink of at most @capacity bytes (tests, and staging).  Its size is
  * @capacity while s->writable is set; clear s->writable to read it back (size = data length).

@@ -5,8 +5,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "macro.h"
 #include "util.h"
@@ -70,4 +75,28 @@ ssize_t hib_read_file(const char *path, char *buf, size_t size)
 		return -EFBIG;
 	buf[n] = 0;
 	return n;
+}
+
+void hib_copy(void *dst, const void *src, size_t len)
+{
+#ifdef __SSE2__
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	size_t i = 0;
+
+	for (; i + 64 <= len; i += 64) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+		__m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+		__m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+
+		_mm_storeu_si128((__m128i *)(d + i), a);
+		_mm_storeu_si128((__m128i *)(d + i + 16), b);
+		_mm_storeu_si128((__m128i *)(d + i + 32), c);
+		_mm_storeu_si128((__m128i *)(d + i + 48), e);
+	}
+	memcpy(d + i, s + i, len - i);
+#else
+	memcpy(dst, src, len);
+#endif
 }

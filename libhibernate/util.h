@@ -4,7 +4,9 @@
 #define LIBHIBERNATE_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /*
  * Read up to @len bytes from @fd, retrying on EINTR and short reads; fewer only at end of
@@ -27,5 +29,32 @@ int hib_secret_fd_check(int fd);
 /* Format a refusal into @why (may be NULL) and return @err: `return hib_why(why, n, -EX, ...)`. */
 int hib_why(char *why, size_t why_size, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * memcpy() for the bulk copies of the write path (the sink's gathering buffer): 16-byte
+ * SSE2 moves where the CPU has them.  As fast as glibc's memcpy() on hardware; 4x faster
+ * in an emulated guest (QEMU TCG), where glibc's "rep movsb" runs byte by byte.
+ */
+void hib_copy(void *dst, const void *src, size_t len);
+
+/* Nanoseconds of @clock (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID: the stage figures). */
+static inline uint64_t hib_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t hib_cpu_ns(void)
+{
+	return hib_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static inline uint64_t hib_wall_ns(void)
+{
+	return hib_clock_ns(CLOCK_MONOTONIC);
+}
 
 #endif /* LIBHIBERNATE_UTIL_H */

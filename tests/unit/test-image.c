@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <xxhash.h>
 
+#include "csum.h"
 #include "image.h"
 #include "image-helpers.h"
 
@@ -658,10 +659,40 @@ static void test_chunk_codec(void **state)
 	free(back);
 }
 
+/* csum.h's XXH3 (scalar, AVX2) gives libxxhash's values, at every length and alignment. */
+static void test_xxh3_impls(void **state)
+{
+	hib_xxh3_fn_t avx2 = hib_xxh3_64_avx2_fn();
+	size_t n = (1u << 20) + 7, len, off;
+	uint8_t *buf = malloc(n);
+	uint64_t x = 88172645463325252ull;
+
+	(void)state;
+	assert_non_null(buf);
+	for (len = 0; len < n; len++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[len] = (uint8_t)x;
+	}
+	for (off = 0; off < 3; off++)
+		for (len = 0; len + off < n; len = len < 2100 ? len + 1 : len * 3 + 17) {
+			uint64_t want = (uint64_t)XXH3_64bits(buf + off, len);
+
+			assert_true(hib_xxh3_64(buf + off, len) == want);
+			assert_true(hib_xxh3_64_scalar(buf + off, len) == want);
+			if (avx2)
+				assert_true(avx2(buf + off, len) == want);
+		}
+	assert_true(hib_xxh3_64(buf, n) == (uint64_t)XXH3_64bits(buf, n));
+	print_message("xxh3: %s in use, avx2 %s\n", hib_xxh3_impl(),
+		      avx2 ? "tested" : "not available");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_xxh3_impls),
 		cmocka_unit_test(test_invalidate_is_one_shot),
 		cmocka_unit_test(test_torn_write_leaves_no_image),
 		cmocka_unit_test(test_rejections),

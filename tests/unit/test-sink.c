@@ -71,6 +71,83 @@ static void test_file_round_trip(void **state)
 	hib_sink_close(NULL);
 }
 
+/*
+ * hib_sink_direct(): gathered O_DIRECT writes of any length at any offset, runs and jumps,
+ * reads and syncs in between, leave exactly what plain writes would (the bytes around them
+ * untouched).
+ */
+static void test_direct(void **state)
+{
+	enum { SIZE = 1 << 20, SPACE = SIZE + (256 << 10) };
+	uint8_t *shadow = calloc(1, SPACE), *back = malloc(SPACE), *data = malloc(SPACE);
+	uint64_t x = 0x9E3779B97F4A7C15ull, off = 0, end = SIZE;
+	struct hib_sink *s = NULL;
+	char path[128];
+	size_t i;
+	int fd, k;
+
+	(void)state;
+	assert_non_null(shadow);
+	assert_non_null(back);
+	assert_non_null(data);
+	for (i = 0; i < SPACE; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		data[i] = (uint8_t)x;
+		if (i < SIZE)
+			shadow[i] = (uint8_t)(x >> 8);
+	}
+	snprintf(path, sizeof(path), "%s/direct", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, shadow, SIZE), SIZE);
+	close(fd);
+
+	assert_int_equal(hib_sink_open(path, HIB_SINK_WRITE, &s), 0);
+	assert_int_equal(hib_sink_direct(s, 1000), -EINVAL);
+	assert_int_equal(hib_sink_direct(s, 64 << 10), 0);
+	assert_int_equal(hib_sink_direct(s, 64 << 10), -EINVAL);	/* once */
+	assert_true(s->write_buffer_bytes >= 64 << 10);
+	for (k = 0; k < 3000; k++) {
+		size_t len, at;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		switch (x % 16) {
+		case 0:		/* a jump, aligned or not */
+			off = (x >> 8) % SIZE;
+			if (x & 0x10000)
+				off &= ~(uint64_t)4095;
+			break;
+		case 1:		/* a read in between */
+			at = (size_t)((x >> 8) % (SIZE - 5000));
+			len = (size_t)((x >> 32) % 5000) + 1;
+			assert_int_equal(hib_sink_read(s, back, len, at), 0);
+			assert_memory_equal(back, shadow + at, len);
+			continue;
+		case 2:
+			assert_int_equal(hib_sink_sync(s), 0);
+			continue;
+		}
+		len = x & 0x100000 ? 48 : (size_t)((x >> 24) % 100000) + 1;
+		if (off + len > SPACE)
+			off = 0;
+		at = (size_t)((x >> 40) % (SPACE - len));
+		assert_int_equal(hib_sink_write(s, data + at, len, off), 0);
+		memcpy(shadow + off, data + at, len);
+		off += len;
+		if (off > end)
+			end = off;
+	}
+	hib_sink_close(s);	/* writes out what is gathered */
+
+	assert_int_equal(hib_sink_open(path, HIB_SINK_READ, &s), 0);
+	assert_int_equal(hib_sink_read(s, back, end, 0), 0);
+	assert_memory_equal(back, shadow, end);
+	hib_sink_close(s);
+	free(shadow);
+	free(back);
+	free(data);
+}
+
 static void test_open_refusals(void **state)
 {
 	char path[128];
@@ -256,6 +333,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_round_trip),
+		cmocka_unit_test(test_direct),
 		cmocka_unit_test(test_open_refusals),
 		cmocka_unit_test(test_preflight),
 		cmocka_unit_test(test_file_preflight_too_small),
