@@ -147,7 +147,7 @@ static void test_freeze_all_keeps_ancestors(void **state)
 	assert_call_pidfd_open(1, 50);
 	assert_call_pidfd_open(2, 1);
 	assert_call_pidfd_open(3, 99);
-	assert_call_freeze(4, 0, 0);
+	assert_call_freeze(4, FREEZE_PROCESSES_PERSIST, 0);	/* the command exits frozen */
 	assert_int_equal(mock_calls[4].args.timeout_ms, 700);
 	assert_int_not_equal(mock_calls[4].args.refused, 0);
 	assert_call_freeze(5, THAW_ONE_FD, FD_BASE + 60);
@@ -167,7 +167,7 @@ static void test_freeze_all_no_keep(void **state)
 	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_OK);
 	flush();
 	assert_int_equal(mock_n_calls, 1);
-	assert_call_freeze(0, 0, 0);
+	assert_call_freeze(0, FREEZE_PROCESSES_PERSIST, 0);
 	assert_non_null(strstr(out_buf, "froze 123 tasks"));
 	assert_null(strstr(out_buf, "kept"));
 }
