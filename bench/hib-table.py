@@ -108,6 +108,8 @@ def metrics(r):
                 % (r.get('vmtest') or '?', r['name'])}
     res = r['BENCH-HIB-RESUMED']
     o = {'digest_ok': res.get('digest_ok') == '1'}
+    algo = (r.get('threads_compression') or ' x ?').split(' x ')[-1]
+    o['algo_ok'] = not r['method'].startswith('stock-') or algo == r['method'][6:]
     raw = stored = wsec = load = None
     if r['method'].startswith('stock'):
         if 'Wrote' in r:
@@ -188,8 +190,11 @@ def main():
         res = []
         if ok:
             bad = sum(1 for m in ok if not m['digest_ok'])
-            res.append('ok %d/%d%s' % (len(ok), len(ms),
-                                       ' (%d DIGEST MISMATCH)' % bad if bad else ''))
+            wrong = sum(1 for m in ok if not m['algo_ok'])
+            res.append('ok %d/%d%s%s' % (len(ok), len(ms),
+                                         ' (%d DIGEST MISMATCH)' % bad if bad else '',
+                                         ' (%d with another compressor: see the extras)' % wrong
+                                         if wrong else ''))
         for f in sorted(set(fails)):
             res.append('failed %d/%d: %s' % (fails.count(f), len(ms), f.replace('|', '/')))
         g = lambda k: [m.get(k) for m in ok]

@@ -65,8 +65,19 @@ case $HIB_BOOT in
 		hib_check mkswap mkswap "$HIB_DISK_hib" || exit 0
 		hib_check swapon swapon "$HIB_DISK_hib" || exit 0
 		echo shutdown > /sys/power/disk
+		comp=$(cat /sys/module/hibernate/parameters/compressor 2>/dev/null)
 		hib_log "/sys/power/disk: $(cat /sys/power/disk); image_size $(cat /sys/power/image_size);" \
-			"$(cat /sys/module/hibernate/parameters/compressor 2>/dev/null || echo 'no hibernate.compressor parameter')"
+			"compressor ${comp:-?}"
+		# The kernel ignores hibernate.compressor=X (a pr_debug only) when X is not
+		# built in and keeps its default: that would be a mislabelled row.
+		if [ "$comp" != "${METHOD#stock-}" ]; then
+			echo "BENCH-HIB-FAILED method=$METHOD pct=$PCT mib=$mib rc=1 err=compressor-unavailable after_ms=0"
+			echo "BENCH-HIB-FAILMSG hibernate.compressor=${METHOD#stock-} not accepted, the kernel kept '${comp:-?}' (CONFIG_CRYPTO_$(echo "${METHOD#stock-}" | tr a-z A-Z) not set?): not run"
+			printf '%s\n' "$MARK" | dd of="$spare" bs=512 count=1 conv=notrunc 2>/dev/null
+			sync
+			hib_ok hibernate-$METHOD-$PCT "not run: compressor ${METHOD#stock-} unavailable (recorded)"
+			exit 0
+		fi
 	fi
 
 	mkdir -p $D
