@@ -148,15 +148,25 @@ res=$OUT/hib-results.txt
 t_hib=$(date +%s)
 {
 	echo "HOST kernel=$rel date=$(date -u +%Y-%m-%dT%H:%MZ) reps=$HIB_REPS"
+	echo "HOSTLINE kernel $rel: $(cat "$(dirname "$rel")/kernel.release" 2>/dev/null), flavor $(cat "$(dirname "$rel")/flavor" 2>/dev/null), input hash $(cat "$(dirname "$rel")/hash" 2>/dev/null), built $(date -u -r "$rel" +%Y-%m-%dT%H:%MZ)"
 	echo "HOSTLINE host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(qemu-system-x86_64 --version | head -n 1)"
 	echo "HOSTLINE kernel config: $(grep -E '^CONFIG_CRYPTO_(LZ4|LZO)=' "$relcfg" 2>/dev/null | tr '\n' ' ' || true)$(grep -q '^CONFIG_CRYPTO_LZ4=' "$relcfg" 2>/dev/null || echo '(no CONFIG_CRYPTO_LZ4: the stock-lz4 rows must fail)')"
 } > "$res"
 # run_hib NAME REP SCENARIO APPEND KIND [method pct]
 run_hib() {
-	local name=$1 rep=$2 scen=$3 app=$4 kind=$5 m=${6:-} pct=${7:-} r=0
+	local name=$1 rep=$2 scen=$3 app=$4 kind=$5 m=${6:-} pct=${7:-} r=0 w=0
+	# Kernel builds take both CPUs: wait for them (BENCH_WAIT_BUILD=0: warn only).
+	# (checked twice, 5 s apart: `make kernel` builds two flavors one after the other)
+	while [ "${BENCH_WAIT_BUILD:-1}" = 1 ] && { pgrep -f 'build-kerne[l].sh' >/dev/null ||
+		{ sleep 5; pgrep -f 'build-kerne[l].sh' >/dev/null; }; }; do
+		[ $w = 0 ] && echo "run-bench: a kernel build is running; waiting before $name"
+		sleep 20
+		w=$((w + 20))
+	done
+	[ $w = 0 ] || echo "HOSTLINE waited ${w} s for a kernel build before $name" >> "$res"
 	if pgrep -f 'build-kerne[l].sh' >/dev/null; then
 		echo "run-bench: warning: a kernel build is running; the numbers will be skewed" >&2
-		echo "HOSTLINE warning: a kernel build was running during $name" >> "$res"
+		echo "HOSTLINE warning: a kernel build was running at the start of $name" >> "$res"
 	fi
 	echo "run-bench: $name ($(date -u +%H:%M:%S)), console: $OUT/vm-logs/$name.log"
 	/usr/bin/python3 tests/vm/vmtest.py --kernel "$rel" \
@@ -164,7 +174,12 @@ run_hib() {
 		--bin "$BUILD/bench/memfill" --bin "$lz4bin" \
 		--workdir "$OUT/vm-work" --logdir "$OUT/vm-logs" \
 		--scenario "$scen" --name "$name" --append "$app" \
+		--stamp 'bench: hibernate start|reboot: Power down|BENCH-HIB-ANSWER' \
 		> "$OUT/$name.out" 2>&1 || r=$?
+	if pgrep -f 'build-kerne[l].sh' >/dev/null; then
+		echo "run-bench: warning: a kernel build started during $name" >&2
+		echo "HOSTLINE warning: a kernel build was running at the end of $name" >> "$res"
+	fi
 	sed -n '/^vmtest /p' "$OUT/$name.out"
 	if [ $r != 0 ]; then
 		sed -n '/FAIL/,$p' "$OUT/$name.out"

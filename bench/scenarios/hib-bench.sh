@@ -120,6 +120,7 @@ case $HIB_BOOT in
 	fi
 	# Resumed (or the hibernation failed): time the workload's first answer.
 	ans=$(memfill ask $D ping)
+	echo "BENCH-HIB-ANSWER $ans"	# the host stamps this line (vmtest --stamp)
 	echo 5 > /proc/sys/kernel/printk
 	if [ $rc != 0 ]; then
 		err=$(echo "$out" | sed -n 's/.*\(Cannot allocate memory\|not enough free memory\).*/ENOMEM/p' | head -n 1)
