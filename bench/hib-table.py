@@ -162,7 +162,10 @@ def metrics(r):
         # (not written by either) included, per second of writing.
         if wsec:
             o['saved_mbs'] = sum(r['created']) * 4096 / 1e6 / wsec
-    o['swapped'] = int(res.get('vmswap_kb', 0)) / 1024
+    # VmSwap right after the resume, before the first full pass (runs from before that
+    # key existed read it after the pass, when it is back in memory: no figure)
+    o['swapped'] = (int(res['vmswap_before_pass_kb']) / 1024
+                    if 'vmswap_before_pass_kb' in res else None)
     o['pass_s'] = float(res.get('digest_ms', 0)) / 1e3
     return o
 

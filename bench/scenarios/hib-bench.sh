@@ -142,6 +142,9 @@ case $HIB_BOOT in
 		exit 0
 	fi
 	tsc_ans=$(echo "$ans" | sed -n 's/^pong tsc=\([0-9]*\)$/\1/p')
+	# What of the workload is in swap, not in memory (the stock kernel swaps workload
+	# pages out to make room for its copy): before the digest brings it back.
+	vmswap0=$(awk '/^VmSwap/ { print $2 }' /proc/$pid/status)
 	d=$(memfill ask $D digest)
 	got=$(echo "$d" | sed 's/^digest=\([0-9a-f]*\).*/\1/')
 	pswpout1=$(awk '/^pswpout/ { print $2 }' /proc/vmstat)
@@ -151,7 +154,7 @@ case $HIB_BOOT in
 	# (what it had in swap comes back then): its "ms=" is that pass.
 	dms=$(echo "$d" | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
 	echo "BENCH-HIB-RESUMED method=$METHOD pct=$PCT mib=$mib ans_tsc=$tsc_ans" \
-		"pswpout_pages=$(( pswpout1 - pswpout0 )) rss_kb=$rss1 vmswap_kb=${vmswap1:-0}" \
+		"pswpout_pages=$(( pswpout1 - pswpout0 )) rss_kb=$rss1 vmswap_before_pass_kb=${vmswap0:-0} vmswap_kb=${vmswap1:-0}" \
 		"digest_ms=${dms:-0} digest_ok=$([ "$got" = "$digest" ] && echo 1 || echo 0)"
 	[ -n "$tsc_ans" ] && hib_ok workload-answers "$ans" || hib_notok workload-answers "$ans"
 	if [ "$got" = "$digest" ]; then
