@@ -24,6 +24,9 @@
 #   BENCH_HIB_OURS_ONLY="89" (sizes without stock rows)  BENCH_HIB_THP_OFF="89" (sizes
 #   booted with transparent_hugepage=never, as vm-stream-880)  BENCH_HIB_LIMITS=1 (0:
 #   no limits boot)  BENCH_HIB_LIMIT_MIB=256 (data for the lz4 / disk rates)
+#   continuing an interrupted run: BENCH_HIB_REP_FIRST=N (first repetition's number)
+#   BENCH_HIB_APPEND=1 (add to hib-results.txt)  BENCH_HIB_DEADLINE=EPOCH_S (no VM run
+#   starts after it)
 #   BENCH_NET_MIB=512  BENCH_NET_REPS=5   (net part: bench/netbench on the host, image
 #   write / read through the file sink on local disk and the HTTP sink to a WebDAV nginx
 #   on 127.0.0.1, with and without encryption)
@@ -146,15 +149,23 @@ lz4bin=$(command -v lz4 || true)
 mkdir -p "$OUT/vm-logs"
 res=$OUT/hib-results.txt
 t_hib=$(date +%s)
+# BENCH_HIB_APPEND=1 adds to $res (continuing an interrupted run with BENCH_HIB_REP_FIRST)
+[ "${BENCH_HIB_APPEND:-0}" = 1 ] || : > "$res"
 {
 	echo "HOST kernel=$rel date=$(date -u +%Y-%m-%dT%H:%MZ) reps=$HIB_REPS"
 	echo "HOSTLINE kernel $rel: $(cat "$(dirname "$rel")/kernel.release" 2>/dev/null), flavor $(cat "$(dirname "$rel")/flavor" 2>/dev/null), input hash $(cat "$(dirname "$rel")/hash" 2>/dev/null), built $(date -u -r "$rel" +%Y-%m-%dT%H:%MZ)"
 	echo "HOSTLINE host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(qemu-system-x86_64 --version | head -n 1)"
 	echo "HOSTLINE kernel config: $(grep -E '^CONFIG_CRYPTO_(LZ4|LZO)=' "$relcfg" 2>/dev/null | tr '\n' ' ' || true)$(grep -q '^CONFIG_CRYPTO_LZ4=' "$relcfg" 2>/dev/null || echo '(no CONFIG_CRYPTO_LZ4: the stock-lz4 rows must fail)')"
-} > "$res"
+} >> "$res"
 # run_hib NAME REP SCENARIO APPEND KIND [method pct]
 run_hib() {
 	local name=$1 rep=$2 scen=$3 app=$4 kind=$5 m=${6:-} pct=${7:-} r=0 w=0
+	# BENCH_HIB_DEADLINE (date +%s): start no VM run after it
+	if [ -n "${BENCH_HIB_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$BENCH_HIB_DEADLINE" ]; then
+		echo "run-bench: deadline reached, $name not run"
+		echo "HOSTLINE deadline reached: $name not run" >> "$res"
+		return 0
+	fi
 	# Kernel builds take both CPUs: wait for them (BENCH_WAIT_BUILD=0: warn only).
 	# (checked twice, 5 s apart: `make kernel` builds two flavors one after the other)
 	while [ "${BENCH_WAIT_BUILD:-1}" = 1 ] && { pgrep -f 'build-kerne[l].sh' >/dev/null ||
@@ -198,7 +209,8 @@ run_hib() {
 	} >> "$res"
 	rm -rf "${OUT:?}/vm-work/$name"	# 2 x 1.6 GB disk files
 }
-for rep in $(seq 1 "$HIB_REPS"); do
+first=${BENCH_HIB_REP_FIRST:-1}
+for rep in $(seq "$first" $((first + HIB_REPS - 1))); do
 	[ "$HIB_LIMITS" = 0 ] || run_hib "hib-limits-r$rep" "$rep" bench/scenarios/hib-limits.sh \
 		"bench.limit_mib=$HIB_LIMIT_MIB" limits
 	for pct in $HIB_PCTS; do
