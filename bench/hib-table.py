@@ -343,7 +343,13 @@ def main():
             print('- %d%%: ours writes %.1f MB/s raw; the ceiling from the limits is %.1f MB/s '
                   '(min of lz4 on 2 vCPUs %.1f and disk %.1f x its ratio %.2f): %.0f%% of it'
                   % (pct, o['mbs'], ceil, rates['lz4-2vcpu'], rates['disk-write-direct'],
-                     ratio, 100 * o['mbs'] / ceil))
+                     ratio, 100 * o['mbs'] / ceil), end='')
+            if rates.get('lz4-2vcpu-nocrc'):
+                c2 = min(rates['lz4-2vcpu-nocrc'], rates['disk-write-direct'] * ratio)
+                print('; without lz4\'s frame checksum the ceiling is %.1f MB/s (%.0f%%)'
+                      % (c2, 100 * o['mbs'] / c2))
+            else:
+                print()
 
 
 if __name__ == '__main__':
