@@ -13,6 +13,11 @@
  *   memfill ask D CMD    send CMD, print the reply
  *   memfill clock        print "tsc=T" (raw time stamp counter)
  *   memfill tsc-hz       print the time stamp counter frequency (calibrated over 250 ms)
+ *   memfill ms           print CLOCK_MONOTONIC in ms (3 decimals; busybox date has no %N)
+ *   memfill gen --mib N --seed S --out F
+ *	writes N MiB of the same composition as "run" (thirds of random, text-like and zero
+ *	bytes, 1 MiB at a time) to the file F: the data the benchmark's lz4 and copy rates
+ *	are measured on (bench/scenarios/hib-limits.sh)
  *
  * Under QEMU/TCG the guest TSC counts host TSC ticks since that QEMU process started the
  * VM, so a TSC value taken in a resumed system measures from the start of the boot that
@@ -195,6 +200,50 @@ static int cmd_run(size_t mib, uint64_t seed, const char *dir)
 	return 0;
 }
 
+static int cmd_gen(size_t mib, uint64_t seed, const char *out)
+{
+	size_t third = mib * 256 / 3, pages = mib * 256;	/* in 4 KiB pages, as "run" */
+	static unsigned char buf[1 << 20];
+	FILE *f = fopen(out, "w");
+
+	if (!f) {
+		perror("memfill: gen");
+		return 1;
+	}
+	rng_state = seed ? seed : 1;
+	for (size_t pg = 0; pg < pages; ) {
+		size_t n = 0;
+
+		/* One MiB, or less at a third's boundary: random, text, then zero bytes. */
+		while (n < sizeof(buf) && pg < pages) {
+			size_t kind = pg < third ? 0 : pg < 2 * third ? 1 : 2;
+			size_t end = kind == 0 ? third : kind == 1 ? 2 * third : pages;
+			size_t cnt = end - pg;
+
+			if (cnt > (sizeof(buf) - n) / 4096)
+				cnt = (sizeof(buf) - n) / 4096;
+			if (kind == 0)
+				for (size_t i = 0; i < cnt * 4096 / 8; i++)
+					((uint64_t *)(buf + n))[i] = rng();
+			else if (kind == 1)
+				fill_text(buf + n, cnt * 4096);
+			else
+				memset(buf + n, 0, cnt * 4096);
+			n += cnt * 4096;
+			pg += cnt;
+		}
+		if (fwrite(buf, 1, n, f) != n) {
+			perror("memfill: gen: write");
+			return 1;
+		}
+	}
+	if (fclose(f) != 0) {
+		perror("memfill: gen: close");
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_ask(const char *dir, const char *what)
 {
 	char path[4096], line[512];
@@ -235,16 +284,18 @@ static int usage(void)
 	fprintf(stderr, "usage: memfill run --mib N [--seed S] --dir D\n"
 			"       memfill ask D ping|digest\n"
 			"       memfill clock\n"
-			"       memfill tsc-hz\n");
+			"       memfill tsc-hz\n"
+			"       memfill ms\n"
+			"       memfill gen --mib N [--seed S] --out F\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "run")) {
+	if (argc >= 2 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "gen"))) {
 		size_t mib = 0;
 		uint64_t seed = 1;
-		const char *dir = NULL;
+		const char *dir = NULL, *out = NULL;
 
 		for (int i = 2; i + 1 < argc; i += 2) {
 			if (!strcmp(argv[i], "--mib"))
@@ -253,9 +304,13 @@ int main(int argc, char **argv)
 				seed = strtoull(argv[i + 1], NULL, 0);
 			else if (!strcmp(argv[i], "--dir"))
 				dir = argv[i + 1];
+			else if (!strcmp(argv[i], "--out"))
+				out = argv[i + 1];
 			else
 				return usage();
 		}
+		if (!strcmp(argv[1], "gen"))
+			return mib && out ? cmd_gen(mib, seed, out) : usage();
 		if (!mib || !dir)
 			return usage();
 		return cmd_run(mib, seed, dir);
@@ -264,6 +319,10 @@ int main(int argc, char **argv)
 		return cmd_ask(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "clock")) {
 		printf("tsc=%" PRIu64 "\n", rdtsc());
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "ms")) {
+		printf("%.3f\n", now_ms());
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "tsc-hz"))

@@ -4,10 +4,12 @@
 # `make bench`: boot the VM once with bench/scenarios/freeze-bench.sh and
 # print freeze / thaw times of 100 and 1000 processes for freeze_processes(2),
 # the cgroup-v2 freezer and the PM freezer (median, min, max of the reps).
-# Then the hibernation benchmark: bench/scenarios/hib-bench.sh (2 boots each)
-# for the stock kernel's hibernation and ours, with workloads of 25% and 45%
-# of RAM (bench/memfill.c), and a table of write MB/s, image size, time to
-# power-off and boot-to-running.
+# Then the hibernation benchmark on the release kernel ($HIB_KERNEL_RELEASE):
+# bench/scenarios/hib-bench.sh (2 boots each) for the stock kernel's hibernation
+# (swap; hibernate.compressor=lz4 and =lzo) and ours (hibernatectl to the raw disk),
+# workloads of 25/45/70/89% of MemTotal (bench/memfill.c; 89%: ours only), runs
+# alternating, plus bench/scenarios/hib-limits.sh (lz4 and O_DIRECT disk rates in
+# the same VM); bench/hib-table.py prints the side-by-side table.
 #
 # Needs what `make deps kernel build` made: $HIB_KERNEL (default
 # build/kernel/bzImage), build/meson/{hibernatectl/hibernatectl,
@@ -17,7 +19,14 @@
 #   BENCH_PARTS="freeze hib net stream"   which parts to run
 #   BENCH_STREAM_MIBS="760 800 840 880 890 900 920"  HIB_KERNEL_RELEASE=build/kernel-release/bzImage
 #   (stream part: bench/stream-bench.py, the largest image without swap, issue 6)
-#   BENCH_HIB_PCTS="25 45"  BENCH_HIB_METHODS="stock ours"   (hibernation part)
+#   hibernation part: BENCH_HIB_PCTS="25 45 70 89"
+#   BENCH_HIB_METHODS="stock-lz4 stock-lzo ours"  BENCH_HIB_REPS=3 (1 for a smoke run)
+#   BENCH_HIB_OURS_ONLY="89" (sizes without stock rows)  BENCH_HIB_THP_OFF="89" (sizes
+#   booted with transparent_hugepage=never, as vm-stream-880)  BENCH_HIB_LIMITS=1 (0:
+#   no limits boot)  BENCH_HIB_LIMIT_MIB=256 (data for the lz4 / disk rates)
+#   continuing an interrupted run: BENCH_HIB_REP_FIRST=N (first repetition's number)
+#   BENCH_HIB_APPEND=1 (add to hib-results.txt)  BENCH_HIB_DEADLINE=EPOCH_S (no VM run
+#   starts after it)
 #   BENCH_NET_MIB=512  BENCH_NET_REPS=5   (net part: bench/netbench on the host, image
 #   write / read through the file sink on local disk and the HTTP sink to a WebDAV nginx
 #   on 127.0.0.1, with and without encryption)
@@ -34,8 +43,13 @@ BUSY=${BENCH_BUSY:-2}
 scenario=bench/scenarios/freeze-bench.sh
 
 PARTS=${BENCH_PARTS:-freeze hib net stream}
-HIB_PCTS=${BENCH_HIB_PCTS:-25 45}
-HIB_METHODS=${BENCH_HIB_METHODS:-stock ours}
+HIB_PCTS=${BENCH_HIB_PCTS:-25 45 70 89}
+HIB_METHODS=${BENCH_HIB_METHODS:-stock-lz4 stock-lzo ours}
+HIB_REPS=${BENCH_HIB_REPS:-3}
+HIB_OURS_ONLY=${BENCH_HIB_OURS_ONLY:-89}
+HIB_THP_OFF=${BENCH_HIB_THP_OFF:-89}
+HIB_LIMITS=${BENCH_HIB_LIMITS:-1}
+HIB_LIMIT_MIB=${BENCH_HIB_LIMIT_MIB:-256}
 
 for f in "$BUILD/hibernatectl/hibernatectl" "$BUILD/bench/freezebench" "$BUILD/bench/memfill"; do
 	[ -x "$f" ] || { echo "run-bench: $f missing: run \`make build\`" >&2; exit 1; }
@@ -120,175 +134,100 @@ for (m, n) in sorted(rows, key=lambda k: k[1]):
 EOF
 fi	# freeze part
 
-# ---- hibernation: stock (swap, /sys/power/state) vs ours (hibernatectl) ----
+# ---- hibernation: the stock kernel's own (swap, lz4 / lzo) vs ours (hibernatectl) ----
+# The same release kernel, VM, workload (memfill) and disk; runs alternate (per repetition:
+# the limits boot, then per size stock-lz4, stock-lzo, ours); bench/hib-table.py prints the
+# median (min-max) per cell.  Raw lines: $OUT/hib-results.txt.
 if [[ " $PARTS " == *" hib "* ]]; then
+rel=${HIB_KERNEL_RELEASE:-build/kernel-release/bzImage}
+[ -f "$rel" ] || { echo "run-bench: $rel missing: run \`make kernel\` (release flavor)" >&2; exit 1; }
+relcfg=$(dirname "$rel")/.config
 hib_scenario=bench/scenarios/hib-bench.sh
 hib_mem=$(sed -n 's/.* mem=\([0-9]*\).*/\1/p' "$hib_scenario" | head -n 1)
-: > "$OUT/hib-results.txt"
-for pct in $HIB_PCTS; do
-	for m in $HIB_METHODS; do
-		name=hib-$m-$pct
-		if pgrep -f 'build-kerne[l].sh' >/dev/null; then
-			echo "run-bench: warning: a kernel build is running; the numbers will be skewed" >&2
+lz4bin=$(command -v lz4 || true)
+[ -n "$lz4bin" ] || { echo "run-bench: the lz4 command is missing: run \`make deps\`" >&2; exit 1; }
+mkdir -p "$OUT/vm-logs"
+res=$OUT/hib-results.txt
+t_hib=$(date +%s)
+# BENCH_HIB_APPEND=1 adds to $res (continuing an interrupted run with BENCH_HIB_REP_FIRST)
+[ "${BENCH_HIB_APPEND:-0}" = 1 ] || : > "$res"
+{
+	echo "HOST kernel=$rel date=$(date -u +%Y-%m-%dT%H:%MZ) reps=$HIB_REPS"
+	echo "HOSTLINE kernel $rel: $(cat "$(dirname "$rel")/kernel.release" 2>/dev/null), flavor $(cat "$(dirname "$rel")/flavor" 2>/dev/null), input hash $(cat "$(dirname "$rel")/hash" 2>/dev/null), built $(date -u -r "$rel" +%Y-%m-%dT%H:%MZ)"
+	echo "HOSTLINE host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(qemu-system-x86_64 --version | head -n 1)"
+	echo "HOSTLINE kernel config: $(grep -E '^CONFIG_CRYPTO_(LZ4|LZO)=' "$relcfg" 2>/dev/null | tr '\n' ' ' || true)$(grep -q '^CONFIG_CRYPTO_LZ4=' "$relcfg" 2>/dev/null || echo '(no CONFIG_CRYPTO_LZ4: the stock-lz4 rows must fail)')"
+} >> "$res"
+# run_hib NAME REP SCENARIO APPEND KIND [method pct]
+run_hib() {
+	local name=$1 rep=$2 scen=$3 app=$4 kind=$5 m=${6:-} pct=${7:-} r=0 w=0
+	# BENCH_HIB_DEADLINE (date +%s): start no VM run after it
+	if [ -n "${BENCH_HIB_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$BENCH_HIB_DEADLINE" ]; then
+		echo "run-bench: deadline reached, $name not run"
+		echo "HOSTLINE deadline reached: $name not run" >> "$res"
+		return 0
+	fi
+	# Kernel builds take both CPUs: wait for them (BENCH_WAIT_BUILD=0: warn only).
+	# (checked twice, 5 s apart: `make kernel` builds two flavors one after the other)
+	while [ "${BENCH_WAIT_BUILD:-1}" = 1 ] && { pgrep -f 'build-kerne[l].sh' >/dev/null ||
+		{ sleep 5; pgrep -f 'build-kerne[l].sh' >/dev/null; }; }; do
+		[ $w = 0 ] && echo "run-bench: a kernel build is running; waiting before $name"
+		sleep 20
+		w=$((w + 20))
+	done
+	[ $w = 0 ] || echo "HOSTLINE waited ${w} s for a kernel build before $name" >> "$res"
+	if pgrep -f 'build-kerne[l].sh' >/dev/null; then
+		echo "run-bench: warning: a kernel build is running; the numbers will be skewed" >&2
+		echo "HOSTLINE warning: a kernel build was running at the start of $name" >> "$res"
+	fi
+	echo "run-bench: $name ($(date -u +%H:%M:%S)), console: $OUT/vm-logs/$name.log"
+	/usr/bin/python3 tests/vm/vmtest.py --kernel "$rel" \
+		--bin "$BUILD/hibernatectl/hibernatectl" \
+		--bin "$BUILD/bench/memfill" --bin "$lz4bin" \
+		--workdir "$OUT/vm-work" --logdir "$OUT/vm-logs" \
+		--scenario "$scen" --name "$name" --append "$app" \
+		--stamp 'bench: hibernate start|reboot: Power down|BENCH-HIB-ANSWER' \
+		> "$OUT/$name.out" 2>&1 || r=$?
+	if pgrep -f 'build-kerne[l].sh' >/dev/null; then
+		echo "run-bench: warning: a kernel build started during $name" >&2
+		echo "HOSTLINE warning: a kernel build was running at the end of $name" >> "$res"
+	fi
+	sed -n '/^vmtest /p' "$OUT/$name.out"
+	if [ $r != 0 ]; then
+		sed -n '/FAIL/,$p' "$OUT/$name.out"
+		echo "run-bench: $name failed (exit $r)" >&2
+		rc=1
+	fi
+	{
+		if [ "$kind" = limits ]; then
+			echo "LIMITS name=$name rep=$rep"
+		else
+			echo "RUN name=$name method=$m pct=$pct rep=$rep append=${app// /,}"
 		fi
-		echo "run-bench: $name: 2 boots (hibernate, resume), console: build/vm-logs/$name.log"
-		r=0
-		/usr/bin/python3 tests/vm/vmtest.py --kernel "$KERNEL" \
-			--bin "$BUILD/hibernatectl/hibernatectl" \
-			--bin "$BUILD/bench/memfill" \
-			--workdir "$OUT/vm-work" \
-			--scenario "$hib_scenario" --name "$name" \
-			--append "bench.method=$m bench.pct=$pct bench.ram=$hib_mem" \
-			> "$OUT/$name.out" 2>&1 || r=$?
-		sed -n '/^vmtest /p' "$OUT/$name.out"
-		[ $r = 0 ] || { sed -n '/FAIL/,$p' "$OUT/$name.out"; echo "run-bench: $name failed (exit $r)" >&2; rc=1; }
-		# The console lines the table needs, and the disks' written 4 KiB blocks.
-		{
-			echo "RUN name=$name method=$m pct=$pct"
-			grep -a -E '^(===== vmtest|BENCH-HIB|HIBERNATE-STATS)|restoring hibernation image|bench: hibernate start|(Wrote|Read) [0-9]+ kbytes|reboot: Power down' \
-				"build/vm-logs/$name.log" | tr -d '\r'
-			/usr/bin/python3 - "$OUT/vm-work/$name" <<'EOF'
-import os, sys
-for d in ('swap', 'image'):
-    p = os.path.join(sys.argv[1], d + '.img')
-    n = 0
-    zero = bytes(1 << 20)
-    with open(p, 'rb') as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                break
-            if b == zero[:len(b)]:
-                continue
-            for i in range(0, len(b), 4096):
-                if b[i:i + 4096].count(0) != len(b[i:i + 4096]):
-                    n += 1
-    print('DISK name=%s nonzero_blocks=%d' % (d, n))
-EOF
-		} >> "$OUT/hib-results.txt"
+		grep -a -E '^(===== vmtest|BENCH-|HIBERNATE-STATS|HIBTEST (not ok|ok (hibernate|resume)))|restoring hibernation image|bench: hibernate start|PM: |reboot: Power down' \
+			"$OUT/vm-logs/$name.log" | tr -d '\r'
+		grep -E '^vmtest .*: (PASS|FAIL)' "$OUT/$name.out" || true
+	} >> "$res"
+	rm -rf "${OUT:?}/vm-work/$name"	# 2 x 1.6 GB disk files
+}
+first=${BENCH_HIB_REP_FIRST:-1}
+for rep in $(seq "$first" $((first + HIB_REPS - 1))); do
+	[ "$HIB_LIMITS" = 0 ] || run_hib "hib-limits-r$rep" "$rep" bench/scenarios/hib-limits.sh \
+		"bench.limit_mib=$HIB_LIMIT_MIB" limits
+	for pct in $HIB_PCTS; do
+		for m in $HIB_METHODS; do
+			app="bench.method=$m bench.pct=$pct bench.ram=$hib_mem"
+			case $m in
+			stock-*)
+				[[ " $HIB_OURS_ONLY " == *" $pct "* ]] && continue
+				app="$app hibernate.compressor=${m#stock-}" ;;
+			esac
+			[[ " $HIB_THP_OFF " == *" $pct "* ]] && app="$app transparent_hugepage=never"
+			run_hib "hib-$m-$pct-r$rep" "$rep" "$hib_scenario" "$app" hib "$m" "$pct"
+		done
 	done
 done
-
-/usr/bin/python3 - "$OUT/hib-results.txt" <<'EOF' | tee "$OUT/hib-table.md"
-import re, sys
-
-runs, cur, boot = [], None, 0
-for line in open(sys.argv[1]):
-    line = line.rstrip('\n')
-    kv = dict(x.split('=', 1) for x in line.split() if '=' in x)
-    if line.startswith('RUN '):
-        cur = {'name': kv['name'], 'method': kv['method'], 'pct': int(kv['pct']), 'boots': {}}
-        runs.append(cur)
-        continue
-    m = re.match(r'===== vmtest \S+ boot (\d+)/\d+', line)
-    if m:
-        boot = int(m.group(1))
-        continue
-    m = re.match(r'===== vmtest \S+ boot (\d+) ended after ([\d.]+) s', line)
-    if m:
-        cur['boots'][int(m.group(1))] = float(m.group(2))
-        continue
-    ts = re.match(r'\[\s*([\d.]+)\]', line)
-    ts = float(ts.group(1)) if ts else None
-    for tag in ('BENCH-HIB-INFO', 'BENCH-HIB-START', 'BENCH-HIB-B2', 'BENCH-HIB-RESUMED',
-                'BENCH-HIB-FAILED', 'HIBERNATE-STATS', 'DISK'):
-        if line.startswith(tag + ' '):
-            cur.setdefault(tag + ('-' + kv['name'] if tag == 'DISK' else ''), kv)
-    if 'bench: hibernate start' in line and boot == 1:
-        cur['t_start'] = ts
-    if 'reboot: Power down' in line and boot == 1:
-        cur['t_off'] = ts
-    m = re.search(r'(Wrote|Read) (\d+) kbytes in ([\d.]+) seconds', line)
-    if m:
-        cur[m.group(1)] = (int(m.group(2)) * 1024, float(m.group(3)))
-    m = re.search(r'restoring hibernation image .*loaded in ([\d.]+) ms', line)
-    if m:
-        cur['loaded_ms'] = float(m.group(1))
-
-MiB = 1024 * 1024
-def f1(x):
-    return '-' if x is None else '%.1f' % x
-
-info = next((r['BENCH-HIB-INFO'] for r in runs if 'BENCH-HIB-INFO' in r), {})
-print('kernel %s, %s vCPUs, QEMU TCG -cpu max -machine q35 -m %s -smp %s, virtio disks '
-      '(cache=unsafe), guest MemTotal %s kB, TSC %.2f GHz'
-      % (info.get('kernel', '?'), info.get('cpus', '?'), info.get('ram_mib', '?'),
-         info.get('cpus', '?'), info.get('memtotal_kb', '?'),
-         float(info.get('tsc_hz', 0)) / 1e9))
-print()
-print('| method | workload | result | image (raw) MiB | on disk MiB | ratio | write MB/s (raw) '
-      '| write s | start -> power-off s | boot -> running s | image load s | swapped out MiB |')
-print('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-summary = {}
-for r in runs:
-    st = r.get('BENCH-HIB-START', {})
-    wl = '%d%% (%s MiB)' % (r['pct'], st.get('mib', r.get('BENCH-HIB-INFO', {}).get('mib', '?')))
-    if 'BENCH-HIB-FAILED' in r:
-        fl = r['BENCH-HIB-FAILED']
-        print('| %s | %s | failed: %s | - | - | - | - | - | - | - | - | - |'
-              % (r['method'], wl, fl.get('err', '?')))
-        continue
-    if 'BENCH-HIB-RESUMED' not in r:
-        print('| %s | %s | failed: no resume (see build/vm-logs/%s.log) | - | - | - | - | - | - | - | - | - |'
-              % (r['method'], wl, r['name']))
-        continue
-    res = r['BENCH-HIB-RESUMED']
-    hz = float(r['BENCH-HIB-INFO']['tsc_hz'])
-    b2 = r.get('BENCH-HIB-B2', {})
-    swapped = int(res.get('pswpout_pages', 0)) * 4096
-    raw = comp = wsec = load = None
-    if r['method'] == 'stock' and 'Wrote' in r:
-        raw, wsec = r['Wrote']
-        # the swap disk's written blocks: header page, image pages (compressed data
-        # and swap maps) and pages swapped out while the image memory was preallocated
-        comp = (int(r['DISK-swap']['nonzero_blocks']) - 1) * 4096 - swapped
-        load = r['Read'][1] if 'Read' in r else None
-    elif 'HIBERNATE-STATS' in r:
-        hs = r['HIBERNATE-STATS']
-        raw, comp = int(hs['raw']), int(hs['compressed'])
-        wsec = (float(hs['write_ms']) + float(hs['sync_ms'])) / 1e3
-        load = r['loaded_ms'] / 1e3 if 'loaded_ms' in r else None
-    off = (r['t_off'] - r['t_start']) if r.get('t_off') is not None and r.get('t_start') is not None else None
-    b2r = None
-    if b2 and res.get('ans_tsc'):
-        kstart = int(b2['tsc']) - float(b2['uptime_ms']) / 1e3 * hz
-        b2r = (int(res['ans_tsc']) - kstart) / hz
-    mbs = raw / 1e6 / wsec if raw and wsec else None
-    summary[(r['method'], r['pct'])] = mbs
-    print('| %s | %s | ok%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |'
-          % (r['method'], wl, '' if res.get('digest_ok') == '1' else ' (DIGEST MISMATCH)',
-             f1(raw / MiB if raw else None), f1(comp / MiB if comp else None),
-             '%.2f' % (raw / comp) if raw and comp else '-', f1(mbs), '%.2f' % wsec if wsec else '-',
-             '%.2f' % off if off is not None else '-', '%.2f' % b2r if b2r is not None else '-',
-             '%.2f' % load if load is not None else '-', f1(swapped / MiB)))
-print()
-for pct in sorted({p for _, p in summary}):
-    s, o = summary.get(('stock', pct)), summary.get(('ours', pct))
-    if s and o:
-        print('- %d%%: ours / stock write throughput = %.2fx (target >= 2x: %s)'
-              % (pct, o / s, 'met' if o / s >= 2 else 'NOT met'))
-    else:
-        print('- %d%%: no ratio (stock %s, ours %s)' % (pct, 'ok' if s else 'failed',
-                                                       'ok' if o else 'failed'))
-print()
-print('write MB/s = raw image bytes / write time (stock: the kernel\'s own "Wrote N kbytes in '
-      'T seconds"; ours: HIBERNATE-STATS write_ms + sync_ms).  start -> power-off: guest printk '
-      'clock from "bench: hibernate start" (written to /dev/kmsg right before the command) to '
-      '"reboot: Power down".  boot -> running: from the boot-2 kernel start to the resumed '
-      'workload\'s answer, on the guest TSC (QEMU/TCG: host ticks since that QEMU started), '
-      'kernel start = TSC - uptime at the resume command.  image load: stock "Read ... in T '
-      'seconds", ours "loaded in X ms" (both before the atomic restore).  on disk (stock): '
-      'non-zero 4 KiB blocks of the swap disk minus the swap header and the pages swapped out.')
-for r in runs:
-    hs = r.get('HIBERNATE-STATS')
-    if hs:
-        print('- %s %d%%: freeze %s ms, snapshot %s ms, write %s ms, sync %s ms (%s threads)'
-              % (r['method'], r['pct'], hs['freeze_ms'], hs['snapshot_ms'], hs['write_ms'],
-                 hs['sync_ms'], hs['threads']))
-    if r['boots']:
-        print('- %s %d%%: QEMU wall per boot (host): %s'
-              % (r['method'], r['pct'], ', '.join('boot %d %.1f s' % kv for kv in sorted(r['boots'].items()))))
-EOF
+echo "HOSTLINE the hibernation part took $(( $(date +%s) - t_hib )) s" >> "$res"
+/usr/bin/python3 bench/hib-table.py "$res" | tee "$OUT/hib-table.md"
 fi
 
 # ---- image throughput through the sinks, on the host (no VM) ----

@@ -442,11 +442,15 @@ class SetupError(Exception):
 
 # --- QEMU --------------------------------------------------------------------
 
-def run_qemu(cmd, log, timeout, show):
+def run_qemu(cmd, log, timeout, show, stamp=None):
     """Run QEMU, copy its console to log (and to stdout: every line if
-    show is True, the lines matching show if it is a regex).
+    show is True, the lines matching show if it is a regex).  Console lines
+    matching the regex stamp are followed in the log by a line
+    "===== vmtest stamp T: LINE", T the host's seconds since QEMU started
+    (the guest's clocks jump at a snapshot and a restore; the host's do not).
 
     Returns (console text, timed out?, exit status)."""
+    t0 = time.time()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
@@ -456,6 +460,8 @@ def run_qemu(cmd, log, timeout, show):
             line = raw.decode('utf-8', 'replace').replace('\r', '')
             chunks.append(line)
             log.write(line)
+            if stamp and stamp.search(line):
+                log.write('===== vmtest stamp %.3f: %s\n' % (time.time() - t0, line.strip()))
             log.flush()
             if show is True or (show and show.search(line)):
                 sys.stdout.write(line)
@@ -511,6 +517,9 @@ def main(argv=None):
                     help='show the console while it runs')
     ap.add_argument('--show', metavar='REGEX',
                     help='show the console lines matching REGEX while it runs')
+    ap.add_argument('--stamp', metavar='REGEX',
+                    help='log the host time (s since QEMU started) of console '
+                    'lines matching REGEX ("===== vmtest stamp T: LINE")')
     ap.add_argument('--self-test', action='store_true',
                     help='test the splat detector and result parser')
     args = ap.parse_args(argv)
@@ -614,7 +623,8 @@ def run_scenario(args, name):
             t0 = time.time()
             show = True if args.verbose else (
                 re.compile(args.show) if args.show else None)
-            text, timed_out, rc = run_qemu(cmd, log, timeout + 90, show)
+            text, timed_out, rc = run_qemu(cmd, log, timeout + 90, show,
+                                           re.compile(args.stamp) if args.stamp else None)
             dt = time.time() - t0
             log.write('===== vmtest %s boot %d ended after %.1f s%s\n' % (
                 name, boot, dt, ' (TIMEOUT)' if timed_out else ''))
