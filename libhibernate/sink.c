@@ -66,21 +66,11 @@ struct direct_buf {
 /* The block at @off (a multiple of bs) into @dst: what lies past the end of a file is 0. */
 static int direct_read_block(struct direct_buf *d, uint64_t off, uint8_t *dst)
 {
-	size_t got = 0;
+	ssize_t got = hib_pread_full(d->dfd, dst, d->bs, (off_t)off);
 
-	while (got < d->bs) {
-		ssize_t n = pread(d->dfd, dst + got, d->bs - got, (off_t)(off + got));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	memset(dst + got, 0, d->bs - got);
+	if (got < 0)
+		return (int)got;
+	memset(dst + got, 0, d->bs - (size_t)got);
 	return 0;
 }
 

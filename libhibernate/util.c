@@ -28,12 +28,14 @@ int hib_why(char *why, size_t why_size, int err, const char *fmt, ...)
 	return err;
 }
 
-ssize_t hib_read_full(int fd, void *buf, size_t len)
+/* read(2) or, with @off >= 0, pread(2) at @off, until @len bytes, EOF or an error. */
+static ssize_t read_full_at(int fd, void *buf, size_t len, off_t off)
 {
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n = read(fd, (uint8_t *)buf + got, len - got);
+		ssize_t n = off < 0 ? read(fd, (uint8_t *)buf + got, len - got) :
+			    pread(fd, (uint8_t *)buf + got, len - got, off + (off_t)got);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -45,6 +47,16 @@ ssize_t hib_read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+ssize_t hib_read_full(int fd, void *buf, size_t len)
+{
+	return read_full_at(fd, buf, len, -1);
+}
+
+ssize_t hib_pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	return off < 0 ? -EINVAL : read_full_at(fd, buf, len, off);
 }
 
 int hib_secret_fd_check(int fd)

@@ -13,6 +13,8 @@
  * file.  The count, or -errno.
  */
 ssize_t hib_read_full(int fd, void *buf, size_t len);
+/* The same with pread(2) at @off (>= 0). */
+ssize_t hib_pread_full(int fd, void *buf, size_t len, off_t off);
 
 /*
  * Read the whole file @path (at most @size - 1 bytes) into @buf, NUL-terminated.  The count;
