@@ -40,10 +40,18 @@ else
 	hib_notok kselftest-swap "cannot turn swap on on $HIB_DISK_swap"
 fi
 
+# default_watermarks_while_open tests the lowered watermarks only with THP on (khugepaged raises
+# min_free_kbytes): the kernel's default here, madvise, must be in force.
+if grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled; then
+	hib_notok kselftest-thp-on "$(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+else
+	hib_ok kselftest-thp-on "$(cat /sys/kernel/mm/transparent_hugepage/enabled), min_free_kbytes $(cat /proc/sys/vm/min_free_kbytes)"
+fi
+
 # The VM arranges what these need: a skip would hide a missing kernel fix.
 for t in oom_spares_streamed overhead_larger_than_usable read_fault_keeps_stream \
 	freezer_exit_thaws pid_namespace_scope snapshot_needs_swap_off \
-	image_holds_streamed_memory no_leaked_pins; do
+	image_holds_streamed_memory no_leaked_pins default_watermarks_while_open; do
 	if grep -q "^ok [0-9]* [a-z_.]*$t\$" /tmp/ks.all 2>/dev/null; then
 		hib_ok "kselftest-ran-$t" "passed, not skipped"
 	else
