@@ -21,8 +21,8 @@
 # hibtest.extras=no to leave the extras (and the O_DIRECT reader) out,
 # hibtest.helper=no the helper (vm-stream-880: 880 MiB and nothing else, on
 # the release kernel, with THP in the kernel's default madvise mode:
-# khugepaged raises vm.min_free_kbytes to 44 MiB in this guest, and the
-# kernel holds the default, 4 MiB, while the image is taken and loaded).
+# khugepaged raises vm.min_free_kbytes to 22528 kB in this guest, and the
+# kernel holds the default, 3939 kB, while the image is taken and loaded).
 . /lib/hibtest.sh
 
 state=/run/hibstate
