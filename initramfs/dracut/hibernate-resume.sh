@@ -43,9 +43,9 @@ hibernate_resume()
 		hibernate_recover
 		return 0
 	fi
-	_hib_target=$(hib_conf_get hibernate _hib_target)
+	_hib_target=$(hib_conf_get hibernate target)
 	if [ -z "$_hib_target" ]; then
-		warn "hibernate: no _hib_target under [hibernate] in $HIBERNATE_CONF: nothing to resume"
+		warn "hibernate: no target under [hibernate] in $HIBERNATE_CONF: nothing to resume"
 		hibernate_recover
 		return 0
 	fi
