@@ -20,10 +20,10 @@ depends() {
 	local target
 	. "$dracutsysrootdir"@HIB_FUNCTIONS@
 	target=$(hib_conf_get hibernate target "$dracutsysrootdir$HIBERNATE_CONF")
+	# hibernatectl talks to device-mapper through libdevmapper itself; the modules that
+	# activate the protected volumes (lvm, crypt, dm) come in for the root filesystem.
 	if hib_is_url "$target"; then
-		echo dm network
-	else
-		echo dm
+		echo network
 	fi
 	return 0
 }
