@@ -174,6 +174,8 @@ check "libraries linked shared" bash -c \
 initramfs_checks() {
 	local kver=0.0.0-hibernate-test ird
 	mkdir -p "$root/lib/modules/$kver"
+	# mkinitramfs checks the kernel's config for the compressor it uses.
+	printf 'CONFIG_RD_GZIP=y\nCONFIG_RD_ZSTD=y\n' >"$root/boot/config-$kver"
 	[ -s "$root/etc/machine-id" ] || echo 0123456789abcdef0123456789abcdef >"$root/etc/machine-id"
 	install -m 0600 /dev/null "$root/etc/hibernate/image.key"
 	head -c 32 /dev/urandom >"$root/etc/hibernate/image.key"
@@ -191,7 +193,7 @@ initramfs_checks() {
 	check "the package activates the update-initramfs trigger" \
 		bash -c "dpkg-deb --ctrl-tarfile '$deb' | tar -xOf - ./triggers | grep -qx 'activate-noawait update-initramfs'"
 	check "mkinitramfs with the hook" in_root mkinitramfs -o /tmp/initrd.img "$kver"
-	in_root lsinitramfs /tmp/initrd.img >"$scratch/initrd.list" 2>&1
+	in_root lsinitramfs /tmp/initrd.img >"$scratch/initrd.list" 2>&1 || true
 	for f in usr/sbin/hibernatectl scripts/local-premount/hibernate \
 		usr/share/hibernate/initramfs-functions etc/hibernate/hibernate.conf \
 		etc/hibernate/image.key etc/machine-id; do
@@ -203,6 +205,11 @@ initramfs_checks() {
 	check "no libcurl for a block device target" bash -c "! grep -q libcurl '$scratch/initrd.list'"
 	check "a key in it: the initramfs is private (conf hook UMASK=0077)" \
 		bash -c "[ \"\$(stat -c %a '$root/tmp/initrd.img')\" = 600 ]"
+	# hibernatectl check lists the running kernel's initramfs (here: the one just made).
+	cp "$root/tmp/initrd.img" "$root/boot/initrd.img-$(uname -r)"
+	check "hibernatectl check: the initramfs resumes" bash -c \
+		"chroot '$root' hibernatectl check | grep -x 'ok: the initramfs /boot/initrd.img-$(uname -r) resumes (it has scripts/local-premount/hibernate)'"
+	rm -f "$root/boot/initrd.img-$(uname -r)"
 	check "unmkinitramfs" in_root unmkinitramfs /tmp/initrd.img /tmp/ird
 	ird=$root/tmp/ird
 	[ -d "$ird/main" ] && ird=$ird/main	# after an early microcode archive
@@ -273,7 +280,7 @@ initramfs_checks() {
 		etc/hibernate/image.key etc/machine-id; do
 		check "the dracut image has $f" grep -q "[ /]$f\$" "$scratch/dracut.list"
 	done
-	rm -rf "$root/lib/modules/$kver" "$root/etc/hibernate/image.key"
+	rm -rf "$root/lib/modules/$kver" "$root/boot/config-$kver" "$root/etc/hibernate/image.key"
 }
 initramfs_checks
 phase "initramfs"
