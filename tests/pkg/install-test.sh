@@ -229,6 +229,8 @@ initramfs_checks() {
 	exit "$rc"
 	EOF
 	chmod +x "$ird/usr/sbin/hibernatectl"
+	# What the initramfs's devtmpfs would have.
+	mkdir -p "$ird/dev" && mknod -m 666 "$ird/dev/null" c 1 3
 	run_script() {
 		local cmdline=$1 resume_rc=$2 recover_rc=$3
 		shift 3
