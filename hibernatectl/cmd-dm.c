@@ -83,6 +83,9 @@ int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	ret = hibctl_begin(ctx, args, NULL, &conf, &sys, &pe);
 	if (ret)
 		return ret;
+	/* Does the running kernel's initramfs resume (issue 15)?  Only here: hibernated's
+	 * checks do not list the initramfs. */
+	sys.check_initramfs = true;
 	/* Without --output the configured target is checked; "" checks none. */
 	if (args->json) {
 		ret = check_json(ctx, conf, args->path, &sys);

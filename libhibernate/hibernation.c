@@ -32,6 +32,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1288,6 +1290,119 @@ static void check_kernel_allows(struct hib_run *run, bool *ok)
 	}
 }
 
+/* What the packaged initramfs integration puts into an initramfs (initramfs/). */
+static const char *const initramfs_hooks[] = {
+	"scripts/local-premount/hibernate",		/* initramfs-tools */
+	"hooks/pre-mount/50-hibernate-resume.sh",	/* dracut (lsinitrd: ls -l lines) */
+};
+
+/* Does a listing line name one of initramfs_hooks (a whole path component sequence)? */
+static const char *initramfs_line_hook(const char *line)
+{
+	size_t n = strcspn(line, "\n"), k;
+
+	for (size_t i = 0; i < ARRAY_SIZE(initramfs_hooks); i++) {
+		k = strlen(initramfs_hooks[i]);
+		if (n >= k && memcmp(line + n - k, initramfs_hooks[i], k) == 0 &&
+		    (n == k || line[n - k - 1] == '/' || line[n - k - 1] == ' '))
+			return initramfs_hooks[i];
+	}
+	return NULL;
+}
+
+/* check: does the running kernel's initramfs resume?  Listed with initramfs-tools'
+ * lsinitramfs or dracut's lsinitrd; "note:" when that cannot be told. */
+static void check_initramfs(struct hib_run *run)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
+	static const char *const listers[] = { "lsinitramfs", "lsinitrd" };
+	char path[PATH_MAX] = "", lister[PATH_MAX] = "", line[PATH_MAX + 256];
+	const char *found = NULL;
+	struct utsname u;
+	int pfd[2], status = 0;
+	FILE *f;
+	pid_t pid;
+
+	if (run->sys.initramfs_path) {
+		snprintf(path, sizeof(path), "%s", run->sys.initramfs_path);
+	} else if (uname(&u) == 0) {
+		snprintf(path, sizeof(path), "/boot/initramfs-%s.img", u.release);
+		if (access(path, F_OK) < 0)
+			snprintf(path, sizeof(path), "/boot/initrd.img-%s", u.release);
+	}
+	if (!path[0] || access(path, R_OK) < 0) {
+		hib_notice(run, HIB_STEP_CHECK, "note: cannot tell whether the initramfs resumes: "
+			   "cannot read %s: %s", path[0] ? path : "the running kernel's initramfs",
+			   path[0] ? strerror(errno) : "uname failed");
+		return;
+	}
+	if (run->sys.initramfs_lister) {
+		snprintf(lister, sizeof(lister), "%s", run->sys.initramfs_lister);
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(listers) && !lister[0]; i++)
+			for (size_t d = 0; d < ARRAY_SIZE(dirs); d++) {
+				snprintf(lister, sizeof(lister), "%s/%s", dirs[d], listers[i]);
+				if (access(lister, X_OK) == 0)
+					break;
+				lister[0] = 0;
+			}
+	}
+	if (!lister[0] || access(lister, X_OK) < 0) {
+		hib_notice(run, HIB_STEP_CHECK, "note: cannot tell whether the initramfs %s resumes: "
+			   "%s", path, lister[0] ? "its lister cannot be run" :
+			   "neither lsinitramfs (initramfs-tools) nor lsinitrd (dracut) is installed");
+		return;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		hib_notice(run, HIB_STEP_CHECK, "note: cannot tell whether the initramfs %s resumes: "
+			   "pipe: %s", path, strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		dup2(pfd[1], STDOUT_FILENO);
+		execve(lister, (char *const[]){ lister, path, NULL }, envp);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		hib_notice(run, HIB_STEP_CHECK, "note: cannot tell whether the initramfs %s resumes: "
+			   "fork: %s", path, strerror(errno));
+		return;
+	}
+	f = fdopen(pfd[0], "r");
+	if (!f)
+		close(pfd[0]);
+	/* Read to the end (the lister must not die of SIGPIPE), remember the first hit. */
+	while (f && fgets(line, sizeof(line), f))
+		if (!found)
+			found = initramfs_line_hook(line);
+	if (f)
+		fclose(f);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (found)
+		hib_notice(run, HIB_STEP_CHECK, "ok: the initramfs %s resumes (it has %s)", path,
+			   found);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		hib_notice(run, HIB_STEP_CHECK, "note: cannot tell whether the initramfs %s "
+			   "resumes: %s failed (%s %d)", path, lister,
+			   WIFEXITED(status) ? "exit" : "signal",
+			   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	else
+		hib_notice(run, HIB_STEP_CHECK, "warning: the initramfs %s has no resume hook: an "
+			   "image written now is never restored; install initramfs-tools or dracut "
+			   "and rebuild it (update-initramfs -u, dracut -f)", path);
+}
+
 int hib_check(const struct hib_conf *conf, const char *target, const struct hib_system *sys,
 	      const struct hib_events *ev)
 {
@@ -1323,6 +1438,8 @@ int hib_check(const struct hib_conf *conf, const char *target, const struct hib_
 	r = hib_dm_stage_check(run, target, &ok);
 	if (r == 0 && target && *target && !hib_http_is_url(target))
 		check_leftover(run, target);
+	if (r == 0 && run->sys.check_initramfs)
+		check_initramfs(run);
 	if (r == 0)
 		hib_notice(run, HIB_STEP_CHECK, "%s", ok ? "hibernation can run now" :
 			   "hibernation cannot run now");

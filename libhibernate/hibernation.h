@@ -142,6 +142,12 @@ struct hib_system {
 	pid_t self;			/* 0: getpid() */
 	bool no_mlock;			/* skip mlockall() */
 	bool no_poweroff_call;		/* tests: never call reboot(2), act as if it failed */
+	/* hib_check(): also say whether the running kernel's initramfs carries the resume hook
+	 * (initramfs-tools' scripts/local-premount/hibernate or dracut's 90hibernate); it lists
+	 * the initramfs, which takes a second or two. */
+	bool check_initramfs;
+	const char *initramfs_path;	/* NULL: /boot/initrd.img-RELEASE, /boot/initramfs-RELEASE.img */
+	const char *initramfs_lister;	/* NULL: lsinitramfs, else lsinitrd (/usr/sbin, /usr/bin, ...) */
 };
 
 /* hibernate's staged dry runs (like the kernel's pm_test): stop after the stage, roll back. */

@@ -74,6 +74,9 @@ mirror=${mirror:-http://deb.debian.org/debian}
 deps=$(dpkg-deb -f "$deb" Depends Recommends | sed -E 's/^[A-Za-z-]+: //; s/\([^)]*\)//g; s/\|[^,]*//g' |
 	tr ',' '\n' | awk 'NF { print $1 }' | sort -u | tr '\n' ',')
 include="man-db,systemd,${deps%,}"
+# Resume from the initramfs (issue 16): initramfs-tools builds one with the package's hook;
+# dracut-core (dracut itself conflicts with initramfs-tools) checks the dracut module.
+include="$include,initramfs-tools,dracut-core"
 key=$(printf '%s\n' "$suite" "$mirror" "$variant" "$include" | cat - "$0" | sha256sum | cut -c1-16)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hibernate/debootstrap/$key
 if [ ! -f "$cache/.complete" ]; then
@@ -162,6 +165,127 @@ check "the shipped configuration is accepted" bash -c \
 check "the shipped policies pass policy check" in_root hibernatectl policy check
 check "libraries linked shared" bash -c \
 	"chroot '$root' ldd /usr/sbin/hibernatectl | grep -q libsodium"
+
+# ---- resume from the initramfs (issue 16) ----------------------------------------------------
+# The package's initramfs-tools hook in a real mkinitramfs run (a made-up kernel version with an
+# empty modules directory: the project's kernel has no modules), then the local-premount script
+# run in the unpacked initramfs with a stub hibernatectl that logs its arguments and exits as
+# told; then the dracut module in a dracut --no-kernel image.
+initramfs_checks() {
+	local kver=0.0.0-hibernate-test ird
+	mkdir -p "$root/lib/modules/$kver"
+	# mkinitramfs checks the kernel's config for the compressor it uses.
+	printf 'CONFIG_RD_GZIP=y\nCONFIG_RD_ZSTD=y\n' >"$root/boot/config-$kver"
+	[ -s "$root/etc/machine-id" ] || echo 0123456789abcdef0123456789abcdef >"$root/etc/machine-id"
+	install -m 0600 /dev/null "$root/etc/hibernate/image.key"
+	head -c 32 /dev/urandom >"$root/etc/hibernate/image.key"
+	cat >>"$root/etc/hibernate/hibernate.conf" <<-'EOF'
+	[hibernate]
+	target = /dev/disk/by-partlabel/hibernate
+	[protect]
+	cow = /dev/disk/by-partlabel/hibernate-cow
+	[image]
+	key-file = /etc/hibernate/image.key
+	EOF
+	check "hibernatectl accepts the test configuration" bash -c \
+		"chroot '$root' hibernatectl check --json | grep -q can_hibernate"
+	check "the hook is installed" test -x "$root/usr/share/initramfs-tools/hooks/hibernate"
+	check "the package activates the update-initramfs trigger" \
+		bash -c "dpkg-deb --ctrl-tarfile '$deb' | tar -xOf - ./triggers | grep -qx 'activate-noawait update-initramfs'"
+	check "mkinitramfs with the hook" in_root mkinitramfs -o /tmp/initrd.img "$kver"
+	in_root lsinitramfs /tmp/initrd.img >"$scratch/initrd.list" 2>&1 || true
+	for f in usr/sbin/hibernatectl scripts/local-premount/hibernate \
+		usr/share/hibernate/initramfs-functions etc/hibernate/hibernate.conf \
+		etc/hibernate/image.key etc/machine-id; do
+		check "the initramfs has $f" grep -qx "$f" "$scratch/initrd.list"
+	done
+	for lib in $(chroot "$root" ldd /usr/sbin/hibernatectl | awk '$3 ~ /^\// { print $1 }'); do
+		check "the initramfs has hibernatectl's $lib" grep -q "/$lib\$" "$scratch/initrd.list"
+	done
+	check "no libcurl for a block device target" bash -c "! grep -q libcurl '$scratch/initrd.list'"
+	check "a key in it: the initramfs is private (conf hook UMASK=0077)" \
+		bash -c "[ \"\$(stat -c %a '$root/tmp/initrd.img')\" = 600 ]"
+	# hibernatectl check lists the running kernel's initramfs (here: the one just made).
+	cp "$root/tmp/initrd.img" "$root/boot/initrd.img-$(uname -r)"
+	check "hibernatectl check: the initramfs resumes" bash -c \
+		"chroot '$root' hibernatectl check | grep -x 'ok: the initramfs /boot/initrd.img-$(uname -r) resumes (it has scripts/local-premount/hibernate)'"
+	rm -f "$root/boot/initrd.img-$(uname -r)"
+	check "unmkinitramfs" in_root unmkinitramfs /tmp/initrd.img /tmp/ird
+	ird=$root/tmp/ird
+	[ -d "$ird/main" ] && ird=$ird/main	# after an early microcode archive
+	check "the script is in local-premount's ORDER" \
+		grep -q '/scripts/local-premount/hibernate' "$ird/scripts/local-premount/ORDER"
+
+	# The script with a stub hibernatectl in the unpacked initramfs (its own /bin/sh: klibc's
+	# or busybox's).  run_script CMDLINE RESUME_RC RECOVER_RC [ENV...] -> the calls, one a line.
+	cat >"$ird/usr/sbin/hibernatectl" <<-'EOF'
+	#!/bin/sh
+	echo "$*" >>/tmp/calls
+	read -r rc </tmp/rc-$1
+	if [ "$rc" = restore ]; then
+		kill -KILL $PPID	# the image's kernel takes over: nothing after it runs
+		exit 0
+	fi
+	exit "$rc"
+	EOF
+	chmod +x "$ird/usr/sbin/hibernatectl"
+	# What the initramfs's devtmpfs would have.
+	mkdir -p "$ird/dev" && mknod -m 666 "$ird/dev/null" c 1 3
+	run_script() {
+		local cmdline=$1 resume_rc=$2 recover_rc=$3
+		shift 3
+		rm -f "$ird/tmp/calls" && mkdir -p "$ird/tmp" "$ird/run"
+		echo "$cmdline" >"$ird/tmp/cmdline"
+		echo "$resume_rc" >"$ird/tmp/rc-resume"
+		echo "$recover_rc" >"$ird/tmp/rc-recover"
+		env -i PATH=/sbin:/usr/sbin:/bin:/usr/bin quiet=n HIBERNATE_CMDLINE=/tmp/cmdline "$@" \
+			chroot "$ird" /bin/sh /scripts/local-premount/hibernate \
+			>"$scratch/script.log" 2>&1
+		echo "exit=$?"
+		cat "$ird/tmp/calls" 2>/dev/null || true
+	}
+	expect() {	# expect WHAT WANT CMDLINE RESUME_RC RECOVER_RC [ENV...]
+		local what=$1 want=$2 got
+		shift 2
+		got=$(run_script "$@" | tr '\n' ' ')
+		check "script: $what: $want" bash -c "[ '$got' = '$want ' ] || { echo 'got: $got'; cat '$scratch/script.log'; exit 1; }"
+	}
+	expect "an image: resume restores it" "exit=137 resume" "quiet" restore 0
+	expect "no image (6): resume only, it recovered itself" "exit=0 resume" "quiet" 6 0
+	expect "image refused (7): the boot goes on" "exit=0 resume" "quiet" 7 0
+	expect "resume fails (1): the boot goes on, recover runs" "exit=0 resume recover" "quiet" 1 0
+	expect "resume and recover fail: the boot goes on" "exit=0 resume recover" "quiet" 1 1
+	expect "noresume on the command line: recover only" "exit=0 recover" "quiet noresume" 6 0
+	expect "noresume from init's variable: recover only" "exit=0 recover" "quiet" 6 0 noresume=y
+	expect "hibernate=off: nothing runs" "exit=0" "hibernate=off" 6 0
+	sed -i '/^target = /d' "$ird/etc/hibernate/hibernate.conf"
+	expect "no target configured: recover only" "exit=0 recover" "quiet" 6 0
+	check "the script logs with initramfs-tools' log_* functions" \
+		grep -q '^Warning: hibernate: no target under \[hibernate\]' "$scratch/script.log"
+
+	# A URL target: libcurl goes in (hibernatectl dlopen()s it).
+	sed -i 's|^target = .*|target = https://store.example/img/host|' "$root/etc/hibernate/hibernate.conf"
+	check "mkinitramfs with a URL target" in_root mkinitramfs -o /tmp/initrd-url.img "$kver"
+	check "a URL target: libcurl.so.4 in the initramfs" \
+		bash -c "chroot '$root' lsinitramfs /tmp/initrd-url.img | grep -q '/libcurl.so.4'"
+
+	# dracut: the module is found and goes into an image (a block device target: a URL one
+	# would pull in dracut's network module, whose own needs this root lacks).
+	sed -i 's|^target = .*|target = /dev/disk/by-partlabel/hibernate|' "$root/etc/hibernate/hibernate.conf"
+	check "dracut lists the hibernate module" \
+		bash -c "chroot '$root' dracut --list-modules --no-kernel 2>/dev/null | grep -qx hibernate"
+	check "dracut --no-kernel with the module" in_root dracut --no-kernel --force --kver "$kver" \
+		--modules "base hibernate" /tmp/initrd-dracut.img
+	in_root lsinitrd /tmp/initrd-dracut.img >"$scratch/dracut.list" 2>&1 || true
+	for f in usr/sbin/hibernatectl hooks/pre-mount/50-hibernate-resume.sh \
+		usr/share/hibernate/initramfs-functions etc/hibernate/hibernate.conf \
+		etc/hibernate/image.key etc/machine-id; do
+		check "the dracut image has $f" grep -q "[ /]$f\$" "$scratch/dracut.list"
+	done
+	rm -rf "$root/lib/modules/$kver" "$root/boot/config-$kver" "$root/etc/hibernate/image.key"
+}
+initramfs_checks
+phase "initramfs"
 
 # ---- purge: nothing of the package remains ------------------------------------------------------
 in_root dpkg -L "$pkg" >"$scratch/files" 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -742,6 +743,83 @@ static void test_check_kernel(void **state)
 	assert_null(strstr(seen.log, "has no 'disk'"));
 }
 
+/* check: does the initramfs carry the resume hook?  The "lister" here prints the file it is
+ * given, so the fake initramfs is its own listing. */
+static void test_check_initramfs(void **state)
+{
+	char img[PATH_MAX], lister[PATH_MAX], bad[PATH_MAX];
+
+	(void)state;
+	world(false);
+	snprintf(img, sizeof(img), "%s/boot/initrd.img-test", root);
+	snprintf(lister, sizeof(lister), "%s/bin/lister", root);
+	snprintf(bad, sizeof(bad), "%s/bin/failing-lister", root);
+	assert_int_equal(fakeproc_write(root, "bin/lister", "#!/bin/sh\ncat \"$1\"\n"), 0);
+	assert_int_equal(fakeproc_write(root, "bin/failing-lister", "#!/bin/sh\nexit 3\n"), 0);
+	assert_int_equal(chmod(lister, 0755), 0);
+	assert_int_equal(chmod(bad, 0755), 0);
+
+	/* Off unless asked for (hibernated's checks). */
+	assert_int_equal(fakeproc_write(root, "boot/initrd.img-test", "init\n"), 0);
+	sys.initramfs_path = img;
+	sys.initramfs_lister = lister;
+	memset(&seen, 0, sizeof(seen));
+	hib_check(&conf, "", &sys, &events);
+	assert_null(strstr(seen.log, "initramfs"));
+
+	sys.check_initramfs = true;
+	/* initramfs-tools: lsinitramfs prints paths. */
+	assert_int_equal(fakeproc_write(root, "boot/initrd.img-test", "init\nscripts\n"
+					"scripts/local-premount\nscripts/local-premount/hibernate\n"
+					"usr/sbin/hibernatectl\n"), 0);
+	memset(&seen, 0, sizeof(seen));
+	hib_check(&conf, "", &sys, &events);
+	assert_non_null(strstr(seen.log, "ok: the initramfs "));
+	assert_non_null(strstr(seen.log, "resumes (it has scripts/local-premount/hibernate)"));
+
+	/* dracut: lsinitrd prints ls -l lines. */
+	assert_int_equal(fakeproc_write(root, "boot/initrd.img-test",
+					"-rwxr-xr-x   1 root root  2419 Dec  7 02:33 usr/lib/dracut/"
+					"hooks/pre-mount/50-hibernate-resume.sh\n"), 0);
+	memset(&seen, 0, sizeof(seen));
+	hib_check(&conf, "", &sys, &events);
+	assert_non_null(strstr(seen.log, "resumes (it has hooks/pre-mount/50-hibernate-resume.sh)"));
+
+	/* Near misses are not the hook. */
+	assert_int_equal(fakeproc_write(root, "boot/initrd.img-test",
+					"scripts/local-premount/hibernate.bak\n"
+					"xscripts/local-premount/hibernate\n"
+					"scripts/local-premount/resume\n"), 0);
+	memset(&seen, 0, sizeof(seen));
+	hib_check(&conf, "", &sys, &events);
+	assert_non_null(strstr(seen.log, "warning: the initramfs "));
+	assert_non_null(strstr(seen.log, "has no resume hook"));
+	assert_null(strstr(seen.log, "ok: the initramfs"));
+
+	/* Unknown: the lister fails, is missing, or there is no initramfs. */
+	sys.initramfs_lister = bad;
+	memset(&seen, 0, sizeof(seen));
+	hib_check(&conf, "", &sys, &events);
+	assert_non_null(strstr(seen.log, "note: cannot tell whether the initramfs "));
+	assert_non_null(strstr(seen.log, "failing-lister failed (exit 3)"));
+	assert_null(strstr(seen.log, "has no resume hook"));
+
+	sys.initramfs_lister = "/nonexistent/lsinitramfs";
+	memset(&seen, 0, sizeof(seen));
+	hib_check(&conf, "", &sys, &events);
+	assert_non_null(strstr(seen.log, "its lister cannot be run"));
+
+	sys.initramfs_lister = lister;
+	sys.initramfs_path = "/nonexistent/initrd.img";
+	memset(&seen, 0, sizeof(seen));
+	hib_check(&conf, "", &sys, &events);
+	assert_non_null(strstr(seen.log, "note: cannot tell whether the initramfs resumes: cannot "
+				       "read /nonexistent/initrd.img"));
+	sys.check_initramfs = false;
+	sys.initramfs_path = NULL;
+	sys.initramfs_lister = NULL;
+}
+
 /* A bad $HIBERNATE_FAULT is refused by name. */
 static void test_fault_spec(void **state)
 {
@@ -799,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_state_record),
 		cmocka_unit_test(test_no_machine_id),
 		cmocka_unit_test(test_check_kernel),
+		cmocka_unit_test(test_check_initramfs),
 		cmocka_unit_test(test_fault_spec),
 		cmocka_unit_test(test_other_build_refused),
 	};
