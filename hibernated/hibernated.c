@@ -63,6 +63,7 @@
 #define REPLY_TIMEOUT_MS 5000		/* for the rest of a reply after the run */
 #define OUT_MAX (64 * 1024)		/* a run's output not yet read by its client */
 #define POLICY_NAME "hibernated's policy"
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)NULL)->sun_path)
 
 static const char *socket_path = DEFAULT_SOCKET;
 static bool socket_activated;		/* systemd's socket: never bound nor unlinked here */
@@ -715,13 +716,14 @@ static void accept_clients(int lfd)
 }
 
 /*
- * The listening socket: the one systemd passes (hibernated.socket; with --socket it must be
- * bound to that path), else our own, bound at socket_path.  The fd or -errno, said in the log.
+ * The listening socket systemd passes (hibernated.socket; with --socket it must be bound to
+ * that path): its fd, -ENOENT when not socket-activated, or another -errno, said in the log.
  */
-static int listen_socket(bool path_given)
+static int activated_socket(bool path_given)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *env = getenv("LISTEN_FDS");
+	socklen_t len = sizeof(sa);
 	char listen_fds[16];
 	int n, fd, flags, r;
 
@@ -753,8 +755,9 @@ static int listen_socket(bool path_given)
 		}
 		if (r == 0) {
 			hd_log(LOG_ERR, "socket activation: file descriptor %d is not a listening "
-			       "Unix stream socket%s%s (check the ListenStream= of hibernated.socket)",
-			       fd, path_given ? " bound to " : "", path_given ? socket_path : "");
+			       "Unix stream socket%s%s (check the ListenStream= of "
+			       "hibernated.socket)", fd, path_given ? " bound to " : "",
+			       path_given ? socket_path : "");
 			return -ENOTSOCK;
 		}
 		/* accept_clients() accepts until EAGAIN. */
@@ -768,14 +771,21 @@ static int listen_socket(bool path_given)
 		}
 		socket_activated = true;
 		/* For the log and messages: where systemd bound it. */
-		n = sizeof(sa);
-		if (!path_given && getsockname(fd, (struct sockaddr *)&sa, (socklen_t *)&n) == 0 &&
-		    n > (int)offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0])
+		if (!path_given && getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0])
 			socket_path = strndup(sa.sun_path, sizeof(sa.sun_path));
 		if (!socket_path)
 			socket_path = DEFAULT_SOCKET;
 		return fd;
 	}
+	return -ENOENT;
+}
+
+/* Our own listening socket at socket_path (not socket-activated): the fd or -errno, logged. */
+static int bind_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
 
 	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
 		hd_log(LOG_ERR, "socket path too long");
@@ -920,15 +930,18 @@ int main(int argc, char **argv)
 	hib_set_log_fn(log_stderr);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	/* First: a passed socket is fd 3, which anything opened before might take over. */
-	lfd = listen_socket(socket_given);
-	if (lfd < 0)
-		return lfd == -ENAMETOOLONG ? 2 : 1;
+	lfd = activated_socket(socket_given);
+	if (lfd < 0 && lfd != -ENOENT)
+		return 1;
+	if (!socket_activated && strlen(socket_path) >= SUN_PATH_SIZE) {
+		hd_log(LOG_ERR, "socket path too long");
+		return 2;
+	}
 	job = calloc(1, sizeof(*job));
 	for (i = 0; i < MAX_CLIENTS; i++)
 		clients[i] = NULL;
 	if (!job) {
 		hd_log(LOG_ERR, "out of memory");
-		unlink_socket();
 		return 1;
 	}
 	job->fd = -1;
@@ -936,10 +949,8 @@ int main(int argc, char **argv)
 	if (!policy) {
 		hd_log(LOG_WARNING, "no usable policy; starting with an empty one");
 		policy = calloc(1, sizeof(*policy));
-		if (!policy) {
-			unlink_socket();
+		if (!policy)
 			return 1;
-		}
 	}
 	check_conf();
 
@@ -956,8 +967,13 @@ int main(int argc, char **argv)
 
 	if (sfd < 0 || done_efd < 0) {
 		hd_log(LOG_ERR, "signalfd/eventfd: %s", strerror(errno));
-		unlink_socket();
 		return 1;
+	}
+	/* Our own socket last, as before: once it exists the daemon is all set up but for caps. */
+	if (!socket_activated) {
+		lfd = bind_socket();
+		if (lfd < 0)
+			return 1;
 	}
 
 	r = drop_caps();
