@@ -5,7 +5,10 @@
  *
  *   hibernated [--socket PATH] [--group NAME|GID] [--policy-dir DIR] [--config FILE]
  *
- * Runs in the foreground (systemd Type=simple).  Who may ask what (SO_PEERCRED,
+ * Runs in the foreground (systemd Type=notify: sd_notify(3) READY=1 once it listens, STATUS=
+ * what it does, STOPPING=1), on the socket systemd passes (hibernated.socket, sd_listen_fds(3))
+ * or else its own at --socket; logs to stderr, with the journal's priority prefixes when
+ * stderr is the journal (journal.h).  Who may ask what (SO_PEERCRED,
  * SO_PEERGROUPS): root anything; a member of --group a hibernation now with the daemon's own
  * configuration (or a dry run: test=), status and check; anyone else status.  One hibernation
  * at a time, keeps only the capabilities hibernation needs, reloads the policy on SIGHUP
@@ -37,12 +40,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "conf.h"
 #include "hibernate.h"
 #include "hibernation.h"
+#include "journal.h"
 #include "policy.h"
 #include "request.h"
 
@@ -56,8 +63,11 @@
 #define REPLY_TIMEOUT_MS 5000		/* for the rest of a reply after the run */
 #define OUT_MAX (64 * 1024)		/* a run's output not yet read by its client */
 #define POLICY_NAME "hibernated's policy"
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)NULL)->sun_path)
 
 static const char *socket_path = DEFAULT_SOCKET;
+static bool socket_activated;		/* systemd's socket: never bound nor unlinked here */
+static bool log_journal;		/* stderr is the journal ($JOURNAL_STREAM) */
 static const char *policy_dir = HIB_POLICY_DEFAULT_DIR;
 static const char *conf_arg;		/* --config; NULL: $HIBERNATE_CONF or the default */
 static const char *conf_shown;		/* the file, for messages */
@@ -118,13 +128,33 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* One message to stderr at syslog priority @prio, a whole line (or lines) in one write. */
+static void hd_vlog(int prio, const char *fmt, va_list ap)
+{
+	char line[HIBD_WHY_MAX + 4096];
+
+	if (hibd_log_vformat(line, sizeof(line), log_journal, prio, fmt, ap) > 0)
+		fputs(line, stderr);
+}
+
+static void hd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hd_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hd_vlog(prio, fmt, ap);
+	va_end(ap);
+}
+
+static void notify_idle(const char *extra);
+
+/* libhibernate's messages (HIB_LOG_* are syslog's numbers); no debug. */
 static void log_stderr(int level, const char *fmt, va_list ap)
 {
 	if (level > HIB_LOG_INFO)
 		return;
-	fputs("hibernated: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	hd_vlog(level, fmt, ap);
 }
 
 /* Load the policy; a bad file keeps the last good policy whole.  0 or -errno / -EBADMSG. */
@@ -139,17 +169,17 @@ static int reload_policy(void)
 		return -ENOMEM;
 	r = hib_policy_load_dir(policy_dir, &p, errs);
 	for (i = 0; i < hib_policy_errors_shown(errs); i++)
-		fprintf(stderr, "hibernated: %s:%u:%u: %s\n", errs->e[i].file, errs->e[i].line,
+		hd_log(LOG_ERR, "%s:%u:%u: %s", errs->e[i].file, errs->e[i].line,
 			errs->e[i].column, errs->e[i].msg);
 	free(errs);
 	if (r < 0) {
-		fprintf(stderr, "hibernated: cannot read %s: %s; keeping the last good policy\n",
+		hd_log(LOG_ERR, "cannot read %s: %s; keeping the last good policy",
 			policy_dir, hib_strerror(r));
 		return r;
 	}
 	if (r > 0 && policy) {
-		fprintf(stderr, "hibernated: %d policy file%s refused; keeping the last good "
-			"policy (%zu rules)\n", r, r == 1 ? "" : "s", policy->n_rules);
+		hd_log(LOG_WARNING, "%d policy file%s refused; keeping the last good "
+			"policy (%zu rules)", r, r == 1 ? "" : "s", policy->n_rules);
 		hib_policy_free(p);
 		return -EBADMSG;
 	}
@@ -158,7 +188,7 @@ static int reload_policy(void)
 	hib_policy_free(policy);
 	policy = p;
 	pthread_mutex_unlock(&policy_lock);
-	fprintf(stderr, "hibernated: policy: %zu rules from %s%s\n", p->n_rules, policy_dir,
+	hd_log(LOG_INFO, "policy: %zu rules from %s%s", p->n_rules, policy_dir,
 		r > 0 ? " (some files refused)" : "");
 	return r > 0 ? -EBADMSG : 0;
 }
@@ -450,7 +480,7 @@ static int job_conf(struct job *j)
 	for (i = 0; i < j->errs.count && i < HIB_CONF_ERRORS_MAX; i++) {
 		if (root)
 			job_printf(j, "hibernated: %s\n", j->errs.e[i].msg);
-		fprintf(stderr, "hibernated: %s\n", j->errs.e[i].msg);
+		hd_log(LOG_ERR, "%s", j->errs.e[i].msg);
 	}
 	if (!root)	/* its lines may quote the file: the log has them */
 		job_printf(j, "hibernated: the daemon's configuration (%s) is bad (%u error%s: "
@@ -489,7 +519,7 @@ static int job_execute(struct job *j)
 		return HIBD_EXIT_ERROR;
 	}
 
-	fprintf(stderr, "hibernated: hibernation requested by uid %u pid %d%s%s\n",
+	hd_log(LOG_NOTICE, "hibernation requested by uid %u pid %d%s%s",
 		(unsigned int)j->cred.uid, (int)j->cred.pid, q->test ? " (dry run)" : "",
 		q->no_poweroff ? " (no power-off)" : "");
 	pthread_mutex_lock(&policy_lock);
@@ -510,9 +540,9 @@ static int job_execute(struct job *j)
 	hib_conf_wipe(&j->conf);
 	code = exit_code(j, r);
 	if (j->failed)
-		fprintf(stderr, "hibernated: failed (%s): %s\n", hib_step_name(j->fail_step),
+		hd_log(LOG_ERR, "failed (%s): %s", hib_step_name(j->fail_step),
 			j->fail_msg);
-	fprintf(stderr, "hibernated: hibernation finished%s: exit %d\n",
+	hd_log(LOG_NOTICE, "hibernation finished%s: exit %d",
 		r == 1 ? " (resumed)" : "", code);
 	return code;
 }
@@ -566,7 +596,7 @@ static void dispatch(struct client *c, size_t len, bool quitting)
 	r = hibd_request_parse(c->buf, len, c->peer, conf_shown, &req, why, sizeof(why));
 	if (r < 0) {
 		if (r == -EPERM)
-			fprintf(stderr, "hibernated: refused a request from uid %u: %s\n",
+			hd_log(LOG_WARNING, "refused a request from uid %u: %s",
 				(unsigned int)c->cred.uid, why);
 		reply_close(c->fd, hibd_request_exit_code(r), "%s", why);
 		return;
@@ -596,10 +626,15 @@ static void dispatch(struct client *c, size_t len, bool quitting)
 	atomic_store(&busy_pid, (int)c->cred.pid);
 	atomic_store(&busy_since, (long long)time(NULL));
 	atomic_store(&busy, true);
+	/* Before the run's thread: nothing goes to systemd while tasks may be frozen. */
+	sd_notifyf(0, "STATUS=running %s for uid %u (pid %d)",
+		   req.op == HIBD_OP_CHECK ? "a check" : req.test ? "a dry run" : "a hibernation",
+		   (unsigned int)c->cred.uid, (int)c->cred.pid);
 	r = pthread_create(&job_thread, NULL, job_main, job);
 	if (r) {
 		atomic_store(&busy, false);
 		reply_close(c->fd, HIBD_EXIT_ERROR, "cannot start the request: %s", strerror(r));
+		notify_idle("");
 	}
 }
 
@@ -680,6 +715,118 @@ static void accept_clients(int lfd)
 	}
 }
 
+/*
+ * The listening socket systemd passes (hibernated.socket; with --socket it must be bound to
+ * that path): its fd, -ENOENT when not socket-activated, or another -errno, said in the log.
+ */
+static int activated_socket(bool path_given)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *env = getenv("LISTEN_FDS");
+	socklen_t len = sizeof(sa);
+	char listen_fds[16];
+	int n, fd, flags, r;
+
+	snprintf(listen_fds, sizeof(listen_fds), "%s", env ? env : "");
+	/* Also unsets $LISTEN_*, so that nothing the daemon might start inherits them. */
+	n = sd_listen_fds(1);
+	if (n == -EBADF) {
+		hd_log(LOG_ERR, "socket activation: $LISTEN_FDS=%s, but not every file descriptor "
+		       "from %d on is open", listen_fds, SD_LISTEN_FDS_START);
+		return n;
+	}
+	if (n < 0) {
+		hd_log(LOG_ERR, "socket activation: bad $LISTEN_FDS (%s) or $LISTEN_PID: %s",
+		       listen_fds, strerror(-n));
+		return n;
+	}
+	if (n > 1) {
+		hd_log(LOG_ERR, "socket activation passed %d file descriptors; hibernated takes "
+		       "exactly one, a listening Unix stream socket", n);
+		return -EINVAL;
+	}
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		r = sd_is_socket_unix(fd, SOCK_STREAM, 1, path_given ? socket_path : NULL, 0);
+		if (r < 0) {
+			hd_log(LOG_ERR, "socket activation: file descriptor %d: %s", fd,
+			       strerror(-r));
+			return r;
+		}
+		if (r == 0) {
+			hd_log(LOG_ERR, "socket activation: file descriptor %d is not a listening "
+			       "Unix stream socket%s%s (check the ListenStream= of "
+			       "hibernated.socket)", fd, path_given ? " bound to " : "",
+			       path_given ? socket_path : "");
+			return -ENOTSOCK;
+		}
+		/* accept_clients() accepts until EAGAIN. */
+		flags = fcntl(fd, F_GETFL);
+		if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+			r = -errno;
+			hd_log(LOG_ERR, "socket activation: file descriptor %d: %s", fd,
+			       strerror(-r));
+			return r;
+		}
+		socket_activated = true;
+		/* For the log and messages: where systemd bound it. */
+		if (!path_given && getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0])
+			socket_path = strndup(sa.sun_path, sizeof(sa.sun_path));
+		if (!socket_path)
+			socket_path = DEFAULT_SOCKET;
+		return fd;
+	}
+	return -ENOENT;
+}
+
+/* Our own listening socket at socket_path (not socket-activated): the fd or -errno, logged. */
+static int bind_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+		hd_log(LOG_ERR, "socket path too long");
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		hd_log(LOG_ERR, "socket: %s", strerror(-r));
+		return r;
+	}
+	unlink(socket_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		r = -errno;
+		hd_log(LOG_ERR, "%s: %s", socket_path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	/*
+	 * Anyone may connect; SO_PEERCRED decides.  The refusal is then a clear message.
+	 * hibernated.socket says the same with SocketMode=0666.
+	 */
+	chmod(socket_path, 0666);
+	return fd;
+}
+
+/* Our own socket's path goes with the daemon; systemd's stays systemd's. */
+static void unlink_socket(void)
+{
+	if (!socket_activated)
+		unlink(socket_path);
+}
+
+/* The idle STATUS= of sd_notify(3), with @extra (e.g. "READY=1\n") before it. */
+static void notify_idle(const char *extra)
+{
+	sd_notifyf(0, "%sSTATUS=idle, policy %zu rules from %s", extra,
+		   policy ? policy->n_rules : 0, policy_dir);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: hibernated [--socket PATH] [--group NAME|GID] [--policy-dir DIR]\n"
@@ -709,7 +856,7 @@ static int parse_group(const char *s)
 	errno = 0;
 	v = strtoul(s, &e, 10);
 	if (!*s || *e || errno || v >= (gid_t)-1) {
-		fprintf(stderr, "hibernated: unknown group %s\n", s);
+		hd_log(LOG_ERR, "unknown group %s", s);
 		return -EINVAL;
 	}
 	trusted_gid = (gid_t)v;
@@ -729,11 +876,11 @@ static void check_conf(void)
 	r = hib_conf_resolve(conf_arg, NULL, c, errs);
 	if (r < 0) {
 		for (i = 0; i < errs->count && i < HIB_CONF_ERRORS_MAX; i++)
-			fprintf(stderr, "hibernated: %s\n", errs->e[i].msg);
-		fprintf(stderr, "hibernated: %s: %s (read again for each request)\n",
+			hd_log(LOG_ERR, "%s", errs->e[i].msg);
+		hd_log(LOG_ERR, "%s: %s (read again for each request)",
 			conf_shown, hib_strerror(r));
 	} else {
-		fprintf(stderr, "hibernated: configuration %s: %s%s\n", conf_shown,
+		hd_log(LOG_INFO, "configuration %s: %s%s", conf_shown,
 			c->target[0] ? "target " : "no target (only root, naming one, may "
 			"hibernate)", c->target);
 	}
@@ -745,8 +892,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	bool reload_pending = false, quitting = false;
+	bool reload_pending = false, quitting = false, socket_given = false;
 	sigset_t mask;
 	int i, lfd, sfd, r;
 
@@ -764,6 +910,7 @@ int main(int argc, char **argv)
 			return 2;
 		} else if (strcmp(a, "--socket") == 0) {
 			socket_path = argv[++i];
+			socket_given = true;
 		} else if (strcmp(a, "--policy-dir") == 0) {
 			policy_dir = argv[++i];
 		} else if (strcmp(a, "--config") == 0) {
@@ -779,23 +926,28 @@ int main(int argc, char **argv)
 	conf_shown = conf_arg ? conf_arg : getenv("HIBERNATE_CONF");
 	if (!conf_shown || !*conf_shown)
 		conf_shown = HIB_CONF_DEFAULT_PATH;
+	log_journal = hibd_journal_stream_is(STDERR_FILENO, getenv("JOURNAL_STREAM")) > 0;
 	hib_set_log_fn(log_stderr);
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "hibernated: socket path too long\n");
+	/* First: a passed socket is fd 3, which anything opened before might take over. */
+	lfd = activated_socket(socket_given);
+	if (lfd < 0 && lfd != -ENOENT)
+		return 1;
+	if (!socket_activated && strlen(socket_path) >= SUN_PATH_SIZE) {
+		hd_log(LOG_ERR, "socket path too long");
 		return 2;
 	}
 	job = calloc(1, sizeof(*job));
 	for (i = 0; i < MAX_CLIENTS; i++)
 		clients[i] = NULL;
 	if (!job) {
-		fprintf(stderr, "hibernated: out of memory\n");
+		hd_log(LOG_ERR, "out of memory");
 		return 1;
 	}
 	job->fd = -1;
 	reload_policy();
 	if (!policy) {
-		fprintf(stderr, "hibernated: no usable policy; starting with an empty one\n");
+		hd_log(LOG_WARNING, "no usable policy; starting with an empty one");
 		policy = calloc(1, sizeof(*policy));
 		if (!policy)
 			return 1;
@@ -813,27 +965,26 @@ int main(int argc, char **argv)
 	done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	strcpy(sa.sun_path, socket_path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (lfd < 0 || sfd < 0 || done_efd < 0) {
-		perror("hibernated: socket");
+	if (sfd < 0 || done_efd < 0) {
+		hd_log(LOG_ERR, "signalfd/eventfd: %s", strerror(errno));
 		return 1;
 	}
-	unlink(socket_path);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0) {
-		fprintf(stderr, "hibernated: %s: %s\n", socket_path, strerror(errno));
-		return 1;
+	/* Our own socket last, as before: once it exists the daemon is all set up but for caps. */
+	if (!socket_activated) {
+		lfd = bind_socket();
+		if (lfd < 0)
+			return 1;
 	}
-	/* Anyone may connect; SO_PEERCRED decides.  The refusal is then a clear message. */
-	chmod(socket_path, 0666);
 
 	r = drop_caps();
 	if (r < 0) {
-		fprintf(stderr, "hibernated: cannot drop capabilities: %s\n", strerror(-r));
-		unlink(socket_path);
+		hd_log(LOG_ERR, "cannot drop capabilities: %s", strerror(-r));
+		unlink_socket();
 		return 1;
 	}
-	fprintf(stderr, "hibernated: listening on %s\n", socket_path);
+	hd_log(LOG_INFO, "listening on %s%s", socket_path,
+	       socket_activated ? " (socket activation)" : "");
+	notify_idle("READY=1\n");
 
 	for (;;) {
 		struct pollfd pfd[3 + MAX_CLIENTS];
@@ -853,11 +1004,19 @@ int main(int argc, char **argv)
 				next = clients[c]->deadline;
 			c++;
 		}
-		if (quitting && !atomic_load(&busy))
+		if (quitting && !atomic_load(&busy)) {
+			/*
+			 * Not when the signal came: a hibernation may have the system frozen then,
+			 * systemd included; nothing is sent to it from here while one runs.
+			 */
+			sd_notify(0, "STOPPING=1\nSTATUS=exiting");
 			break;
+		}
 		if (reload_pending && !atomic_load(&busy)) {
 			reload_pending = false;
+			sd_notify(0, "RELOADING=1\nSTATUS=reloading the policy");
 			reload_policy();
+			notify_idle("READY=1\n");
 		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = done_efd, .events = POLLIN };
@@ -872,7 +1031,7 @@ int main(int argc, char **argv)
 		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			perror("hibernated: poll");
+			hd_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -880,20 +1039,20 @@ int main(int argc, char **argv)
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					fprintf(stderr, "hibernated: SIGHUP: reloading the policy%s\n",
+					hd_log(LOG_INFO, "SIGHUP: reloading the policy%s",
 						atomic_load(&busy) ? " after the running hibernation" :
 						"");
 					reload_pending = true;
 				} else if (!quitting) {
 					quitting = true;
 					if (atomic_load(&busy))
-						fprintf(stderr, "hibernated: %s: exiting once the "
-							"running hibernation has returned\n",
+						hd_log(LOG_NOTICE, "%s: exiting once the "
+							"running hibernation has returned",
 							strsignal((int)si.ssi_signo));
 					/* No new connection; the socket goes away now. */
 					close(lfd);
 					lfd = -1;
-					unlink(socket_path);
+					unlink_socket();
 				}
 			}
 		}
@@ -903,6 +1062,8 @@ int main(int argc, char **argv)
 			if (read(done_efd, &v, sizeof(v)) == sizeof(v) && atomic_load(&busy)) {
 				pthread_join(job_thread, NULL);
 				atomic_store(&busy, false);
+				if (!quitting)
+					notify_idle("");
 			}
 		}
 		/* The clients first: their slots may free up for the new connections. */
@@ -921,8 +1082,8 @@ int main(int argc, char **argv)
 	}
 	if (lfd >= 0) {
 		close(lfd);
-		unlink(socket_path);
+		unlink_socket();
 	}
-	fprintf(stderr, "hibernated: exiting\n");
+	hd_log(LOG_INFO, "exiting");
 	return 0;
 }

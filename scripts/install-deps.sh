@@ -8,7 +8,7 @@ libelf-dev libssl-dev dwarves
 linux-source-6.12
 qemu-system-x86 busybox-static dmsetup e2fsprogs
 libdevmapper-dev liblz4-dev libxxhash-dev libcap-dev libcmocka-dev libjson-c-dev libblkid-dev
-libsodium-dev libcurl4-openssl-dev nginx-light curl
+libsodium-dev libcurl4-openssl-dev libsystemd-dev nginx-light curl
 lz4
 ceph-mon ceph-osd radosgw
 bindfs clang util-linux
