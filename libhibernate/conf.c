@@ -198,6 +198,13 @@ static int parse_hibernate(struct hib_conf *c, const char *key, const char *val,
 		if (parse_uint_value(val, 1, 256, &c->threads) < 0)
 			return conf_error(why, why_size, fname, lineno, "threads must be 1 to 256 "
 					  "('%s')", val);
+	} else if (!strcmp(key, "resume-reserve")) {
+		if (parse_uint_value(val, 0, HIB_CONF_RESUME_RESERVE_MAX_MIB,
+				     &c->resume_reserve_mib) < 0)
+			return conf_error(why, why_size, fname, lineno, "resume-reserve must be "
+					  "0 to %u (MiB, a whole number) ('%s')",
+					  HIB_CONF_RESUME_RESERVE_MAX_MIB, val);
+		c->resume_reserve_set = true;
 	} else if (!strcmp(key, "stream")) {
 		if (parse_bool(val, &stream) < 0)
 			return conf_error(why, why_size, fname, lineno, "stream must be yes or no "

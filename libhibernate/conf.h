@@ -25,6 +25,8 @@ extern "C" {
 #define HIB_CONF_NAME_MAX	128	/* a dm name, like DM_NAME_LEN */
 #define HIB_CONF_ERRORS_MAX	16	/* errors kept per file; the count goes on */
 #define HIB_CONF_WHY_MAX	512
+/* [hibernate] resume-reserve = MiB: at most this (64 GiB), a typo's guard. */
+#define HIB_CONF_RESUME_RESERVE_MAX_MIB	65536
 
 struct hib_conf {
 	/* [protect] devices = ... (dm names or /dev/mapper/NAME); empty: every dm fs */
@@ -59,6 +61,9 @@ struct hib_conf {
 	unsigned int threads;		/* threads = (0: every online CPU) */
 	bool no_stream;			/* stream = no: copy every page at the snapshot */
 	char state[PATH_MAX];		/* state = DEV|FILE: the record of the last image */
+	/* resume-reserve = MiB the resume kernel needs beside the image (image-format.h) */
+	unsigned int resume_reserve_mib;
+	bool resume_reserve_set;	/* false: the default, hib_resume_reserve_bytes() */
 
 	/* Resolved by hib_conf_resolve(), not read from the file. */
 	char path[PATH_MAX];		/* the file it came from (messages) */

@@ -234,6 +234,9 @@ struct hibernation {
 	struct hib_hibernate_stats st;
 	int snap_fd;
 	uint64_t image_pages;
+	uint64_t mem_total;		/* MemTotal, bytes */
+	uint64_t resume_reserve;	/* bytes the resume kernel keeps beside the image */
+	uint64_t resume_max_pages;	/* the largest image it loads (hib_resume_max_pages()) */
 };
 
 /* RssAnon of /proc/self/status in kB (0 if unknown); no allocation, tasks are frozen. */
@@ -379,6 +382,11 @@ static int record_image(struct hibernation *h)
 	return 0;
 }
 
+static const char *conf_path(const struct hib_run *run)
+{
+	return run->conf->path[0] ? run->conf->path : HIB_CONF_DEFAULT_PATH;
+}
+
 /* Step 1: everything that can fail or allocate, before anything is frozen. */
 static int hibernate_prepare(struct hibernation *h)
 {
@@ -401,6 +409,16 @@ static int hibernate_prepare(struct hibernation *h)
 		return hib_fail(run, HIB_STEP_PREPARE, r, "cannot identify the running kernel: %s",
 				strerror(-r));
 	hib_fault_build_id(run, &h->id);
+	h->mem_total = mem;
+	h->resume_reserve = hib_resume_reserve_bytes(mem, run->conf->resume_reserve_set,
+						     run->conf->resume_reserve_mib);
+	h->resume_max_pages = hib_resume_max_pages(mem, h->resume_reserve, h->id.page_size);
+	if (h->resume_max_pages == 0 && (h->opts->test == HIB_TEST_NONE ||
+					 h->opts->test == HIB_TEST_SNAPSHOT))
+		return hib_fail(run, HIB_STEP_PREPARE, -EINVAL, "resume-reserve = %u under "
+				"[hibernate] in %s leaves no room for an image: MemTotal is %.1f "
+				"MiB; nothing was frozen", run->conf->resume_reserve_mib,
+				conf_path(run), mib(mem));
 	if (!h->dry) {
 		if (!h->target || !h->target[0])
 			return hib_fail(run, HIB_STEP_PREPARE, -EDESTADDRREQ, "no image target: "
@@ -554,6 +572,28 @@ static void test_hold(struct hibernation *h, enum hib_step step, const char *sta
 }
 
 /*
+ * Step 5's last check: an image the resume kernel cannot load (image-format.h: the resume
+ * reserve) is refused before anything is written; the caller closes the snapshot, switches
+ * the protected filesystems back and thaws everything.
+ */
+static int image_too_big(struct hibernation *h, uint64_t pages)
+{
+	struct hib_run *run = &h->run;
+	uint64_t ps = h->id.page_size;
+
+	return hib_fail(run, HIB_STEP_SNAPSHOT, -ENOMEM, "the image of %" PRIu64 " pages (%.1f "
+			"MiB) is too large to resume: the resume kernel loads at most %" PRIu64
+			" pages (%.1f MiB), MemTotal %.1f MiB less the resume reserve of %.1f MiB "
+			"(%s); nothing was written: free memory (stop or shrink a workload) and "
+			"hibernate again, or lower resume-reserve under [hibernate] in %s if the "
+			"resume environment is known to be small; everything was thawed again",
+			pages, mib(pages * ps), h->resume_max_pages,
+			mib(h->resume_max_pages * ps), mib(h->mem_total), mib(h->resume_reserve),
+			run->conf->resume_reserve_set ? "resume-reserve" :
+			"the default, 5% of MemTotal, at least 32 MiB", conf_path(run));
+}
+
+/*
  * Steps 4, 5 and 5b: protect, snapshot, thaw the filesystems.  1 on the resumed side (R5
  * done), 0 with h->snap_fd open, or -errno (the caller's dm abort undoes step 4).
  */
@@ -610,6 +650,8 @@ static int hibernation_snapshot(struct hibernation *h)
 	h->image_pages = sk.image_pages;
 	h->st.pages = sk.image_pages;
 	h->st.raw = sk.image_pages * h->id.page_size;
+	if (sk.image_pages > h->resume_max_pages)
+		return image_too_big(h, sk.image_pages);
 
 	/* Step 5b: thaw the protected filesystems; later writes land in the COW stores. */
 	r = hib_fault_step(run, HIB_STEP_FS_THAW);
@@ -791,12 +833,13 @@ int hib_hibernate(const struct hib_hibernate_opts *opts, const struct hib_events
 	if (r < 0 || opts->test == HIB_TEST_DM)
 		goto abort;
 	if (opts->test == HIB_TEST_SNAPSHOT) {
-		char what[160];
+		char what[256];
 
 		(void)hib_snapshot_fd_stats(h->snap_fd, &h->st.copied, &h->st.streamed);
 		snprintf(what, sizeof(what), "image of %" PRIu64 " pages taken (%" PRIu64 " copied, %"
-			 PRIu64 " streamed from frames), not written", h->image_pages, h->st.copied,
-			 h->st.streamed);
+			 PRIu64 " streamed from frames; it resumes: at most %" PRIu64 "), not "
+			 "written", h->image_pages, h->st.copied, h->st.streamed,
+			 h->resume_max_pages);
 		test_hold(h, HIB_STEP_FS_THAW, "snapshot", what);
 		goto abort;
 	}
@@ -1403,6 +1446,39 @@ static void check_initramfs(struct hib_run *run)
 			   "and rebuild it (update-initramfs -u, dracut -f)", path);
 }
 
+/* The largest image the resume kernel loads (image-format.h: the resume reserve). */
+static void check_resume_fits(struct hib_run *run, bool *ok)
+{
+	char meminfo[PATH_MAX];
+	uint64_t mem, reserve, max;
+	long ps = sysconf(_SC_PAGESIZE);
+	int r;
+
+	snprintf(meminfo, sizeof(meminfo), "%s/meminfo",
+		 run->sys.proc_root ? run->sys.proc_root : HIB_PROC_DEFAULT_ROOT);
+	r = hib_meminfo_total(meminfo, &mem);
+	if (r < 0 || ps <= 0) {
+		hib_notice(run, HIB_STEP_CHECK, "note: cannot read MemTotal from %s: %s", meminfo,
+			   strerror(r < 0 ? -r : EINVAL));
+		return;
+	}
+	reserve = hib_resume_reserve_bytes(mem, run->conf->resume_reserve_set,
+					   run->conf->resume_reserve_mib);
+	max = hib_resume_max_pages(mem, reserve, (uint32_t)ps);
+	if (max == 0) {
+		hib_error(run, HIB_STEP_CHECK, -EINVAL, "no: resume-reserve = %u under [hibernate] "
+			  "in %s leaves no room for an image: MemTotal is %.1f MiB",
+			  run->conf->resume_reserve_mib, conf_path(run), mib(mem));
+		*ok = false;
+		return;
+	}
+	hib_notice(run, HIB_STEP_CHECK, "ok: an image resumes up to %" PRIu64 " pages (%.1f MiB): "
+		   "MemTotal %.1f MiB less the resume reserve of %.1f MiB (%s); a larger one is "
+		   "refused before it is written", max, mib(max * (uint64_t)ps), mib(mem),
+		   mib(reserve), run->conf->resume_reserve_set ? "resume-reserve" :
+		   "the default, 5% of MemTotal, at least 32 MiB");
+}
+
 int hib_check(const struct hib_conf *conf, const char *target, const struct hib_system *sys,
 	      const struct hib_events *ev)
 {
@@ -1435,6 +1511,7 @@ int hib_check(const struct hib_conf *conf, const char *target, const struct hib_
 			  "takes no snapshot then; swapoff -a first", r, r == 1 ? "" : "s");
 		ok = false;
 	}
+	check_resume_fits(run, &ok);
 	r = hib_dm_stage_check(run, target, &ok);
 	if (r == 0 && target && *target && !hib_http_is_url(target))
 		check_leftover(run, target);

@@ -94,6 +94,30 @@ uint64_t hib_image_worst_case(uint64_t raw_bytes, uint32_t chunk_size)
 	       HIB_RECORD_SIZE + HIB_CRYPTO_ABYTES;
 }
 
+uint64_t hib_resume_reserve_bytes(uint64_t mem_total, bool set, unsigned int mib)
+{
+	uint64_t r;
+
+	if (set)
+		return (uint64_t)mib << 20;
+	r = mem_total / 100 * HIB_RESUME_RESERVE_PERCENT +
+	    mem_total % 100 * HIB_RESUME_RESERVE_PERCENT / 100;
+	if (r < (uint64_t)HIB_RESUME_RESERVE_MIN_MIB << 20)
+		r = (uint64_t)HIB_RESUME_RESERVE_MIN_MIB << 20;
+	return r;
+}
+
+uint64_t hib_resume_max_pages(uint64_t mem_total, uint64_t reserve, uint32_t page_size)
+{
+	uint64_t pages, keep;
+
+	if (page_size == 0)
+		return 0;
+	pages = mem_total / page_size;
+	keep = reserve / page_size + (reserve % page_size != 0);
+	return pages > keep ? pages - keep : 0;
+}
+
 /* ---- identity ------------------------------------------------------------------------------ */
 
 int hib_parse_build_id(const uint8_t *buf, size_t len, uint8_t ret_id[HIB_BUILD_ID_MAX])

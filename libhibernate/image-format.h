@@ -146,6 +146,30 @@ void hib_build_id_hex(const struct hib_image_info *info, char *buf, size_t size)
 /* The largest image, in bytes on the sink, that @raw_bytes of memory can give. */
 uint64_t hib_image_worst_case(uint64_t raw_bytes, uint32_t chunk_size);
 
+/*
+ * The resume reserve: memory the resume kernel needs beside the image it loads.  Restoring
+ * through /dev/snapshot allocates a frame for every image page up front, in a kernel that is
+ * itself running: its own text and data, the initramfs (unpacked in RAM), hibernatectl with
+ * its pipeline buffers, page tables and the kernel's free-page watermarks all take memory the
+ * image cannot have.  An image that leaves less than that fails to load with ENOMEM on the
+ * next boot, and the session it holds is lost; hibernation refuses it before it writes
+ * anything.  The default, 5% of MemTotal and at least 32 MiB, is 49.5 MiB in a 1 GiB guest
+ * (tests/vm: an image 62 MiB below MemTotal resumes, one 42 MiB below runs out of memory in
+ * the resume kernel); hibernate.conf's resume-reserve = MiB sets it.
+ */
+#define HIB_RESUME_RESERVE_PERCENT	5
+#define HIB_RESUME_RESERVE_MIN_MIB	32
+
+/* The resume reserve in bytes for @mem_total bytes of RAM: @mib if @set, else the default. */
+uint64_t hib_resume_reserve_bytes(uint64_t mem_total, bool set, unsigned int mib);
+
+/*
+ * The largest image, in pages of @page_size bytes, that a resume kernel with @mem_total bytes
+ * of RAM loads with @reserve bytes to spare: MemTotal's pages minus the reserve's (rounded
+ * up); 0 if the reserve leaves nothing (or @page_size is 0).
+ */
+uint64_t hib_resume_max_pages(uint64_t mem_total, uint64_t reserve, uint32_t page_size);
+
 /* Encoding, for the writer, the reader and the tests.  Buffers are HIB_IMAGE_BLOCK bytes. */
 void hib_image_header_encode(const struct hib_image_info *info, uint8_t *block);
 void hib_chunk_encode(const struct hib_chunk *c, uint8_t rec[HIB_RECORD_SIZE]);

@@ -95,6 +95,46 @@ static void test_refusals(void **state)
 	BAD("[hibernate]\noutput = /dev/vda\n", "unknown key 'output' in [hibernate]");
 }
 
+/* [hibernate] resume-reserve = MiB: 0 is a setting (not "unset"), anything else refused. */
+static void test_resume_reserve(void **state)
+{
+	static struct hib_conf c;
+	const char *text;
+	char why[512];
+
+	(void)state;
+	text = "[hibernate]\ntarget = /dev/vdc\n";
+	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
+	assert_false(c.resume_reserve_set);
+	assert_int_equal(c.resume_reserve_mib, 0);
+
+	text = "[hibernate]\nresume-reserve = 64\n";
+	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
+	assert_true(c.resume_reserve_set);
+	assert_int_equal(c.resume_reserve_mib, 64);
+
+	text = "[hibernate]\nresume-reserve = 0\n";
+	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
+	assert_true(c.resume_reserve_set);
+	assert_int_equal(c.resume_reserve_mib, 0);
+
+	text = "[hibernate]\nresume-reserve = 65536\n";
+	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
+	assert_int_equal(c.resume_reserve_mib, HIB_CONF_RESUME_RESERVE_MAX_MIB);
+
+	BAD("[hibernate]\nresume-reserve = 65537\n",
+	    "t.conf:2: resume-reserve must be 0 to 65536 (MiB, a whole number) ('65537')");
+	BAD("[hibernate]\nresume-reserve = -1\n", "resume-reserve must be 0 to 65536");
+	BAD("[hibernate]\nresume-reserve = +1\n", "resume-reserve must be 0 to 65536");
+	BAD("[hibernate]\nresume-reserve = 64M\n", "resume-reserve must be 0 to 65536");
+	BAD("[hibernate]\nresume-reserve = 1.5\n", "resume-reserve must be 0 to 65536");
+	BAD("[hibernate]\nresume-reserve =\n", "resume-reserve must be 0 to 65536");
+	BAD("[hibernate]\nresume-reserve = 99999999999999999999\n",
+	    "resume-reserve must be 0 to 65536");
+	BAD("[protect]\nresume-reserve = 64\n", "t.conf:2: unknown key 'resume-reserve'");
+}
+#undef BAD
+
 /* Every bad line of a file is reported, not only the first; the good ones are not. */
 static void test_every_error(void **state)
 {
@@ -140,7 +180,7 @@ static void test_resolve(void **state)
 	assert_non_null(mkdtemp(dir));
 	write_conf("a.conf", "[protect]\ncow = /dev/vdb\n[http]\nca-file = /file-ca\n"
 		   "s3-region = eu-1\n[hibernate]\ntarget = /dev/vdc\nthreads = 2\n"
-		   "sync-timeout-ms = 500\n");
+		   "sync-timeout-ms = 500\nresume-reserve = 16\n");
 	snprintf(path, sizeof(path), "%s/a.conf", dir);
 	unsetenv("HIBERNATE_CONF");
 	unsetenv("HIBERNATE_HTTP_CA_FILE");
@@ -153,6 +193,8 @@ static void test_resolve(void **state)
 	assert_string_equal(c.target, "/dev/vdc");
 	assert_int_equal(c.threads, 2);
 	assert_int_equal(c.sync_timeout_ms, 500);
+	assert_true(c.resume_reserve_set);
+	assert_int_equal(c.resume_reserve_mib, 16);
 	assert_string_equal(c.path, path);
 
 	/* The environment over the file, the flags over both. */
@@ -199,6 +241,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_resume_reserve),
 		cmocka_unit_test(test_every_error),
 		cmocka_unit_test(test_resolve),
 	};

@@ -7,6 +7,7 @@
  * libdevmapper call).  After each: everything thawed, the dm tables back (or merged), no
  * valid image left, and the failing step and errno in the HIB_EV_FAIL event.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -570,6 +571,88 @@ static void test_refused_before_freezing(void **state)
 					"Filename Type Size Used Priority\n"), 0);
 }
 
+/* Open file descriptors of this process. */
+static unsigned int open_fds(void)
+{
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * The resume reserve: an image the resume kernel could not load is refused after the
+ * snapshot and before anything is written (ENOMEM at the snapshot step), all rolled back;
+ * the same image with a smaller reserve is written.
+ */
+static void test_image_too_big_to_resume(void **state)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	/* MemTotal: the default reserve (32 MiB, the floor) plus half the image. */
+	unsigned long kb = 32768 + (unsigned long)(IMAGE_PAGES / 2) * (unsigned long)page / 1024;
+	unsigned int fds;
+
+	(void)state;
+	world(true);
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   %lu kB\n", kb), 0);
+	fds = open_fds();
+	assert_int_equal(hibernate(false), -ENOMEM);
+	assert_int_equal(seen.fails, 1);
+	assert_int_equal(seen.fail_step, HIB_STEP_SNAPSHOT);
+	assert_int_equal(seen.fail_err, -ENOMEM);
+	assert_int_equal(kernel.snapshots, 1);
+	if (!strstr(seen.fail_msg, "the image of 48 pages") ||
+	    !strstr(seen.fail_msg, "is too large to resume") ||
+	    !strstr(seen.fail_msg, "loads at most 24 pages") ||
+	    !strstr(seen.fail_msg, "resume reserve of 32.0 MiB (the default") ||
+	    !strstr(seen.fail_msg, "lower resume-reserve under [hibernate]") ||
+	    !strstr(seen.fail_msg, "nothing was written"))
+		fail_msg("%s", seen.fail_msg);
+	assert_false(seen.summary);
+	assert_back("image too big to resume");
+	assert_false(valid_image());
+	assert_int_equal(open_fds(), fds);	/* the snapshot is closed */
+
+	/* The dry run says the same. */
+	world(true);
+	assert_int_equal(hibernate_test(false, HIB_TEST_SNAPSHOT), -ENOMEM);
+	assert_non_null(strstr(seen.fail_msg, "is too large to resume"));
+	assert_back("test=snapshot, too big");
+
+	/* check says how large an image may be. */
+	world(true);
+	hib_check(&conf, "", &sys, &events);
+	assert_non_null(strstr(seen.log, "ok: an image resumes up to 24 pages"));
+
+	/* A resume environment known to be small: resume-reserve = 0 lets it through. */
+	world(true);
+	conf.resume_reserve_set = true;
+	conf.resume_reserve_mib = 0;
+	assert_int_equal(hibernate(true), 0);
+	assert_int_equal(seen.fails, 0);
+	assert_back("resume-reserve = 0");
+
+	/* A reserve of all of RAM: refused before anything is frozen. */
+	world(true);
+	conf.resume_reserve_set = true;
+	conf.resume_reserve_mib = 33;
+	assert_int_equal(hibernate(false), -EINVAL);
+	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
+	assert_int_equal(kernel.freezes, 0);
+	assert_non_null(strstr(seen.fail_msg, "resume-reserve = 33 under [hibernate]"));
+	assert_non_null(strstr(seen.fail_msg, "leaves no room for an image"));
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hib_check(&conf, "", &sys, &events), 0);
+	assert_non_null(strstr(seen.log, "no: resume-reserve = 33"));
+
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"), 0);
+}
+
 /* Nothing forged: an unencrypted image needs allow-unauthenticated, and never from a URL. */
 static void test_authenticity(void **state)
 {
@@ -872,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_stages),
 		cmocka_unit_test(test_signal_deferred),
 		cmocka_unit_test(test_refused_before_freezing),
+		cmocka_unit_test(test_image_too_big_to_resume),
 		cmocka_unit_test(test_authenticity),
 		cmocka_unit_test(test_other_host),
 		cmocka_unit_test(test_state_record),

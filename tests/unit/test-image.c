@@ -601,6 +601,46 @@ static void test_worst_case(void **state)
 			 HIB_RECORD_SIZE + HIB_CRYPTO_ABYTES);
 }
 
+/*
+ * The resume reserve and the largest image that resumes, with the QEMU test guest's numbers
+ * (1 GiB, MemTotal 1015068 kB): an image of 237936 pages (880 MiB workload) resumed, one of
+ * 243037 (900 MiB) ran the resume kernel out of memory.
+ */
+static void test_resume_fits(void **state)
+{
+	uint64_t mem = 1015068ULL * 1024, reserve, max;
+
+	(void)state;
+	/* The default: 5% of MemTotal, 49.6 MiB here. */
+	reserve = hib_resume_reserve_bytes(mem, false, 0);
+	assert_int_equal(reserve, mem / 20);
+	max = hib_resume_max_pages(mem, reserve, 4096);
+	assert_int_equal(max, 253767 - 12689);	/* 50753.4 kB: 12688.35 pages, rounded up */
+	assert_true(237936 <= max);
+	assert_true(243037 > max);
+
+	/* The floor: 32 MiB below 640 MiB of RAM; the percentage above it. */
+	assert_int_equal(hib_resume_reserve_bytes(512ULL << 20, false, 0), 32ULL << 20);
+	assert_int_equal(hib_resume_reserve_bytes(640ULL << 20, false, 0), 32ULL << 20);
+	assert_int_equal(hib_resume_reserve_bytes(16ULL << 30, false, 0), (16ULL << 30) / 20);
+	/* No overflow on absurd sizes. */
+	assert_int_equal(hib_resume_reserve_bytes(UINT64_MAX, false, 0), UINT64_MAX / 20);
+
+	/* resume-reserve = N (MiB), 0 too. */
+	assert_int_equal(hib_resume_reserve_bytes(mem, true, 64), 64ULL << 20);
+	assert_int_equal(hib_resume_reserve_bytes(mem, true, 0), 0);
+	assert_int_equal(hib_resume_max_pages(mem, 0, 4096), 253767);
+	assert_int_equal(hib_resume_max_pages(mem, 64ULL << 20, 4096), 253767 - 16384);
+
+	/* A reserve of all of RAM or more leaves nothing; so does a page size of 0. */
+	assert_int_equal(hib_resume_max_pages(mem, mem, 4096), 0);
+	assert_int_equal(hib_resume_max_pages(mem, mem + 4096, 4096), 0);
+	assert_int_equal(hib_resume_max_pages(mem, mem - 4096, 4096), 1);
+	assert_int_equal(hib_resume_max_pages(mem, 0, 0), 0);
+	/* 64 KiB pages. */
+	assert_int_equal(hib_resume_max_pages(1ULL << 30, 32ULL << 20, 65536), 16384 - 512);
+}
+
 static void test_writer_rejects(void **state)
 {
 	struct hib_image_writer *w;
@@ -698,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_random_flips),
 		cmocka_unit_test(test_check_system),
+		cmocka_unit_test(test_resume_fits),
 		cmocka_unit_test(test_build_id),
 		cmocka_unit_test(test_system_identity),
 		cmocka_unit_test(test_worst_case),
