@@ -124,5 +124,12 @@ for p in "${patches[@]}"; do
 	fi
 	printf '%s   %s\n' "$line" "${p#*-}"
 done
-[ "$fail" = 0 ] && echo "check-series: all ${#patches[@]} patches build and are checkpatch-clean"
+if [ "$fail" = 0 ]; then
+	if [ "$from" -gt 1 ]; then
+		echo "check-series: patches $from-${#patches[@]} of ${#patches[@]} build ($flavors)" \
+			"and are checkpatch-clean; 1-$((from - 1)) were applied, not checked"
+	else
+		echo "check-series: all ${#patches[@]} patches build ($flavors) and are checkpatch-clean"
+	fi
+fi
 exit $fail
