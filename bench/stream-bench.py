@@ -59,8 +59,10 @@ def main():
     ap.add_argument('--build', default='build/meson')
     ap.add_argument('--out', default='build/bench')
     ap.add_argument('--mib', type=int, action='append')
-    ap.add_argument('--thp', default=' transparent_hugepage=never',
-                    help='extra kernel arguments (default: THP off, as vm-stream-880)')
+    ap.add_argument('--thp', default='',
+                    help='extra kernel arguments (default: none, THP as the kernel ships it, '
+                    'as vm-stream-880; " transparent_hugepage=never" for the runs before '
+                    'patches 0030-0032)')
     args = ap.parse_args()
     os.makedirs(os.path.join(args.out, 'vm-logs'), exist_ok=True)
     rows = [run(args, m) for m in (args.mib or [760, 800, 840, 880, 890, 900, 920])]
