@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ static struct {
 	unsigned long window_mib;
 	pid_t poke_pid;
 	char poke_file[PATH_MAX];
+	char sysrq;
 	bool forge;
 } armed;
 
@@ -104,13 +106,18 @@ static int arm_one(char *item, char *why, size_t why_size)
 			goto bad;
 		armed.poke_pid = (pid_t)pid;
 		strcpy(armed.poke_file, end + 1);
+	} else if (!strcmp(item, "sysrq")) {
+		if (strcmp(val, "f"))
+			goto bad;
+		armed.sysrq = 'f';
 	} else {
 		goto bad;
 	}
 	return 0;
 bad:
 	snprintf(why, why_size, "%s: cannot parse '%s' (fail=STEP[:ERRNO], build-id=HEX, "
-		 "window-write=NAME[:MIB], poke=PID:FILE, forge=unauthenticated)", HIB_FAULT_ENV, orig);
+		 "window-write=NAME[:MIB], poke=PID:FILE, sysrq=f, forge=unauthenticated)",
+		 HIB_FAULT_ENV, orig);
 	return -EINVAL;
 }
 
@@ -203,12 +210,10 @@ bool hib_fault_forge(struct hib_run *run)
 	return armed.forge;
 }
 
-void hib_fault_poke(struct hib_run *run)
+static void poke(struct hib_run *run)
 {
 	int i;
 
-	if (!armed.poke_pid)
-		return;
 	if (kill(armed.poke_pid, SIGUSR2) < 0) {
 		hib_warning(run, HIB_STEP_FS_THAW, -errno, "test hook: kill %d: %m",
 			    (int)armed.poke_pid);
@@ -218,6 +223,70 @@ void hib_fault_poke(struct hib_run *run)
 		usleep(20000);
 	hib_warning(run, HIB_STEP_FS_THAW, 0, "test hook: pid %d %s its memory after the snapshot",
 		    (int)armed.poke_pid, i < 500 ? "rewrote" : "did not say it rewrote");
+}
+
+/*
+ * The OOM killer by hand (sysrq f), then its verdict from the kernel log: the sysrq work runs
+ * asynchronously, so wait (up to 10 s) for the line that names the victim or says there was
+ * none, and report the lines that matter on the console.
+ */
+static void sysrq_oom(struct hib_run *run)
+{
+	static const char *const verdicts[] = { "Killed process", "No task eligible" };
+	static const char *const shown[] = { "Killed process", "No task eligible",
+					     "Manual OOM", "invoked oom-killer" };
+	int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), trig, i, waited = 0;
+	bool done = false;
+	char rec[2048];
+
+	if (kmsg < 0 || lseek(kmsg, 0, SEEK_END) < 0) {
+		hib_warning(run, HIB_STEP_FS_THAW, -errno, "test hook: /dev/kmsg: %m");
+		goto out;
+	}
+	trig = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+	if (trig < 0 || write(trig, "f", 1) != 1) {
+		hib_warning(run, HIB_STEP_FS_THAW, -errno, "test hook: sysrq f: %m");
+		if (trig >= 0)
+			close(trig);
+		goto out;
+	}
+	close(trig);
+	while (!done && waited < 10000) {
+		struct pollfd p = { .fd = kmsg, .events = POLLIN };
+		ssize_t n;
+		char *msg;
+
+		if (poll(&p, 1, 100) <= 0) {
+			waited += 100;
+			continue;
+		}
+		n = read(kmsg, rec, sizeof(rec) - 1);
+		if (n <= 0)
+			continue;	/* EPIPE: records overwritten; go on with the next */
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		msg[strcspn(msg, "\n")] = 0;
+		for (i = 0; i < (int)(sizeof(shown) / sizeof(shown[0])); i++)
+			if (strstr(msg, shown[i]))
+				hib_warning(run, HIB_STEP_FS_THAW, 0, "test hook: sysrq f: %s", msg);
+		for (i = 0; i < (int)(sizeof(verdicts) / sizeof(verdicts[0])); i++)
+			done |= strstr(msg, verdicts[i]) != NULL;
+	}
+	if (!done)
+		hib_warning(run, HIB_STEP_FS_THAW, 0, "test hook: sysrq f: no verdict in the kernel "
+			    "log after 10 s");
+out:
+	if (kmsg >= 0)
+		close(kmsg);
+}
+
+void hib_fault_after_snapshot(struct hib_run *run)
+{
+	if (armed.poke_pid)
+		poke(run);
+	if (armed.sysrq == 'f')
+		sysrq_oom(run);
 }
 
 #endif /* HIB_FAULT_INJECTION */

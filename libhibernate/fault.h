@@ -11,6 +11,8 @@
  *   window-write=NAME[:MIB]  after 5b, write NAME and NAME.big (MIB MiB, default 1) into
  *                        each protected filesystem: writes after the snapshot instant
  *   poke=PID:FILE        after 5b, SIGUSR2 to PID, then wait up to 10 s for FILE
+ *   sysrq=f              after 5b (and the poke), the OOM killer by hand; its verdict from
+ *                        the kernel log is reported (which process it killed, or none)
  *   forge=unauthenticated  write an unencrypted image even where one is refused (a URL):
  *                        what an attacker with a tool of his own would put there
  *
@@ -45,8 +47,8 @@ int hib_fault_step(struct hib_run *run, enum hib_step step);
 bool hib_fault_build_id(struct hib_run *run, struct hib_image_info *id);
 /* The window-write action on one protected filesystem. */
 void hib_fault_window_write(struct hib_run *run, const char *mountpoint);
-/* The poke action. */
-void hib_fault_poke(struct hib_run *run);
+/* The actions after step 5b: poke, then sysrq. */
+void hib_fault_after_snapshot(struct hib_run *run);
 /* The forge action: true if an unauthenticated image is to be written anyway. */
 bool hib_fault_forge(struct hib_run *run);
 
@@ -83,7 +85,7 @@ static inline void hib_fault_window_write(struct hib_run *run, const char *mount
 	(void)mountpoint;
 }
 
-static inline void hib_fault_poke(struct hib_run *run)
+static inline void hib_fault_after_snapshot(struct hib_run *run)
 {
 	(void)run;
 }

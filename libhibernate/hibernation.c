@@ -662,7 +662,7 @@ static int hibernation_snapshot(struct hibernation *h)
 		return r;
 	}
 	hib_dm_stage_fault_window(run, h->dm);
-	hib_fault_poke(run);
+	hib_fault_after_snapshot(run);
 	return 0;
 }
 

@@ -914,9 +914,10 @@ static void test_fault_spec(void **state)
 	assert_int_equal(hib_fault_arm("build-id=abc", why, sizeof(why)), -EINVAL);
 	assert_int_equal(hib_fault_arm("poke=12", why, sizeof(why)), -EINVAL);
 	assert_int_equal(hib_fault_arm("window-write=a/b", why, sizeof(why)), -EINVAL);
+	assert_int_equal(hib_fault_arm("sysrq=b", why, sizeof(why)), -EINVAL);	/* only f */
 	assert_int_equal(hib_fault_arm("bogus", why, sizeof(why)), -EINVAL);
 	assert_int_equal(hib_fault_arm("fail=write:5,build-id=deadbeef,window-write=w:2,"
-				       "poke=1:/x", why, sizeof(why)), 1);
+				       "poke=1:/x,sysrq=f", why, sizeof(why)), 1);
 	hib_fault_disarm();
 }
 

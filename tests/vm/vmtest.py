@@ -50,6 +50,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -359,11 +360,18 @@ def shquote(s):
 
 def parse_header(path):
     opts = {'timeout': 300, 'boots': 1, 'mem': None, 'smp': None,
-            'disks': '', 'net': '', 'append': {}}
+            'disks': '', 'net': '', 'append': {}, 'require': []}
     with open(path) as f:
         for i, line in enumerate(f):
             if i > 40:
                 break
+            # "# vmtest-require: BOOT REGEX": boot BOOT's console must have a line matching
+            # REGEX (what a guest cannot report itself, e.g. after the snapshot instant: a
+            # resumed guest has forgotten it).
+            m = re.match(r'\s*#\s*vmtest-require:\s*(\d+)\s+(.*\S)', line)
+            if m:
+                opts['require'].append((int(m.group(1)), re.compile(m.group(2))))
+                continue
             m = re.match(r'\s*#\s*vmtest:\s*(.*)', line)
             if not m:
                 continue
@@ -630,6 +638,13 @@ def run_scenario(args, name):
                 name, boot, dt, ' (TIMEOUT)' if timed_out else ''))
             res = parse_boot(text)
             results += res['results']
+            for rboot, rx in opts['require']:
+                if rboot != boot:
+                    continue
+                hit = next((l for l in text.splitlines() if rx.search(l)), None)
+                results.append((hit is not None, 'console-boot%d' % boot,
+                                hit.strip() if hit else
+                                'no console line matches %r' % rx.pattern))
             for n, what, line in find_splats(text):
                 splats.append((boot, what, line))
             if timed_out:
@@ -730,7 +745,18 @@ def self_test():
         bad += 1
     else:
         print('ok cpio')
-    print('%d passed, %d failed' % (len(SAMPLES) + 2 - bad, bad))
+    with tempfile.NamedTemporaryFile('w', suffix='.sh') as f:
+        f.write('#!/bin/sh\n# vmtest: boots=2\n# vmtest-require: 1 sysrq f: .*Killed process [0-9]+ \\(x\\)\n')
+        f.flush()
+        req = parse_header(f.name)['require']
+    if (len(req) != 1 or req[0][0] != 1 or
+            not req[0][1].search('hook: sysrq f: Out of memory: Killed process 42 (x) total') or
+            req[0][1].search('sysrq f: Killed process 42 (y)')):
+        print('not ok vmtest-require header: %r' % req)
+        bad += 1
+    else:
+        print('ok vmtest-require header')
+    print('%d passed, %d failed' % (len(SAMPLES) + 3 - bad, bad))
     return 1 if bad else 0
 
 
