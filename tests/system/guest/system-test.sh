@@ -1,0 +1,202 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The system test's guest side (hibtest.service, a Debian 12 system booted by systemd from its
+# LVM root): checks reported as HIBTEST lines on the serial console (tests/vm/lib/hibtest.sh),
+# then "HIBTEST done" and the power-off.  The host (tests/system/system-test.py) picks the mode
+# on the kernel command line, hibtest.mode=:
+#
+#   boot    the system came up: multi-user.target, `systemctl is-system-running`, root on
+#           the LV, PID 1 systemd, the tools installed
+#   cycle   the above, then a sleep block inhibitor makes `systemctl hibernate` refuse
+#           (nothing frozen); the workload service, the PrepareForSleep listener and a delay
+#           inhibitor run; `systemctl hibernate` powers the machine off.  This script is part
+#           of the image: the next boot's initramfs resumes it, and it goes on where it
+#           stopped with the checks of the resumed system.  A boot that starts this script
+#           afresh after the hibernation (the marker on the root filesystem) did not resume.
+. /usr/local/lib/hibtest/hibtest.sh
+set -u
+
+mode=boot
+for a in $(cat /proc/cmdline); do
+	case $a in hibtest.mode=*) mode=${a#hibtest.mode=} ;; esac
+done
+marker=/var/lib/hibtest/hibernating
+run=/run/hibtest
+mkdir -p "$run" /var/lib/hibtest
+
+finish() {
+	echo "HIBTEST done pass=$(wc -l </tmp/.hibtest.pass) fail=$(wc -l </tmp/.hibtest.fail)"
+	sync
+	systemctl poweroff --no-block
+	exit 0
+}
+
+# The boot has finished (no job left): "running", or "degraded" with the failed units named.
+system_running() {	# NAME
+	local state
+	state=$(timeout 600 systemctl is-system-running --wait 2>&1)
+	if [ "$state" = running ]; then
+		hib_ok "$1" "$state"
+	else
+		hib_notok "$1" "is-system-running: $state; failed: $(systemctl list-units --failed \
+			--plain --no-legend 2>&1 | awk '{ print $1 }' | tr '\n' ' ')"
+	fi
+}
+
+nothing_frozen() {	# NAME
+	local f
+	f=$(grep -l '^UserFrozen:.1' /proc/[0-9]*/status 2>/dev/null | head -n 5 | tr '\n' ' ')
+	if [ -z "$f" ]; then
+		hib_ok "$1"
+	else
+		hib_notok "$1" "frozen: $f"
+	fi
+}
+
+# ---- the resumed system (cycle mode): this process was frozen in boot 1 and goes on here -----
+resumed_checks() {
+	local before after pid
+	# logind sends PrepareForSleep(false) once systemd-hibernate.service has returned.
+	for _ in $(seq 1800); do
+		grep -q '^false ' $run/prepare-for-sleep 2>/dev/null && break
+		sleep 0.5
+	done
+	echo "HIBTEST resumed"
+	rm -f "$marker"
+	hib_log "resumed after hibernation: uptime $(cut -d' ' -f1 /proc/uptime) s"
+	signals=$(awk '{ print $1 }' $run/prepare-for-sleep 2>/dev/null | tr '\n' ' ')
+	if [ "$signals" = "true false " ]; then
+		hib_ok sys-prepare-for-sleep "the listener saw PrepareForSleep(true) before the snapshot, (false) after the resume"
+	else
+		hib_notok sys-prepare-for-sleep "listener saw: '$signals' (want 'true false ')"
+	fi
+	# The delay inhibitor held the hibernation until it let go.
+	local released started
+	released=$(awk '/^released/ { print $2 }' $run/holder 2>/dev/null)
+	started=$(systemctl show -P ExecMainStartTimestampMonotonic systemd-hibernate.service)
+	if [ -n "$released" ] && [ "${started:-0}" -gt 0 ] &&
+	   awk -v r="$released" -v s="$started" 'BEGIN { exit !(s / 1e6 >= r) }'; then
+		hib_ok sys-delay-inhibitor "systemd-hibernate.service started at $(awk -v s="$started" 'BEGIN { printf "%.2f", s / 1e6 }') s, after the delay lock's release at $released s"
+	else
+		hib_notok sys-delay-inhibitor "released='$released' hibernate service started (us)='$started'"
+	fi
+	result=$(systemctl show -P Result systemd-hibernate.service)
+	[ "$result" = success ] && hib_ok sys-hibernate-service "Result=$result" ||
+		hib_notok sys-hibernate-service "Result=$result"
+	before=$(cat $run/before.report)
+	after=$(hibstate check --dir /run/hibstate 2>&1)
+	echo "  [hibstate] before: $before"
+	echo "  [hibstate] after:  $after"
+	pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' <<<"$before")
+	if [ -n "$pid" ] && [ "$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' <<<"$after")" = "$pid" ] &&
+	   [ "$(sed -n 's/.* digest=\([0-9a-f]*\) .*/\1/p' <<<"$after")" = \
+	     "$(sed -n 's/.* digest=\([0-9a-f]*\) .*/\1/p' <<<"$before")" ] &&
+	   grep -q 'echo=ok' <<<"$after"; then
+		hib_ok sys-workload-intact "pid $pid, the same digest, its child answers"
+	else
+		hib_notok sys-workload-intact "before '$before', after '$after'"
+	fi
+	[ "$(systemctl show -P MainPID hibtest-workload.service)" = "$pid" ] &&
+		hib_ok sys-workload-service "hibtest-workload.service still runs pid $pid" ||
+		hib_notok sys-workload-service "MainPID $(systemctl show -P MainPID hibtest-workload.service)"
+	nothing_frozen sys-nothing-frozen
+	system_running sys-running-after-resume
+	# The dm snapshot over the root is gone: the root LV has its own table again.
+	names=$(dmsetup ls | awk '{ print $1 }' | sort | tr '\n' ' ')
+	table=$(dmsetup table hibvg-root)
+	if [ "$names" = "hibvg-cow hibvg-image hibvg-root hibvg-state " ] &&
+	   [ "$(awk '{ print $3 }' <<<"$table")" = linear ]; then
+		hib_ok sys-dm-clean "$names; hibvg-root: $table"
+	else
+		hib_notok sys-dm-clean "dmsetup ls: $names; hibvg-root: $table"
+	fi
+	hib_expect_rc sys-image-used 6 hibernatectl image info
+	journalctl -b -u systemd-hibernate.service --no-pager -o cat 2>&1 | tail -n 40 |
+		sed 's/^/  [systemd-hibernate.service] /'
+}
+
+# ---- every boot that runs this afresh --------------------------------------------------------
+if [ -e "$marker" ]; then
+	rm -f /tmp/.hibtest.pass /tmp/.hibtest.fail
+	touch /tmp/.hibtest.pass /tmp/.hibtest.fail
+	hib_notok sys-resumed "this boot started afresh after the hibernation of $(cat "$marker"): the initramfs did not resume"
+	rm -f "$marker"
+	finish
+fi
+rm -f /tmp/.hibtest.pass /tmp/.hibtest.fail
+touch /tmp/.hibtest.pass /tmp/.hibtest.fail
+echo "HIBTEST start system-$mode kernel=$(uname -r)"
+system_running sys-running
+hib_check sys-multi-user systemctl is-active multi-user.target
+[ "$(readlink /proc/1/exe)" = /usr/lib/systemd/systemd ] && hib_ok sys-pid1-systemd ||
+	hib_notok sys-pid1-systemd "PID 1 is $(readlink /proc/1/exe)"
+src=$(findmnt -no SOURCE /)
+[ "$src" = /dev/mapper/hibvg-root ] && hib_ok sys-root-on-lvm "$src" ||
+	hib_notok sys-root-on-lvm "/ is on $src"
+[ -z "$(swapon --show --noheadings)" ] && hib_ok sys-no-swap || hib_notok sys-no-swap "$(swapon --show)"
+hib_check sys-tools hibernatectl --version
+if [ "$mode" = boot ]; then
+	# The stand-in kernel (Debian's own) cannot hibernate this way; say what check says.
+	hibernatectl check 2>&1 | sed 's/^/  [check] /'
+	finish
+fi
+
+# ---- cycle, boot 1 ---------------------------------------------------------------------------
+hib_check sys-check hibernatectl check || finish
+systemctl start hibtest-listener.service
+hib_check sys-workload-start systemctl start hibtest-workload.service || finish
+hibstate check --dir /run/hibstate >$run/before.report 2>&1
+hib_log "workload: $(cat $run/before.report)"
+for _ in $(seq 100); do
+	busctl --system status >/dev/null 2>&1 && [ -n "$(systemctl show -P MainPID hibtest-listener.service | grep -v '^0$')" ] && break
+	sleep 0.1
+done
+sleep 1	# busctl monitor has become a monitor
+
+# A block inhibitor: `systemctl hibernate` refuses and nothing happens.  Root's systemctl
+# ignores inhibitors unless told to check them (systemctl(1), --check-inhibitors=).
+systemd-inhibit --what=sleep --mode=block --who=hibtest --why="test: block" sleep 600 &
+blocker=$!
+for _ in $(seq 50); do
+	systemd-inhibit --list --no-legend 2>/dev/null | grep -q 'test: block' && break
+	sleep 0.1
+done
+out=$(systemctl hibernate --check-inhibitors=yes 2>&1)
+rc=$?
+echo "$out" | sed 's/^/  [systemctl hibernate] /'
+if [ $rc != 0 ] && grep -q 'inhibited' <<<"$out"; then
+	hib_ok sys-block-refused "exit $rc: $(head -n 1 <<<"$out")"
+else
+	hib_notok sys-block-refused "systemctl hibernate exit $rc with a block inhibitor"
+fi
+sleep 2
+nothing_frozen sys-block-nothing-frozen
+[ "$(systemctl show -P InactiveExitTimestampMonotonic systemd-hibernate.service)" = 0 ] &&
+	[ ! -s $run/prepare-for-sleep ] &&
+	hib_ok sys-block-no-sleep "systemd-hibernate.service never started, no PrepareForSleep" ||
+	hib_notok sys-block-no-sleep "systemd-hibernate.service: $(systemctl show -P ActiveState systemd-hibernate.service); signals: $(cat $run/prepare-for-sleep 2>/dev/null | tr '\n' ' ')"
+hib_check sys-block-workload-runs hibstate check --dir /run/hibstate
+kill $blocker
+wait $blocker 2>/dev/null
+
+# The delay inhibitor, then the hibernation.
+systemd-inhibit --what=sleep --mode=delay --who=hibtest --why="test: delay" \
+	/usr/local/lib/hibtest/holder.sh &
+for _ in $(seq 50); do
+	systemd-inhibit --list --no-legend 2>/dev/null | grep -q 'test: delay' && break
+	sleep 0.1
+done
+date -u +%FT%TZ >"$marker"
+sync
+hib_expect_poweroff
+out=$(systemctl hibernate 2>&1)
+rc=$?
+[ -n "$out" ] && echo "$out" | sed 's/^/  [systemctl hibernate] /'
+if [ $rc != 0 ]; then
+	hib_notok sys-hibernate "systemctl hibernate exit $rc"
+	rm -f "$marker"
+	finish
+fi
+resumed_checks
+finish

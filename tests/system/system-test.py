@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""The system test: a Debian 12 system on LVM, booted by systemd, hibernated with
+`systemctl hibernate` and resumed by the initramfs that update-initramfs built in it.
+
+    system-test.py --kernel-deb build/kernel-deb/linux-image-*.deb [--mode cycle]
+
+The disk comes from tests/system/make-image.sh (cached by its inputs; this runs it); each run
+boots a copy of it in QEMU (TCG, q35, 1 GiB, 2 CPUs, the same on every boot), the kernel and
+the initramfs taken from the image's /boot, root=/dev/mapper/hibvg-root, never resume=.  The
+guest's checks (tests/system/guest/system-test.sh) come as HIBTEST lines on the serial console
+and are judged as vmtest.py judges a scenario, whose functions this uses (run_qemu, parse_boot,
+find_splats): any "not ok", a boot without "done" that did not announce its power-off, a host
+timeout, or any kernel splat fails the test.
+
+Modes (--mode):
+  boot    one boot: the system comes up (multi-user.target, is-system-running "running")
+  cycle   boot 1: the block inhibitor's refusal, then the workload, listener and delay
+          inhibitor, `systemctl hibernate`, power-off; boot 2: the initramfs resumes and the
+          resumed system checks itself; then e2fsck -fn of the root LV on the host
+
+--initrd dracut boots the image's dracut initramfs instead of initramfs-tools'.
+
+Exit status: 0 pass, 1 fail (a missing kernel or package is a failure, never a skip).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, 'tests', 'vm'))
+import vmtest  # noqa: E402  (run_qemu, parse_boot, find_splats)
+
+# The initramfs-tools script's and the dracut hook's own lines (initramfs/).
+INITRAMFS_RAN = re.compile(r'hibernate: (resuming from|no hibernation image|recover)')
+RESUMED = re.compile(r'HIBTEST resumed')
+
+
+def make_image(args):
+    cmd = [os.path.join(HERE, 'make-image.sh'), '--kernel-deb', args.kernel_deb]
+    if args.tools_deb:
+        cmd += ['--tools-deb', args.tools_deb]
+    t0 = time.time()
+    proc = subprocess.run(['nice'] + cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    sys.stdout.write(proc.stdout)
+    m = re.search(r'^system-image: (/\S+)$', proc.stdout, re.M)
+    if proc.returncode or not m:
+        raise vmtest.SetupError('make-image.sh failed (exit %d)' % proc.returncode)
+    return m.group(1), time.time() - t0
+
+
+def read_info(path):
+    info = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.strip().partition('=')
+            info[k] = v
+    return info
+
+
+def host_e2fsck(disk, info):
+    """e2fsck -fn of the root LV where it lies in the disk (a read-only loop device over its
+    range: the host needs neither LVM nor device-mapper)."""
+    loop = subprocess.run(['losetup', '--show', '-f', '-r', '-o', info['root_offset'],
+                           '--sizelimit', info['root_bytes'], disk],
+                          capture_output=True, text=True)
+    if loop.returncode:
+        return False, 'losetup: ' + loop.stderr.strip()
+    dev = loop.stdout.strip()
+    try:
+        r = subprocess.run(['e2fsck', '-fn', dev], capture_output=True, text=True)
+    finally:
+        subprocess.run(['losetup', '-d', dev])
+    out = (r.stdout + r.stderr).strip()
+    return r.returncode == 0, out.splitlines()[-1] if out else 'exit %d' % r.returncode
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--kernel-deb', required=True,
+                    help='the patched kernel package (make kernel-deb), or "stock"')
+    ap.add_argument('--tools-deb', help='default: build/deb/hibernate-tools_*.deb (make deb)')
+    ap.add_argument('--mode', choices=('boot', 'cycle'), default='cycle')
+    ap.add_argument('--initrd', choices=('initramfs-tools', 'dracut'),
+                    default='initramfs-tools')
+    ap.add_argument('--name', help='log name (default system-MODE[-dracut])')
+    ap.add_argument('--logdir', default=os.path.join(TOP, 'build', 'vm-logs'))
+    ap.add_argument('--workdir', default=os.path.join(TOP, 'build', 'system-work'))
+    ap.add_argument('--timeout', type=int, default=900, help='per boot (s)')
+    ap.add_argument('-v', '--verbose', action='store_true')
+    args = ap.parse_args(argv)
+    name = args.name or 'system-%s%s' % (args.mode,
+                                         '-dracut' if args.initrd == 'dracut' else '')
+    try:
+        return run(args, name)
+    except vmtest.SetupError as e:
+        print('systemtest %s: FAIL: %s' % (name, e))
+        return 1
+
+
+def run(args, name):
+    if args.kernel_deb != 'stock' and not os.path.isfile(args.kernel_deb):
+        raise vmtest.SetupError('kernel package %s does not exist: run `make kernel-deb`'
+                                % args.kernel_deb)
+    qemu = shutil.which('qemu-system-x86_64')
+    if not qemu:
+        raise vmtest.SetupError('qemu-system-x86_64 not found: run `make deps`')
+    t_start = time.time()
+    image, t_image = make_image(args)
+    info = read_info(os.path.join(image, 'info'))
+    work = os.path.join(args.workdir, name)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.makedirs(args.logdir, exist_ok=True)
+    disk = os.path.join(work, 'disk.img')
+    subprocess.run(['cp', '--sparse=always', os.path.join(image, 'disk.img'), disk], check=True)
+    initrd = os.path.join(image, 'initrd-dracut.img' if args.initrd == 'dracut'
+                          else 'initrd.img')
+    logpath = os.path.join(args.logdir, name + '.log')
+    boots = 1 if args.mode == 'boot' else 2
+    cmdline = ('root=/dev/mapper/hibvg-root ro console=ttyS0,115200 panic=-1 '
+               'hibtest.mode=%s' % args.mode)
+    # Identical machine options on every boot: a resume needs the same machine.
+    cmd = [qemu, '-accel', 'tcg', '-cpu', 'max', '-machine', 'q35', '-m', '1024',
+           '-smp', '2', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
+           '-kernel', os.path.join(image, 'vmlinuz'), '-initrd', initrd,
+           '-append', cmdline, '-nic', 'none',
+           '-drive', 'file=%s,format=raw,if=none,id=d0,cache=unsafe' % disk,
+           '-device', 'virtio-blk-pci,drive=d0']
+    results, failures, splats, times = [], [], [], []
+    with open(logpath, 'w') as log:
+        log.write('===== systemtest %s: image %s (%s), made or found in %.0f s\n'
+                  % (name, image, info.get('release'), t_image))
+        for boot in range(1, boots + 1):
+            log.write('===== systemtest %s boot %d/%d: %s\n'
+                      % (name, boot, boots, ' '.join(cmd)))
+            log.flush()
+            t0 = time.time()
+            text, timed_out, rc = vmtest.run_qemu(cmd, log, args.timeout,
+                                                  True if args.verbose else None)
+            dt = time.time() - t0
+            times.append(dt)
+            log.write('===== systemtest %s boot %d ended after %.1f s%s\n'
+                      % (name, boot, dt, ' (TIMEOUT)' if timed_out else ''))
+            res = vmtest.parse_boot(text)
+            results += res['results']
+            splats += [(boot, what, line) for _, what, line in vmtest.find_splats(text)]
+            # The package's initramfs script ran in every boot (its log_*_msg lines).
+            hit = next((l for l in text.splitlines() if INITRAMFS_RAN.search(l)), None)
+            results.append((hit is not None, 'initramfs-hook-boot%d' % boot,
+                            hit.strip() if hit else 'no "hibernate:" line from the initramfs'))
+            if timed_out:
+                failures.append('boot %d: host timeout after %d s: QEMU killed'
+                                % (boot, args.timeout))
+                break
+            if res['done'] is None and not res['expect_poweroff']:
+                failures.append('boot %d: no "HIBTEST done" line (QEMU exit %s)' % (boot, rc))
+                break
+            if args.mode == 'cycle' and boot == 1:
+                if not res['expect_poweroff']:
+                    failures.append('boot 1: no hibernation (no expect-poweroff line)')
+                    break
+                if res['done'] is not None:
+                    failures.append('boot 1: the guest went on after `systemctl hibernate`')
+                    break
+            if args.mode == 'cycle' and boot == 2:
+                hit = next((l for l in text.splitlines() if RESUMED.search(l)), None)
+                results.append((hit is not None, 'resumed-boot2',
+                                'the test driver went on in boot 2' if hit else
+                                'boot 2 did not resume boot 1'))
+        ok, why = host_e2fsck(disk, info)
+        results.append((ok, 'root-e2fsck', why))
+    notok = [r for r in results if not r[0]]
+    if notok:
+        failures.append('%d check(s) not ok: %s' % (len(notok), ' '.join(t for _, t, _ in notok)))
+    for boot, what, line in splats:
+        failures.append('boot %d: %s: %s' % (boot, what, line))
+    print('systemtest %s: %d ok, %d not ok, %d kernel splat(s), %.0f s (image %.0f s, boots %s)'
+          % (name, len(results) - len(notok), len(notok), len(splats), time.time() - t_start,
+             t_image, ', '.join('%.0f s' % t for t in times)))
+    for ok, tname, why in results:
+        print('  %s %s%s' % ('ok    ' if ok else 'NOT OK', tname, ' - ' + why if why else ''))
+    if failures:
+        print('systemtest %s: FAIL' % name)
+        for f in failures:
+            print('  FAIL: %s' % f)
+        print('  console log: %s' % logpath)
+        return 1
+    print('systemtest %s: PASS (console log: %s)' % (name, logpath))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
