@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -19,13 +20,39 @@
 #define S_PLACE		(S_CREATED + 8)
 #define S_CSUM		(HIB_STATE_BYTES - 8)
 
+/*
+ * Open the state device or file.  A block device may be named through a symbolic link: every
+ * stable name udev gives one is a link (/dev/mapper/VG-LV and /dev/VG/LV to ../dm-N,
+ * /dev/disk/by-partlabel/...), and the initramfs and the system see the same names.  A file
+ * never is: a planted link could point anywhere.  The device opened must be the block device
+ * the name led to a moment before, not a file swapped in since.  An fd or -errno.
+ */
+static int state_open(const char *path, int flags)
+{
+	struct stat st, fst;
+	int fd;
+
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+		fd = open(path, flags | O_CLOEXEC);
+		if (fd < 0)
+			return negative_errno();
+		if (fstat(fd, &fst) < 0 || !S_ISBLK(fst.st_mode) || fst.st_rdev != st.st_rdev) {
+			close(fd);
+			return -ELOOP;
+		}
+		return fd;
+	}
+	fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? negative_errno() : fd;
+}
+
 static int put_block(const char *path, const uint8_t *b)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = state_open(path, O_WRONLY);
 	ssize_t n;
 
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 	do {
 		n = pwrite(fd, b, HIB_STATE_BYTES, 0);
 	} while (n < 0 && errno == EINTR);
@@ -68,9 +95,9 @@ int hib_state_read(const char *path, struct hib_state_record *ret)
 
 	if (!path || !ret)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = state_open(path, O_RDONLY);
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 	n = hib_read_full(fd, b, sizeof(b));
 	if (n < 0)
 		return (int)n;
