@@ -34,8 +34,14 @@ install() {
 	. "$dracutsysrootdir"@HIB_FUNCTIONS@
 	inst_binary @HIB_SBINDIR@/hibernatectl
 	inst_simple @HIB_FUNCTIONS@
-	if [[ -e $dracutsysrootdir/etc/machine-id ]]; then
+	if [[ -s $dracutsysrootdir/etc/machine-id ]]; then
+		# The system's own id, whatever is there: resume refuses an image of another host.
+		# In an image that is not hostonly, the systemd module puts an empty
+		# /etc/machine-id first (systemd then makes up a random one at every boot), and
+		# inst_simple leaves a file that exists alone.
 		inst_simple /etc/machine-id
+		cp --remove-destination "$dracutsysrootdir/etc/machine-id" "$initdir/etc/machine-id"
+		chmod 0444 "$initdir/etc/machine-id"
 	else
 		dwarn "hibernate: no /etc/machine-id: resume cannot check the image's host"
 	fi
