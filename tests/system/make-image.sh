@@ -5,6 +5,7 @@
 # and cached.
 #
 #   tests/system/make-image.sh --kernel-deb DEB|stock [--tools-deb DEB]    (root)
+#   tests/system/make-image.sh --kernel-bzimage DIR [--tools-deb DEB]      (development only)
 #
 # One raw disk, the whole of it an LVM physical volume, volume group "hibvg":
 #   root   ext4, /: the Debian 12 root of tests/pkg/debian-root.sh (debootstrap, cached) plus
@@ -20,7 +21,11 @@
 #
 # --kernel-deb is the patched kernel's linux-image-*.deb (`make kernel-deb`); "stock" installs
 # Debian's linux-image-amd64 instead, which boots the system but cannot hibernate this way (for
-# working on the image alone).
+# working on the image alone).  --kernel-bzimage takes a build-kernel.sh output directory
+# (bzImage, kernel.release) instead of a package: the VM tests' tinyconfig kernel, no modules,
+# without what systemd only recommends (seccomp, BPF, autofs, the memory controller): a
+# stand-in for working on the hibernation cycle before the kernel package exists, never what
+# the test runs.
 #
 # The result is cached under ${HIBERNATE_CACHE:-~/.cache/hibernate}/system/HASH/ by a hash of
 # every input (both packages, the root's cache key, this script, tests/system/guest/,
@@ -51,17 +56,22 @@ fail() {
 }
 
 kernel_deb=
+kernel_dir=
 tools_deb=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel-deb) kernel_deb=$2; shift 2 ;;
+	--kernel-bzimage) kernel_dir=$(realpath "$2"); kernel_deb=bzimage; shift 2 ;;
 	--tools-deb) tools_deb=$2; shift 2 ;;
 	*) echo "usage: $0 --kernel-deb DEB|stock [--tools-deb DEB]" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || fail "needs root (losetup, LVM, chroot)"
 [ -n "$kernel_deb" ] || fail "no kernel package: --kernel-deb build/kernel-deb/linux-image-*.deb (make kernel-deb)"
-if [ "$kernel_deb" != stock ]; then
+if [ "$kernel_deb" = bzimage ]; then
+	[ -f "$kernel_dir/bzImage" ] && [ -f "$kernel_dir/kernel.release" ] ||
+		fail "$kernel_dir has no bzImage and kernel.release (build-kernel.sh's output)"
+elif [ "$kernel_deb" != stock ]; then
 	[ -f "$kernel_deb" ] || fail "kernel package $kernel_deb does not exist (make kernel-deb)"
 	kernel_deb=$(realpath "$kernel_deb")
 	case $(dpkg-deb -f "$kernel_deb" Package) in
@@ -88,7 +98,11 @@ debian_root_cached "$tools_deb"
 cache=${HIBERNATE_CACHE:-$HOME/.cache/hibernate}/system
 key=$( {
 	echo "root ${root_cache##*/}"
-	if [ "$kernel_deb" = stock ]; then echo "kernel stock"; else sha256sum <"$kernel_deb"; fi
+	case $kernel_deb in
+	stock) echo "kernel stock" ;;
+	bzimage) echo "kernel bzImage"; sha256sum <"$kernel_dir/bzImage" ;;
+	*) sha256sum <"$kernel_deb" ;;
+	esac
 	sha256sum <"$tools_deb"
 	cat "$0" tests/vm/hibstate.c tests/vm/lib/hibtest.sh
 	for f in tests/system/guest/*; do echo "$f"; cat "$f"; done
@@ -225,6 +239,16 @@ in_root systemctl mask serial-getty@ttyS0.service getty@tty1.service >>"$work/ap
 # ---- the kernel and the initramfs ----------------------------------------------------------------
 if [ "$kernel_deb" = stock ]; then
 	apt_install linux-image-amd64
+elif [ "$kernel_deb" = bzimage ]; then
+	# What a kernel package would put in place; mkinitramfs reads the config for the
+	# compressor, and the kernel has no modules.
+	kver=$(cat "$kernel_dir/kernel.release")
+	install -m 0644 "$kernel_dir/bzImage" "$mnt/boot/vmlinuz-$kver"
+	printf 'CONFIG_RD_GZIP=y\nCONFIG_RD_ZSTD=y\nCONFIG_BLK_DEV_DM=y\n' >"$mnt/boot/config-$kver"
+	mkdir -p "$mnt/lib/modules/$kver"
+	in_root depmod "$kver"
+	in_root update-initramfs -c -k "$kver" >>"$work/apt.log" 2>&1 ||
+		fail "update-initramfs -c -k $kver"
 else
 	cp "$kernel_deb" "$mnt/tmp/"
 	apt_install "/tmp/${kernel_deb##*/}"
