@@ -1,7 +1,7 @@
 # Top-level entry points; see README.md.
 #
 #   make demo    hibernate a workload in the VM, power off, boot again, resume it
-#   make check   unit tests, VM tests and the UAPI header check
+#   make check   unit tests, VM tests, package and system tests and the UAPI header check
 #
 # Everything runs as root on Debian 12; `make deps` installs what is missing.
 
@@ -73,6 +73,14 @@ fuzz:
 # lands.
 check-series: deps
 	kernel-patches/check-series.sh
+
+# The system tests (tests/system/): suite system (in `make check` too: the Debian system on LVM
+# hibernated with `systemctl hibernate` and resumed by its initramfs, initramfs-tools' then
+# dracut's) and suite system-slow (a power cut in the middle of a merge-back, completed by the
+# initramfs).  They run `make deb` and `make kernel-deb` themselves (system-test.py).
+.PHONY: check-system
+check-system: deps build
+	meson test -C $(BUILD) --print-errorlogs --suite system --suite system-slow
 
 check-header:
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh --header-only

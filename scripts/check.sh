@@ -1,5 +1,5 @@
 #!/bin/bash
-# `make check`: the UAPI header check, then the unit, fuzz, VM and package test suites;
+# `make check`: the UAPI header check, then the unit, fuzz, VM, package and system test suites;
 # ends with a plain "N passed, M failed" line and fails if anything failed.
 #
 #   scripts/check.sh [--header-only]
@@ -27,8 +27,8 @@ if [ "${1:-}" = --header-only ]; then
 	exit
 fi
 
-echo "== meson test (suites unit, fuzz, vm and pkg; kernel $HIB_KERNEL)"
-meson test -C "$BUILD" --print-errorlogs --suite unit --suite fuzz --suite vm --suite pkg
+echo "== meson test (suites unit, fuzz, vm, pkg and system; kernel $HIB_KERNEL)"
+meson test -C "$BUILD" --print-errorlogs --suite unit --suite fuzz --suite vm --suite pkg --suite system
 rc=$?
 
 # Count from meson's own log, plus the header check.

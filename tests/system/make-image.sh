@@ -226,7 +226,7 @@ gcc -static -O2 -D_GNU_SOURCE -o "$work/hibstate" tests/vm/hibstate.c -lpthread 
 install -m 0755 "$work/hibstate" "$mnt/usr/local/bin/hibstate"
 install -d "$mnt/usr/local/lib/hibtest"
 install -m 0644 tests/vm/lib/hibtest.sh "$mnt/usr/local/lib/hibtest/hibtest.sh"
-for f in system-test.sh listener.sh holder.sh; do
+for f in system-test.sh listener.sh holder.sh cutwatch; do
 	install -m 0755 "tests/system/guest/$f" "$mnt/usr/local/lib/hibtest/$f"
 done
 for f in tests/system/guest/*.service; do

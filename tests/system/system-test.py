@@ -3,7 +3,11 @@
 """The system test: a Debian 12 system on LVM, booted by systemd, hibernated with
 `systemctl hibernate` and resumed by the initramfs that update-initramfs built in it.
 
-    system-test.py --kernel-deb build/kernel-deb/linux-image-*.deb [--mode cycle]
+    system-test.py [--kernel-deb DEB] [--tools-deb DEB] [--mode cycle] [--initrd KIND]...
+
+Without --kernel-deb ($HIB_KERNEL_DEB, if set) it runs `make kernel-deb` (build-kernel-deb.sh, cached by its inputs) and
+takes build/kernel-deb/linux-image-*.deb; without --tools-deb `make deb` and
+build/deb/hibernate-tools_*.deb.  Either failing fails the test.
 
 The disk comes from tests/system/make-image.sh (cached by its inputs; this runs it); each run
 boots a copy of it in QEMU (TCG, q35, 1 GiB, 2 CPUs, the same on every boot), the kernel and
@@ -18,13 +22,21 @@ Modes (--mode):
   cycle   boot 1: the block inhibitor's refusal, then the workload, listener and delay
           inhibitor, `systemctl hibernate`, power-off; boot 2: the initramfs resumes and the
           resumed system checks itself; then e2fsck -fn of the root LV on the host
+  mergecut
+          boot 1: `hibernatectl hibernate --no-poweroff` with writes into / in the window; the
+          abort merges them back (the disk's writes throttled to 8 MB/s) and the power is cut
+          in the middle; boot 2: the initramfs completes the merge, the system checks the
+          files; then e2fsck -fn on the host
 
---initrd dracut boots the image's dracut initramfs instead of initramfs-tools'.
+--initrd initramfs-tools (the default) boots the initramfs update-initramfs built, --initrd
+dracut the one dracut built with the package's module; given twice, both, each on a fresh copy
+of the disk.
 
 Exit status: 0 pass, 1 fail (a missing kernel or package is a failure, never a skip).
 """
 
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -40,6 +52,55 @@ import vmtest  # noqa: E402  (run_qemu, parse_boot, find_splats)
 # The initramfs-tools script's and the dracut hook's own lines (initramfs/).
 INITRAMFS_RAN = re.compile(r'hibernate: (resuming from|no hibernation image|recover)')
 RESUMED = re.compile(r'HIBTEST resumed')
+# hibernatectl resume in the initramfs, finding the interrupted merge (vm-dm-merge-cut's words).
+MERGE_COMPLETED = re.compile(r'recovered: .*merged back into 1 protected filesystem')
+
+
+def make_debs(args):
+    """The packages: the ones given, else `make deb` and `make kernel-deb` (each cached or
+    reproducible: the image's hash then stays the same)."""
+    env = dict(os.environ, DEB_BUILD_OPTIONS=os.environ.get('DEB_BUILD_OPTIONS', 'nocheck'))
+    for what, target, pattern in (('tools_deb', 'deb', 'build/deb/hibernate-tools_*.deb'),
+                                  ('kernel_deb', 'kernel-deb',
+                                   'build/kernel-deb/linux-image-*.deb')):
+        if getattr(args, what) or (what == 'kernel_deb' and args.kernel_bzimage):
+            continue
+        t0 = time.time()
+        # `make deb` packs the committed tree (git archive HEAD): the package of this tree is
+        # there already when its tree id is the one recorded after the last build here.
+        stamp = os.path.join(TOP, 'build', 'deb', '.system-test-tree')
+        tree = subprocess.run(['git', '-C', TOP, 'rev-parse', 'HEAD^{tree}'],
+                              capture_output=True, text=True).stdout.strip()
+        found = sorted(glob.glob(os.path.join(TOP, pattern)))
+        if target == 'deb' and tree and len(found) == 1 and os.path.isfile(stamp):
+            with open(stamp) as f:
+                if f.read().strip() == tree:
+                    setattr(args, what, found[0])
+                    print('systemtest: %s is the package of HEAD\'s tree %s'
+                          % (os.path.basename(found[0]), tree[:12]))
+                    continue
+        log = os.path.join(TOP, 'build', 'system-make-%s.log' % target)
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, 'w') as f:
+            r = subprocess.run(['make', '--no-print-directory', '-C', TOP, target],
+                               stdout=f, stderr=subprocess.STDOUT, env=env)
+        if r.returncode:
+            with open(log) as f:
+                sys.stdout.write(''.join(f.readlines()[-30:]))
+            raise vmtest.SetupError('`make %s` failed (exit %d; log %s)%s' % (
+                target, r.returncode, log,
+                ': the target comes with the kernel-deb branch (build-kernel-deb.sh)'
+                if target == 'kernel-deb' else ''))
+        found = sorted(p for p in glob.glob(os.path.join(TOP, pattern))
+                       if not re.search(r'-dbg(sym)?_', p))
+        if len(found) != 1:
+            raise vmtest.SetupError('`make %s` left %d of %s' % (target, len(found), pattern))
+        setattr(args, what, found[0])
+        if target == 'deb' and tree:
+            with open(stamp, 'w') as f:
+                f.write(tree + '\n')
+        print('systemtest: make %s: %s (%.0f s)' % (target, os.path.basename(found[0]),
+                                                    time.time() - t0))
 
 
 def make_image(args):
@@ -88,40 +149,53 @@ def host_e2fsck(disk, info):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    kernel = ap.add_mutually_exclusive_group(required=True)
-    kernel.add_argument('--kernel-deb',
-                        help='the patched kernel package (make kernel-deb), or "stock"')
+    kernel = ap.add_mutually_exclusive_group()
+    kernel.add_argument('--kernel-deb', default=os.environ.get('HIB_KERNEL_DEB') or None,
+                        help='the patched kernel package (default: $HIB_KERNEL_DEB, else '
+                        'make kernel-deb), or "stock" (Debian\'s, boot mode only)')
     kernel.add_argument('--kernel-bzimage', metavar='DIR',
                         help='development only: build-kernel.sh output DIR instead of a '
                         'package (make-image.sh)')
     ap.add_argument('--tools-deb', help='default: build/deb/hibernate-tools_*.deb (make deb)')
-    ap.add_argument('--mode', choices=('boot', 'cycle'), default='cycle')
-    ap.add_argument('--initrd', choices=('initramfs-tools', 'dracut'),
-                    default='initramfs-tools')
-    ap.add_argument('--name', help='log name (default system-MODE[-dracut])')
+    ap.add_argument('--mode', choices=('boot', 'cycle', 'mergecut'), default='cycle')
+    ap.add_argument('--initrd', choices=('initramfs-tools', 'dracut'), action='append',
+                    help='repeatable; default initramfs-tools')
     ap.add_argument('--logdir', default=os.path.join(TOP, 'build', 'vm-logs'))
     ap.add_argument('--workdir', default=os.path.join(TOP, 'build', 'system-work'))
     ap.add_argument('--timeout', type=int, default=900, help='per boot (s)')
     ap.add_argument('-v', '--verbose', action='store_true')
     args = ap.parse_args(argv)
-    name = args.name or 'system-%s%s' % (args.mode,
-                                         '-dracut' if args.initrd == 'dracut' else '')
+    initrds = args.initrd or ['initramfs-tools']
+    t_start = time.time()
     try:
-        return run(args, name)
+        make_debs(args)
+        if args.kernel_deb and args.kernel_deb != 'stock' and \
+                not os.path.isfile(args.kernel_deb):
+            raise vmtest.SetupError('kernel package %s does not exist: run `make kernel-deb`'
+                                    % args.kernel_deb)
+        image, t_image = make_image(args)
     except vmtest.SetupError as e:
-        print('systemtest %s: FAIL: %s' % (name, e))
+        print('systemtest: FAIL: %s' % e)
         return 1
+    rc = 0
+    for initrd in initrds:
+        name = 'system-%s%s' % (args.mode, '-dracut' if initrd == 'dracut' else '')
+        args.initrd = initrd
+        try:
+            rc |= run(args, name, image, t_image)
+        except vmtest.SetupError as e:
+            print('systemtest %s: FAIL: %s' % (name, e))
+            rc = 1
+        t_image = 0
+    print('systemtest: %s in %.0f s' % ('PASS' if rc == 0 else 'FAIL', time.time() - t_start))
+    return rc
 
 
-def run(args, name):
-    if args.kernel_deb and args.kernel_deb != 'stock' and not os.path.isfile(args.kernel_deb):
-        raise vmtest.SetupError('kernel package %s does not exist: run `make kernel-deb`'
-                                % args.kernel_deb)
+def run(args, name, image, t_image):
     qemu = shutil.which('qemu-system-x86_64')
     if not qemu:
         raise vmtest.SetupError('qemu-system-x86_64 not found: run `make deps`')
     t_start = time.time()
-    image, t_image = make_image(args)
     info = read_info(os.path.join(image, 'info'))
     work = os.path.join(args.workdir, name)
     shutil.rmtree(work, ignore_errors=True)
@@ -140,7 +214,8 @@ def run(args, name):
            '-smp', '2', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
            '-kernel', os.path.join(image, 'vmlinuz'), '-initrd', initrd,
            '-append', cmdline, '-nic', 'none',
-           '-drive', 'file=%s,format=raw,if=none,id=d0,cache=unsafe' % disk,
+           '-drive', 'file=%s,format=raw,if=none,id=d0,cache=unsafe%s' % (
+               disk, ',throttling.bps-write=8388608' if args.mode == 'mergecut' else ''),
            '-device', 'virtio-blk-pci,drive=d0']
     results, failures, splats, times = [], [], [], []
     with open(logpath, 'w') as log:
@@ -182,6 +257,14 @@ def run(args, name):
                 if res['done'] is not None:
                     failures.append('boot 1: the guest went on after `systemctl hibernate`')
                     break
+            if args.mode == 'mergecut' and boot == 1 and res['done'] is not None:
+                failures.append('boot 1: no power cut (the guest finished)')
+                break
+            if args.mode == 'mergecut' and boot == 2:
+                hit = next((l for l in text.splitlines() if MERGE_COMPLETED.search(l)), None)
+                results.append((hit is not None, 'initramfs-merge-completed',
+                                hit.strip() if hit else
+                                'no "recovered: ... merged back" line from the initramfs'))
             if args.mode == 'cycle' and boot == 2:
                 hit = next((l for l in text.splitlines() if RESUMED.search(l)), None)
                 results.append((hit is not None, 'resumed-boot2',

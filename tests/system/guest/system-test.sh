@@ -14,6 +14,13 @@
 #           of the image: the next boot's initramfs resumes it, and it goes on where it
 #           stopped with the checks of the resumed system.  A boot that starts this script
 #           afresh after the hibernation (the marker on the root filesystem) did not resume.
+#   mergecut
+#           the boot checks, then `hibernatectl hibernate --no-poweroff` (the abort merges the
+#           window writes back) with a policy-thawed writer (cutwatch) that writes into / while
+#           it is protected and has the host cut the power in the middle of the merge (the
+#           disk's writes are throttled); the next boot's initramfs completes the merge
+#           without a hand, and this script, started afresh, finds the writes and the files of
+#           before intact and nothing left to recover.
 . /usr/local/lib/hibtest/hibtest.sh
 set -u
 
@@ -123,7 +130,61 @@ resumed_checks() {
 		sed 's/^/  [systemd-hibernate.service] /'
 }
 
+# ---- mergecut, boot 2: the initramfs has completed the merge ----------------------------------
+mergecut_checks() {
+	local want got names rc out
+	echo "HIBTEST start system-mergecut (after the power cut) kernel=$(uname -r)"
+	rm -f "$marker"
+	system_running sys-cut-running
+	want=$(head -c $((WIN_MIB * 1048576)) /dev/zero | tr '\0' w | md5sum | cut -d' ' -f1)
+	got=$(md5sum </var/lib/hibtest/win.big 2>&1 | cut -d' ' -f1)
+	[ "$got" = "$want" ] && hib_ok sys-cut-window-kept "$WIN_MIB MiB written in the window, merged" ||
+		hib_notok sys-cut-window-kept "win.big: $(ls -l /var/lib/hibtest/win.big 2>&1), md5 $got"
+	(cd /var/lib/hibtest && md5sum -c before.md5 >/dev/null 2>&1) && hib_ok sys-cut-before-intact ||
+		hib_notok sys-cut-before-intact "$(cd /var/lib/hibtest && md5sum -c before.md5 2>&1 | tr '\n' ' ')"
+	names=$(dmsetup ls | awk '{ print $1 }' | sort | tr '\n' ' ')
+	[ "$names" = "hibvg-cow hibvg-image hibvg-root hibvg-state " ] &&
+	   [ "$(dmsetup table hibvg-root | awk '{ print $3 }')" = linear ] &&
+		hib_ok sys-cut-no-leftovers "$names" ||
+		hib_notok sys-cut-no-leftovers "dmsetup ls: $names; hibvg-root: $(dmsetup table hibvg-root)"
+	out=$(hibernatectl recover 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/  [recover] /'
+	[ $rc = 0 ] && grep -q "nothing to recover" <<<"$out" && hib_ok sys-cut-nothing-to-recover ||
+		hib_notok sys-cut-nothing-to-recover "exit $rc"
+	hib_expect_rc sys-cut-image-gone 6 hibernatectl image info /dev/mapper/hibvg-image
+}
+
+mergecut_boot1() {
+	local rc
+	dd if=/dev/urandom of=/var/lib/hibtest/before.bin bs=64k count=64 2>/dev/null
+	echo "written before the hibernation" >/var/lib/hibtest/before.txt
+	(cd /var/lib/hibtest && md5sum before.bin before.txt) >/var/lib/hibtest/before.md5
+	printf '[match]\ncomm = cutwatch\n[thaw]\nthaw = yes\nreason = test: writes in the window, watches the merge\n' \
+		>/etc/hibernate/policy.d/90-hibtest-cutwatch.policy
+	mkfifo $run/cutwatch.fifo
+	date -u +%FT%TZ >"$marker"
+	sync
+	/usr/local/lib/hibtest/cutwatch "$WIN_MIB" &
+	# The workload makes the image large enough (incompressible) that the window writes are
+	# done before it is: the merge then has all of them to merge back.
+	mkdir -p $run/big
+	hibstate start --dir $run/big --mib 256 --seed 99 || hib_notok sys-cut-workload "hibstate start"
+	# Straight to the console: a pipe to a reader frozen with the rest would fill up.
+	hibernatectl hibernate --no-poweroff
+	rc=$?
+	hib_notok sys-cut-power "hibernate --no-poweroff ended (exit $rc) before the power cut"
+	rm -f "$marker"
+}
+
 # ---- every boot that runs this afresh --------------------------------------------------------
+WIN_MIB=96
+if [ "$mode" = mergecut ] && [ -e "$marker" ]; then
+	rm -f /tmp/.hibtest.pass /tmp/.hibtest.fail
+	touch /tmp/.hibtest.pass /tmp/.hibtest.fail
+	mergecut_checks
+	finish
+fi
 if [ -e "$marker" ]; then
 	rm -f /tmp/.hibtest.pass /tmp/.hibtest.fail
 	touch /tmp/.hibtest.pass /tmp/.hibtest.fail
@@ -157,6 +218,10 @@ fi
 
 # ---- cycle, boot 1 ---------------------------------------------------------------------------
 hib_check sys-check hibernatectl check || finish
+if [ "$mode" = mergecut ]; then
+	mergecut_boot1
+	finish
+fi
 systemctl start hibtest-listener.service
 hib_check sys-workload-start systemctl start hibtest-workload.service || finish
 hibstate check --dir /run/hibstate >$run/before.report 2>&1
