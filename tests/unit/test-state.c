@@ -100,11 +100,18 @@ static void test_block_device_through_symlink(void **state)
 	}
 	n = ioctl(ctl, LOOP_CTL_GET_FREE);
 	close(ctl);
-	assert_true(n >= 0);
+	if (n < 0) {
+		skip();	/* no free loop device, or not allowed to make one */
+		return;
+	}
 	snprintf(loop, sizeof(loop), "/dev/loop%d", n);
 	lfd = open(loop, O_RDWR | O_CLOEXEC);
+	if (lfd < 0) {
+		skip();	/* no device node for it (a container's /dev) */
+		return;
+	}
 	ffd = open(file, O_RDWR | O_CLOEXEC);
-	assert_true(lfd >= 0 && ffd >= 0);
+	assert_true(ffd >= 0);
 	if (ioctl(lfd, LOOP_SET_FD, ffd) < 0) {
 		close(ffd);
 		close(lfd);
