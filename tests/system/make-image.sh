@@ -38,7 +38,6 @@
 # a loop device over the root LV's range.  One build at a time (/run/lock/hibernate-system-image.lock).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-top=$PWD
 test_name=system-image
 # shellcheck source=tests/pkg/debian-root.sh
 . tests/pkg/debian-root.sh
