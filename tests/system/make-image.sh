@@ -32,6 +32,7 @@
 # hibstate.c, tests/vm/lib/hibtest.sh): disk.img (sparse), vmlinuz, initrd.img,
 # initrd-dracut.img, info (the kernel release and where the root LV lies in the disk, for the
 # host's e2fsck).  The last line printed is "system-image: DIR".  Each test run copies disk.img.
+# The three newest images are kept.
 #
 # The host's LVM writes the volume group's metadata through a loop device without activating
 # anything (no device-mapper needed on the host); the root filesystem is made and filled through
@@ -286,6 +287,13 @@ root_loop=
 rmdir "$mnt"
 touch "$work/.complete"
 rm -rf "$out" && mv "$work" "$out"
+# Each change of a package or of the test makes a new image (half a gigabyte used): keep the
+# three newest.  Under the lock: no other build is between its making and its move.
+ls -1dt "$cache"/*/ | tail -n +4 | while IFS= read -r old; do
+	if [ -f "$old/.complete" ]; then
+		rm -rf "${old%/}"
+	fi
+done
 phase "done: $(du -sh --apparent-size "$out/disk.img" | cut -f1) disk, $(du -sh "$out/disk.img" | cut -f1) used"
 echo "$test_name: made in $(($(date +%s) - t0)) s"
 echo "system-image: $out"
