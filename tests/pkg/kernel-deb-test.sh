@@ -107,6 +107,56 @@ grep '^[EW]: ' "$KDEB_DIR/lintian.log" | sort | uniq -c | sort -rn | head -n 20 
 [ "$unexplained" = 0 ] || fail "lintian reports errors that $explained does not explain"
 phase "lintian"
 
+n=0 fails=0
+check() {
+	local what=$1
+	shift
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $n - $what${out:+: $(head -n 1 <<<"$out")}"
+	else
+		fails=$((fails + 1))
+		echo "not ok $n - $what"
+		sed 's/^/    /' <<<"$out" | head -n 20
+	fi
+}
+
+# ---- a real machine's configurations (the configuration step only) ------------------------------
+# Debian's own amd64 config (linux-config-6.12) as --config FILE, and trimmed by localmodconfig to
+# a fixed lsmod list as --localmodconfig: the series' options hold (build-kernel-deb.sh checks
+# every line of machine.config), Debian's certificate paths are replaced, the debug info is off.
+debcfg=/usr/src/linux-config-6.12/config.amd64_none_amd64.xz
+[ -r "$debcfg" ] || fail "$debcfg missing (linux-config-6.12): run scripts/install-deps.sh"
+cfgdir=$(mktemp -d "/tmp/$test_name-config.XXXXXX")
+xz -dc "$debcfg" >"$cfgdir/debian-amd64.config"
+printf '%s\n' 'Module                  Size  Used by' 'ext4 1 1' 'nvme 1 2' 'e1000e 1 0' \
+	'xhci_pci 1 0' 'usbhid 1 0' 'vfat 1 1' >"$cfgdir/lsmod"
+cfg_file() { kernel-patches/build-kernel-deb.sh --config-only --out "$cfgdir/file" \
+	--config "$cfgdir/debian-amd64.config"; }
+cfg_local() { LSMOD=$cfgdir/lsmod kernel-patches/build-kernel-deb.sh --config-only \
+	--out "$cfgdir/local" --localmodconfig --base "$cfgdir/debian-amd64.config"; }
+cfg_has() {	# DIR LINE...
+	local dir=$1 line
+	shift
+	for line; do
+		grep -qxF -- "$line" "$cfgdir/$dir/config" || { echo "no '$line' in $dir/config"; return 1; }
+	done
+	echo "$(grep -c '=m$' "$cfgdir/$dir/config") modules"
+}
+cfg_out=$(cfg_file 2>&1) || { echo "$cfg_out"; fail "build-kernel-deb.sh --config-only --config FILE"; }
+cfg_out=$(cfg_local 2>&1) || { echo "$cfg_out"; fail "build-kernel-deb.sh --config-only --localmodconfig"; }
+for dir in file local; do
+	mode=--localmodconfig
+	[ "$dir" = local ] || mode="--config FILE"
+	check "--config-only $mode (Debian's config): the series, dm snapshots, no debug info, the build's module key" \
+		cfg_has "$dir" CONFIG_USER_FREEZER=y CONFIG_HIBERNATION_USER_SNAPSHOT=y \
+		CONFIG_DM_SNAPSHOT=y CONFIG_DEBUG_INFO_NONE=y 'CONFIG_MODULE_SIG_KEY="certs/signing_key.pem"'
+done
+check "--localmodconfig kept lsmod's modules and dropped btrfs (not listed)" \
+	cfg_has local CONFIG_E1000E=m CONFIG_BLK_DEV_NVME=m '# CONFIG_BTRFS_FS is not set'
+rm -rf "$cfgdir"
+phase "build-kernel-deb.sh --config-only: --config FILE and --localmodconfig"
+
 # ---- the Debian 12 root -----------------------------------------------------------------------
 debian_root_cached "$tools"
 debian_root_scratch
@@ -127,19 +177,6 @@ in_root apt-get install -y --no-download -o Dpkg::Use-Pty=0 "${debs[@]}" \
 phase "apt-get install ./$(basename "$image") ./$(basename "$headers") ./$(basename "$tools")"
 
 # ---- what is installed ----------------------------------------------------------------------
-n=0 fails=0
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n - $what${out:+: $(head -n 1 <<<"$out")}"
-	else
-		fails=$((fails + 1))
-		echo "not ok $n - $what"
-		sed 's/^/    /' <<<"$out" | head -n 20
-	fi
-}
 check "$kpkg $kversion is installed" bash -c \
 	"chroot '$root' dpkg-query -W -f='\${Status} \${Version}\n' $kpkg | grep -x 'install ok installed $kversion'"
 check "the release is 6.12.N-hibernate" bash -c "echo $rel; grep -qE '^6\.12\.[0-9]+-hibernate\$' <<<'$rel'"
