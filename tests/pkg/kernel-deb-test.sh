@@ -128,6 +128,7 @@ check() {
 debcfg=/usr/src/linux-config-6.12/config.amd64_none_amd64.xz
 [ -r "$debcfg" ] || fail "$debcfg missing (linux-config-6.12): run scripts/install-deps.sh"
 cfgdir=$(mktemp -d "/tmp/$test_name-config.XXXXXX")
+trap 'rm -rf "$cfgdir"' EXIT	# until debian_root_scratch sets its own
 xz -dc "$debcfg" >"$cfgdir/debian-amd64.config"
 printf '%s\n' 'Module                  Size  Used by' 'ext4 1 1' 'nvme 1 2' 'e1000e 1 0' \
 	'xhci_pci 1 0' 'usbhid 1 0' 'vfat 1 1' >"$cfgdir/lsmod"
