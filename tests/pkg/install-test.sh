@@ -15,7 +15,7 @@
 # The mirror is the one this machine's apt uses.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-test_name=pkg-test
+test_name="pkg-test"
 # shellcheck source=tests/pkg/debian-root.sh
 . tests/pkg/debian-root.sh
 t0=$(date +%s)

@@ -17,7 +17,7 @@
 # minutes on 2 cores); a warm one takes the cached packages and root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-test_name=pkg-kernel-deb
+test_name="pkg-kernel-deb"
 # shellcheck source=tests/pkg/debian-root.sh
 . tests/pkg/debian-root.sh
 t0=$(date +%s)
