@@ -10,10 +10,14 @@
 #   tests/pkg/install-test.sh [--no-build]     (root; meson test pkg-install runs it)
 #
 # --no-build takes the .deb already in build/deb/.  The root is made once per input (suite,
-# mirror, variant, package list, this script) under ~/.cache/hibernate/debootstrap/HASH/ and
-# copied to a scratch directory for each run.  The mirror is the one this machine's apt uses.
+# mirror, variant, package list, debian-root.sh) under ~/.cache/hibernate/debootstrap/HASH/ and
+# copied to a scratch directory for each run (debian-root.sh, which kernel-deb-test.sh shares).
+# The mirror is the one this machine's apt uses.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+test_name="pkg-test"
+# shellcheck source=tests/pkg/debian-root.sh
+. tests/pkg/debian-root.sh
 t0=$(date +%s)
 phase_t=$t0
 phase() {
@@ -33,6 +37,7 @@ for tool in debootstrap dpkg-buildpackage lintian; do
 done
 
 DEB_DIR=${DEB_DIR:-build/deb}
+mkdir -p "$(dirname "$DEB_DIR")"	# a fresh clone has no build/ (its make.log goes there)
 if [ "${1:-}" != --no-build ]; then
 	# nocheck: the unit suite runs on its own in `make check`.
 	DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-nocheck} \
@@ -57,71 +62,10 @@ echo "pkg-test: lintian: $(grep -c '^[EWIPX]: ' "$DEB_DIR/lintian-test.log") tag
 grep '^[EWIPX]: ' "$DEB_DIR/lintian-test.log" || true
 phase "lintian"
 
-# ---- the Debian 12 root, cached ---------------------------------------------------------
-suite=bookworm
-variant=minbase
-# The mirror this machine's apt uses for Debian itself (deb822 or one-line sources).
-mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-		2>/dev/null | awk -v s="$suite" '
-	/^[[:space:]]*#/ { next }
-	/^deb[[:space:]]/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) break;
-			    if ($(i + 1) == s && $i ~ /debian\/?$/) { print $i; exit } next }
-	/^URIs:/ { uri = $2 }
-	/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s && uri ~ /debian\/?$/) { print uri; exit } }
-' || true)
-mirror=${mirror:-http://deb.debian.org/debian}
-# What the checks need (man-db: man -w; systemd: systemd-analyze; dbus: systemd-logind.service
-# requires dbus.socket, and verify of it with the package's drop-in wants it there), and the
-# package's own dependencies, so that installing it needs no download once the root is cached.
-deps=$(dpkg-deb -f "$deb" Depends Recommends | sed -E 's/^[A-Za-z-]+: //; s/\([^)]*\)//g; s/\|[^,]*//g' |
-	tr ',' '\n' | awk 'NF { print $1 }' | sort -u | tr '\n' ',')
-include="man-db,systemd,dbus,${deps%,}"
-# Resume from the initramfs (issue 16): initramfs-tools builds one with the package's hook;
-# dracut-core (dracut itself conflicts with initramfs-tools) checks the dracut module.
-include="$include,initramfs-tools,dracut-core"
-key=$(printf '%s\n' "$suite" "$mirror" "$variant" "$include" | cat - "$0" | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/hibernate/debootstrap/$key
-if [ ! -f "$cache/.complete" ]; then
-	echo "pkg-test: making the $suite root ($variant, $mirror; +$include) in $cache"
-	rm -rf "$cache.tmp" && mkdir -p "$cache.tmp"
-	debootstrap --variant="$variant" --include="$include" "$suite" "$cache.tmp/root" \
-		"$mirror" >"$cache.tmp/debootstrap.log" 2>&1 ||
-		{ tail -n 30 "$cache.tmp/debootstrap.log"; fail "debootstrap"; }
-	# Package lists, for a dependency the cached root lacks; no downloaded .debs kept.
-	chroot "$cache.tmp/root" apt-get update -qq >/dev/null 2>&1 || true
-	chroot "$cache.tmp/root" apt-get clean
-	touch "$cache.tmp/.complete"
-	rm -rf "$cache" && mv "$cache.tmp" "$cache"
-	phase "debootstrap (cached now)"
-else
-	echo "pkg-test: cached $suite root $cache"
-fi
+# ---- the Debian 12 root, cached, and a scratch copy (debian-root.sh) -------------------------
+debian_root_cached "$deb"
+debian_root_scratch
 
-# ---- a scratch copy, mounted, unmounted whatever happens ----------------------------------
-scratch=$(mktemp -d /tmp/hibernate-pkg-test.XXXXXX)
-root=$scratch/root
-mounted=()
-cleanup() {
-	local i
-	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null || true
-	done
-	# Never remove through a mount that is still there.
-	if ! grep -q " $scratch/" /proc/self/mounts; then
-		rm -rf "$scratch"
-	else
-		echo "pkg-test: $scratch still has mounts; left in place" >&2
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-cp -a "$cache/root" "$root"
-mount -t proc proc "$root/proc" && mounted+=("$root/proc")
-mount --bind /dev "$root/dev" && mounted+=("$root/dev")
-phase "scratch root"
-
-in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-	DEBIAN_FRONTEND=noninteractive "$@"; }
 cp "$deb" "$root/tmp/"
 in_root apt-get install -y --no-download -o Dpkg::Use-Pty=0 "/tmp/$(basename "$deb")" \
 	>"$scratch/install.log" 2>&1 ||
