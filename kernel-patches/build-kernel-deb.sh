@@ -90,10 +90,8 @@ trap 'rm -rf "$tmp"' EXIT
 # ---- the configuration's inputs -----------------------------------------------------------
 case $mode in
 test)
-	# hibernate.config without its debugging section, as build-kernel.sh's release flavor
-	# cuts it (from "# Debugging" to the next comment line that starts a section).
-	awk '/^# Debugging/ { skip = 1; next } /^# / { skip = 0 } !skip' \
-		"$here/hibernate.config" >"$tmp/release.config"
+	# hibernate.config without its debugging section, as build-kernel.sh's release flavor.
+	series_release_fragment "$here/hibernate.config" "$tmp/release.config"
 	fragments=("$tmp/release.config" "$here/debian.config")
 	;;
 file)
@@ -174,10 +172,8 @@ src=$cache/src/$srcpkg
 objtop=$cache/obj/$srcpkg-deb/$mode
 # dpkg-buildpackage runs in the object directory and writes the packages to its parent.
 obj=$objtop/build
-stamp=$(cat "$src/.tarball-stamp" 2>/dev/null || true)
-series_unpack "$tarball" "$src"
-# A new tarball: objects of the old one must not survive by their mtimes.
-[ "$stamp" = "$(cat "$src/.tarball-stamp")" ] || rm -rf "$objtop"
+# A new tarball: every object directory built from the old tree goes (build-kernel.sh's too).
+series_unpack "$tarball" "$src" "$cache/obj/$srcpkg" "$cache/obj/$srcpkg"-*
 series_apply "$src"
 debver=$(dpkg-query -W -f='${Version}' $srcpkg 2>/dev/null || echo unknown)
 

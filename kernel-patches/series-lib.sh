@@ -1,19 +1,20 @@
 # shellcheck shell=bash
-# Sourced (bash): the series and the source tree, for kernel builds other than build-kernel.sh's.
+# Sourced (bash) by the kernel build scripts: the series, the source tree, the fragments.
 #
 #   series_read SERIESFILE        -> the array series_patches (absolute paths, in order)
-#   series_unpack TARBALL SRC     the pristine tree in git at SRC (once per tarball)
+#   series_unpack TARBALL SRC [OBJDIR...]
+#                                 the pristine tree in git at SRC (once per tarball); a new
+#                                 tarball also removes the OBJDIRs built from the old one
 #   series_apply SRC              SRC's work tree := pristine + series_patches, touching only
 #                                 the files whose content differs (incremental builds)
+#   series_release_fragment IN OUT
+#                                 hibernate.config without its debugging section (the release
+#                                 flavor's and the packages' fragment)
 #
-# The logic is build-kernel.sh's, on the same tree ($HIBERNATE_CACHE/src/linux-source-6.12)
-# with the same stamp file, so the two keep working on one copy: each leaves the work tree as
-# pristine + its series, and make rebuilds what the other changed.  build-kernel.sh keeps its
-# own copy of this code because it hashes itself ("$0") into its kernels' cache key: moving
-# the code here would rebuild both cached flavors (two 13-minute builds) for no change in what
-# they are.  A change to one copy belongs in the other.
-#
-# Callers set die() (message and exit) and run one build at a time on the tree.
+# build-kernel.sh, build-kernel-deb.sh and check-series.sh use it; the first two share one
+# tree ($HIBERNATE_CACHE/src/linux-source-6.12): each leaves the work tree as pristine + its
+# series, and make rebuilds what the other changed.  Callers hash this file into their cache
+# keys with themselves, set die() (message and exit) and run one build at a time on the tree.
 
 series_read() {
 	local series=$1 dir line
@@ -32,11 +33,14 @@ series_read() {
 
 series_unpack() {
 	local tarball=$1 src=$2 stamp debver
+	shift 2
 	stamp=$(sha256sum "$tarball" | cut -c1-16)
 	[ "$(cat "$src/.tarball-stamp" 2>/dev/null)" != "$stamp" ] || return 0
 	debver=$(dpkg-query -W -f='${Version}' "$(basename "$src")" 2>/dev/null || echo unknown)
 	echo "series: unpacking $tarball ($debver)"
-	rm -rf "$src"
+	# Objects of the old tree go too: the tarball's mtimes are older than they are, so make
+	# would keep them.
+	rm -rf "$src" "$@"
 	mkdir -p "$(dirname "$src")"
 	tar -C "$(dirname "$src")" -xf "$tarball"
 	# Pristine copy in git, so each build starts from the original tree while untouched
@@ -74,4 +78,9 @@ series_apply() {
 	) || { rm -f "$index"; exit 1; }
 	rm -f "$index"
 	echo "series: applied ${#series_patches[@]} patches to $src"
+}
+
+series_release_fragment() {
+	# From "# Debugging" to the next comment line that starts a section.
+	awk '/^# Debugging/ { skip = 1; next } /^# / { skip = 0 } !skip' "$1" >"$2"
 }

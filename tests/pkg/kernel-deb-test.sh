@@ -17,26 +17,9 @@
 # minutes on 2 cores); a warm one takes the cached packages and root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-test_name="pkg-kernel-deb"
 # shellcheck source=tests/pkg/debian-root.sh
 . tests/pkg/debian-root.sh
-t0=$(date +%s)
-phase_t=$t0
-phase() {
-	local now
-	now=$(date +%s)
-	echo "$test_name: [$((now - phase_t)) s] $*"
-	phase_t=$now
-}
-fail() {
-	echo "$test_name: FAIL: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" = 0 ] || { echo "$test_name: needs root (chroot, mount)" >&2; exit 77; }
-for tool in debootstrap dpkg-buildpackage lintian; do
-	command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-deps.sh"
-done
+pkg_test_start pkg-kernel-deb
 
 # ---- the packages ---------------------------------------------------------------------------
 KDEB_DIR=${KERNEL_DEB_DIR:-build/kernel-deb}
