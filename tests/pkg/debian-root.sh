@@ -16,6 +16,8 @@
 #   pkg_test_start NAME      NAME prefixes the messages; root and the tools are checked
 #   phase MESSAGE            MESSAGE with the seconds since the last phase
 #   fail MESSAGE             MESSAGE, exit 1
+#   check WHAT CMD...        "ok N - WHAT" if CMD succeeds, else "not ok N - WHAT" and its
+#                            output; $n and $fails count them
 #
 # The mirror is the one this machine's apt uses.
 
@@ -39,6 +41,20 @@ phase() {
 fail() {
 	echo "$test_name: FAIL: $*" >&2
 	exit 1
+}
+
+n=0 fails=0
+check() {
+	local what=$1
+	shift
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $n - $what${out:+: $(head -n 1 <<<"$out")}"
+	else
+		fails=$((fails + 1))
+		echo "not ok $n - $what"
+		sed 's/^/    /' <<<"$out" | head -n 20
+	fi
 }
 
 debian_root_cached() {

@@ -58,19 +58,6 @@ in_root apt-get install -y --no-download -o Dpkg::Use-Pty=0 "/tmp/$(basename "$d
 phase "apt-get install ./$(basename "$deb")"
 
 # ---- what is installed ----------------------------------------------------------------------
-n=0 fails=0
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n - $what${out:+: $(head -n 1 <<<"$out")}"
-	else
-		fails=$((fails + 1))
-		echo "not ok $n - $what"
-		sed 's/^/    /' <<<"$out" | head -n 20
-	fi
-}
 version=$(dpkg-deb -f "$deb" Version)
 check "hibernatectl --version" in_root hibernatectl --version
 check "hibernated --version" in_root hibernated --version

@@ -90,19 +90,6 @@ grep '^[EW]: ' "$KDEB_DIR/lintian.log" | sort | uniq -c | sort -rn | head -n 20 
 [ "$unexplained" = 0 ] || fail "lintian reports errors that $explained does not explain"
 phase "lintian"
 
-n=0 fails=0
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n - $what${out:+: $(head -n 1 <<<"$out")}"
-	else
-		fails=$((fails + 1))
-		echo "not ok $n - $what"
-		sed 's/^/    /' <<<"$out" | head -n 20
-	fi
-}
 
 # ---- a real machine's configurations (the configuration step only) ------------------------------
 # Debian's own amd64 config (linux-config-6.12) as --config FILE, and trimmed by localmodconfig to
