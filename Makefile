@@ -14,21 +14,34 @@ PYTHON  ?= /usr/bin/python3
 
 export HIB_KERNEL := $(abspath $(KERNEL))
 
-.PHONY: all deps kernel build demo check check-header check-series bench clean fuzz deb
+.PHONY: all deps kernel kernel-deb build demo check check-header check-series bench clean fuzz deb
 
 all: build
 
 deps:
 	scripts/install-deps.sh
 
-# One kernel build at a time: wait for one already running.  Both flavors (each cached by
-# the hash of its inputs).
+# One kernel build at a time: wait for one already running (build-kernel.sh, or
+# build-kernel-deb.sh on the same source tree).  Both flavors (each cached by the hash of its
+# inputs).
 kernel: deps
-	@while pgrep -f 'build-kerne[l].sh' >/dev/null; do \
+	@while pgrep -f 'build-kerne[l](-deb)?[.]sh' >/dev/null; do \
 		echo "make: a kernel build is already running; waiting"; sleep 20; \
 	done
 	kernel-patches/build-kernel.sh $(KOUT)
 	HIB_KERNEL_FLAVOR=release kernel-patches/build-kernel.sh $(KOUT_RELEASE)
+
+# The series as Debian packages (make bindeb-pkg): linux-image-6.12.N-hibernate_*.deb and
+# linux-headers-*.deb into $(KERNEL_DEB_DIR), cached by their inputs.  KERNEL_DEB_CONFIG: test
+# (the default: what the package test installs and the VM boots), localmodconfig (this
+# machine's /boot/config-$$(uname -r) trimmed to the loaded modules) or a config file; the
+# series' options (kernel-patches/machine.config) go on top of the last two.  README.md, "A
+# real machine", has the steps.
+KERNEL_DEB_CONFIG ?= test
+KERNEL_DEB_DIR    ?= build/kernel-deb
+# (build-kernel-deb.sh waits for another kernel build itself.)
+kernel-deb: deps
+	kernel-patches/build-kernel-deb.sh --config $(KERNEL_DEB_CONFIG) --out $(KERNEL_DEB_DIR)
 
 # The build the tests run is a test build: fault injection compiled in (libhibernate/fault.h).
 # What users install (meson install, the packages) is built without it.  static-deps: lz4,

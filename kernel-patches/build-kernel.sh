@@ -36,33 +36,28 @@ die() { echo "build-kernel: $*" >&2; exit 1; }
 
 [ -r "$tarball" ] || die "$tarball not found: install $srcpkg (scripts/install-deps.sh)"
 [ -r "$series" ] || die "$series not found"
+# shellcheck source=series-lib.sh
+. "$here/series-lib.sh"
 case $flavor in
 debug) ;;
 release)
-	# The fragment without its debugging section (from "# Debugging" to the next
-	# comment line that starts a section).
+	# The fragment without its debugging section.
 	frag_release=$(mktemp)
 	trap 'rm -f "$frag_release"' EXIT
-	awk '/^# Debugging/ { skip = 1; next } /^# / { skip = 0 } !skip' "$fragment" > "$frag_release"
+	series_release_fragment "$fragment" "$frag_release"
 	fragment=$frag_release
 	;;
 *) die "unknown HIB_KERNEL_FLAVOR '$flavor' (debug or release)" ;;
 esac
 
-patches=()
-while read -r line; do
-	line=${line%%#*}
-	line=$(echo "$line" | xargs)
-	[ -n "$line" ] || continue
-	[ -r "$here/$line" ] || die "series names $line, which does not exist"
-	patches+=("$here/$line")
-done < "$series"
+series_read "$series"
+patches=("${series_patches[@]}")
 
 debver=$(dpkg-query -W -f='${Version}' $srcpkg 2>/dev/null || echo unknown)
 hash=$( {
 	sha256sum "$tarball" | cut -d' ' -f1
 	for p in "${patches[@]}"; do sha256sum "$p" | cut -d' ' -f1; done
-	sha256sum "$fragment" "$0" | cut -d' ' -f1
+	sha256sum "$fragment" "$0" "$here/series-lib.sh" | cut -d' ' -f1
 	echo "$flavor"
 	gcc --version | head -1
 } | sha256sum | cut -c1-16)
@@ -74,44 +69,8 @@ else
 	src=$cache/src/$srcpkg
 	obj=$cache/obj/$srcpkg
 	[ "$flavor" = debug ] || obj=$obj-$flavor
-	stamp=$(sha256sum "$tarball" | cut -c1-16)
-	if [ "$(cat "$src/.tarball-stamp" 2>/dev/null)" != "$stamp" ]; then
-		echo "build-kernel: unpacking $tarball ($debver)"
-		rm -rf "$src" "$obj"
-		mkdir -p "$(dirname "$src")"
-		tar -C "$(dirname "$src")" -xf "$tarball"
-		# Pristine copy in git, so each build starts from the original
-		# tree while untouched files keep their mtime (incremental builds).
-		git -C "$src" init -q
-		git -C "$src" add -f -A .
-		git -C "$src" -c user.name=build -c user.email=build@localhost \
-			commit -q -m "$srcpkg $debver"
-		echo "$stamp" > "$src/.tarball-stamp"
-	fi
-	# Apply the series to a scratch copy of the index (the pristine tree,
-	# with the stat data of the work tree), then rewrite only the files
-	# whose content differs: files the last build already had right keep
-	# their mtime, so make rebuilds only what this series changes.
-	index=$(mktemp)
-	trap 'rm -f "$index" ${frag_release:+"$frag_release"}' EXIT
-	cp "$src/.git/index" "$index"
-	export GIT_INDEX_FILE=$index
-	git -C "$src" update-index -q --refresh >/dev/null || true
-	for p in "${patches[@]}"; do
-		echo "build-kernel: applying $(basename "$p")"
-		git -C "$src" apply --cached --whitespace=nowarn "$p" ||
-			die "$(basename "$p") does not apply to $srcpkg $debver"
-	done
-	git -C "$src" diff-files --name-only -z | while IFS= read -r -d '' f; do
-		want=$(git -C "$src" ls-files -s -- "$f" | cut -d' ' -f2)
-		have=$(git -C "$src" hash-object -- "$f" 2>/dev/null || echo none)
-		[ "$want" = "$have" ] || git -C "$src" checkout-index -f -- "$f"
-	done
-	git -C "$src" ls-files -o -z -x .tarball-stamp | (cd "$src" && xargs -0 -r rm -f --)
-	git -C "$src" update-index -q --refresh >/dev/null
-	[ -z "$(git -C "$src" diff-files --name-only)" ] ||
-		die "the source tree does not match the series after applying it"
-	unset GIT_INDEX_FILE
+	series_unpack "$tarball" "$src" "$cache/obj/$srcpkg" "$cache/obj/$srcpkg"-*
+	series_apply "$src"
 
 	mkdir -p "$obj"
 	make -s -C "$src" O="$obj" tinyconfig >/dev/null

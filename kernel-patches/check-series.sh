@@ -60,11 +60,13 @@ if [ "$(cat "$src/.tarball-stamp" 2>/dev/null)" != "$stamp" ]; then
 	echo "$stamp" > "$src/.tarball-stamp"
 fi
 
+# shellcheck source=series-lib.sh
+. "$here/series-lib.sh"
+
 fragment_for() {
 	local out=$cache/fragment-$1
 	if [ "$1" = release ]; then
-		awk '/^# Debugging/ { skip = 1; next } /^# / { skip = 0 } !skip' \
-			"$here/hibernate.config" > "$out"
+		series_release_fragment "$here/hibernate.config" "$out"
 	else
 		cp "$here/hibernate.config" "$out"
 	fi

@@ -1353,18 +1353,29 @@ static const char *initramfs_line_hook(const char *line)
 	return NULL;
 }
 
+/* hib_spawn_lines() callback: remember the first hook a listing line names. */
+static void initramfs_line(const char *line, void *userdata)
+{
+	const char **found = userdata;
+
+	if (!*found)
+		*found = initramfs_line_hook(line);
+}
+
+/* A lister that has not listed the initramfs in this time is not waited for. */
+#define INITRAMFS_LIST_TIMEOUT_S 60
+
 /* check: does the running kernel's initramfs resume?  Listed with initramfs-tools'
  * lsinitramfs or dracut's lsinitrd; "note:" when that cannot be told. */
 static void check_initramfs(struct hib_run *run)
 {
 	static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin", "/bin" };
 	static const char *const listers[] = { "lsinitramfs", "lsinitrd" };
-	char path[PATH_MAX] = "", lister[PATH_MAX] = "", line[PATH_MAX + 256];
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+	char path[PATH_MAX] = "", lister[PATH_MAX] = "";
 	const char *found = NULL;
 	struct utsname u;
-	int pfd[2], status = 0;
-	FILE *f;
-	pid_t pid;
+	int status;
 
 	if (run->sys.initramfs_path) {
 		snprintf(path, sizeof(path), "%s", run->sys.initramfs_path);
@@ -1396,42 +1407,18 @@ static void check_initramfs(struct hib_run *run)
 			   "neither lsinitramfs (initramfs-tools) nor lsinitrd (dracut) is installed");
 		return;
 	}
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
+	status = hib_spawn_lines(lister, (char *const[]){ lister, path, NULL }, envp, false,
+				 INITRAMFS_LIST_TIMEOUT_S, initramfs_line, &found);
+	if (status == -ETIMEDOUT && !found) {
 		hib_notice(run, HIB_STEP_CHECK, "note: cannot tell whether the initramfs %s resumes: "
-			   "pipe: %s", path, strerror(errno));
+			   "%s did not list it within %d s", path, lister, INITRAMFS_LIST_TIMEOUT_S);
 		return;
 	}
-	pid = fork();
-	if (pid == 0) {
-		static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-		int null = open("/dev/null", O_RDWR);
-
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		dup2(pfd[1], STDOUT_FILENO);
-		execve(lister, (char *const[]){ lister, path, NULL }, envp);
-		_exit(127);
-	}
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
+	if (status < 0 && !found) {
 		hib_notice(run, HIB_STEP_CHECK, "note: cannot tell whether the initramfs %s resumes: "
-			   "fork: %s", path, strerror(errno));
+			   "cannot run %s: %s", path, lister, strerror(-status));
 		return;
 	}
-	f = fdopen(pfd[0], "r");
-	if (!f)
-		close(pfd[0]);
-	/* Read to the end (the lister must not die of SIGPIPE), remember the first hit. */
-	while (f && fgets(line, sizeof(line), f))
-		if (!found)
-			found = initramfs_line_hook(line);
-	if (f)
-		fclose(f);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 	if (found)
 		hib_notice(run, HIB_STEP_CHECK, "ok: the initramfs %s resumes (it has %s)", path,
 			   found);

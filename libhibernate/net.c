@@ -9,8 +9,6 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,26 +563,39 @@ static bool find_in_path(const char *name, char *ret, size_t size)
 	return false;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
+/* What udhcpc printed, for the lease line (the last thing it prints). */
+struct udhcpc_output {
+	char *buf;
+	size_t len, cap;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+/* hib_spawn_lines() callback: append a line; a chatty udhcpc that fills the buffer starts it
+ * over, since the lease report comes last. */
+static void collect_line(const char *line, void *userdata)
+{
+	struct udhcpc_output *o = userdata;
+	size_t n = strlen(line);
+
+	if (o->len + n + 2 > o->cap)
+		o->len = 0;
+	if (n + 2 > o->cap)
+		return;
+	memcpy(o->buf + o->len, line, n);
+	o->len += n;
+	o->buf[o->len++] = '\n';
+	o->buf[o->len] = 0;
 }
 
 static int run_udhcpc(const char *dev, const struct hib_net_opts *opts,
 		      struct hib_net_config *ret_lease, char *why, size_t why_size)
 {
-	char prog[PATH_MAX], script[PATH_MAX], tries[16], *out = NULL;
+	char prog[PATH_MAX], script[PATH_MAX], tries[16];
 	const char *argv[16], *dir;
 	unsigned int timeout = opts && opts->dhcp_timeout_s ? opts->dhcp_timeout_s : 20;
-	size_t len = 0, cap = 8192;
+	struct udhcpc_output out = { .cap = 8192 };
 	bool busybox = false;
-	int fd, pfd[2], status, r, n = 0;
+	int fd, status, r, n = 0;
 	struct stat st;
-	double deadline;
-	pid_t pid;
 
 	if (opts && opts->udhcpc)
 		snprintf(prog, sizeof(prog), "%s", opts->udhcpc);
@@ -629,77 +640,34 @@ static int run_udhcpc(const char *dev, const struct hib_net_opts *opts,
 	argv[n++] = script;
 	argv[n] = NULL;
 
-	out = malloc(cap);
-	if (!out || pipe2(pfd, O_CLOEXEC) < 0) {
-		r = out ? negative_errno() : -ENOMEM;
-		free(out);
+	out.buf = malloc(out.cap);
+	if (!out.buf) {
 		unlink(script);
-		return r;
+		return -ENOMEM;
 	}
-	pid = fork();
-	if (pid < 0) {
-		r = negative_errno();
-		close(pfd[0]);
-		close(pfd[1]);
-		free(out);
+	out.buf[0] = 0;
+	status = hib_spawn_lines(prog, (char *const *)argv, NULL, true, timeout + 5, collect_line,
+				 &out);
+	if (status < 0 && status != -ETIMEDOUT) {
+		free(out.buf);
 		unlink(script);
-		return r;
+		return status;
 	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		dup2(pfd[1], STDOUT_FILENO);
-		dup2(pfd[1], STDERR_FILENO);
-		execv(prog, (char *const *)argv);
-		dprintf(STDOUT_FILENO, "cannot run %s: %s\n", prog, strerror(errno));
-		_exit(127);
-	}
-	close(pfd[1]);
-	deadline = mono_s() + timeout + 5;
-	for (;;) {
-		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
-		double left = deadline - mono_s();
-		ssize_t got;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		r = poll(&pf, 1, (int)(left * 1000) + 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
-		if (len + 1 >= cap)
-			len = 0;	/* chatty: start over; the lease line comes last */
-		got = read(pfd[0], out + len, cap - 1 - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-	}
-	out[len] = 0;
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 	unlink(script);
-	hib_debug("network: udhcpc on %s said: %s", dev, out);
+	hib_debug("network: udhcpc on %s said: %s", dev, out.buf);
 
-	r = hib_net_parse_lease(out, dev, ret_lease);
+	r = hib_net_parse_lease(out.buf, dev, ret_lease);
 	if (r == 0) {
-		free(out);
+		free(out.buf);
 		return 0;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		char *nl = strchr(out, '\n');
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		char *nl = strchr(out.buf, '\n');
 
 		if (nl)
 			*nl = 0;
 		r = hib_why(why, why_size, -ENOENT, "DHCP needs busybox udhcpc, which cannot run "
-			    "here (%s)", out[0] ? out : prog);
+			    "here (%s)", out.buf[0] ? out.buf : prog);
 	} else if (r == -EINVAL) {
 		r = hib_why(why, why_size, -EBADMSG, "udhcpc reported a malformed lease on %s",
 			    dev);
@@ -707,7 +675,7 @@ static int run_udhcpc(const char *dev, const struct hib_net_opts *opts,
 		r = hib_why(why, why_size, -ETIMEDOUT, "no DHCP lease on %s within %u s", dev,
 			    timeout);
 	}
-	free(out);
+	free(out.buf);
 	return r;
 }
 

@@ -2,11 +2,14 @@
 /* Small I/O helpers (util.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifdef __SSE2__
@@ -111,4 +114,89 @@ void hib_copy(void *dst, const void *src, size_t len)
 #else
 	memcpy(dst, src, len);
 #endif
+}
+
+int hib_spawn_lines(const char *prog, char *const argv[], char *const envp[], bool with_stderr,
+		    unsigned int timeout_s, void (*on_line)(const char *line, void *userdata),
+		    void *userdata)
+{
+	uint64_t deadline = timeout_s ? hib_wall_ns() + (uint64_t)timeout_s * 1000000000u : 0;
+	char line[4096];
+	size_t len = 0;
+	bool killed = false;
+	int pfd[2], status = 0, r;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pfd[1], STDOUT_FILENO) < 0 ||
+		    dup2(with_stderr ? pfd[1] : null, STDERR_FILENO) < 0)
+			_exit(127);
+		if (envp)
+			execve(prog, argv, envp);
+		else
+			execv(prog, argv);
+		dprintf(STDOUT_FILENO, "cannot run %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
+		int wait_ms = -1;
+		ssize_t got;
+		char *nl;
+
+		if (deadline) {
+			uint64_t now = hib_wall_ns();
+
+			if (now >= deadline) {
+				kill(pid, SIGKILL);
+				killed = true;
+				break;
+			}
+			wait_ms = (int)((deadline - now) / 1000000u) + 1;
+		}
+		r = poll(&pf, 1, wait_ms);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		got = read(pfd[0], line + len, sizeof(line) - 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		line[len] = 0;
+		/* Hand over every whole line; a full buffer without a newline goes as a piece. */
+		while ((nl = memchr(line, '\n', len)) || len == sizeof(line) - 1) {
+			size_t n = nl ? (size_t)(nl - line) : len;
+
+			line[n] = 0;
+			on_line(line, userdata);
+			n += nl ? 1 : 0;
+			memmove(line, line + n, len - n);
+			len -= n;
+			line[len] = 0;
+		}
+	}
+	if (len && !killed) {
+		line[len] = 0;
+		on_line(line, userdata);
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return killed ? -ETIMEDOUT : status;
 }

@@ -3,6 +3,7 @@
 #ifndef LIBHIBERNATE_UTIL_H
 #define LIBHIBERNATE_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,6 +39,21 @@ int hib_why(char *why, size_t why_size, int err, const char *fmt, ...)
  * in an emulated guest (QEMU TCG), where glibc's "rep movsb" runs byte by byte.
  */
 void hib_copy(void *dst, const void *src, size_t len);
+
+/*
+ * Run @prog (an absolute path) with @argv (argv[0] included, NULL-terminated) and @envp (NULL:
+ * ours), stdin on /dev/null, stdout (and stderr too if @with_stderr, else /dev/null) on a
+ * pipe, and call @on_line with each line it prints (without the newline; a line longer than
+ * 4095 bytes comes in pieces).  Read to the end, so the child never dies of SIGPIPE.  After
+ * @timeout_s seconds (0: no limit) the child is killed (SIGKILL).  If it cannot be executed,
+ * @on_line gets "cannot run PROG: REASON" and the status is exit 127.
+ *
+ * The wait status (>= 0, for WIFEXITED() and co.), -ETIMEDOUT if it was killed for time,
+ * or -errno if it could not be started.
+ */
+int hib_spawn_lines(const char *prog, char *const argv[], char *const envp[], bool with_stderr,
+		    unsigned int timeout_s, void (*on_line)(const char *line, void *userdata),
+		    void *userdata);
 
 /* Nanoseconds of @clock (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID: the stage figures). */
 static inline uint64_t hib_clock_ns(clockid_t clock)

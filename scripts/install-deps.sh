@@ -4,8 +4,8 @@
 set -eu
 
 PKGS="build-essential pkg-config meson ninja-build flex bison bc cpio xz-utils kmod
-libelf-dev libssl-dev dwarves
-linux-source-6.12
+libelf-dev libssl-dev dwarves rsync
+linux-source-6.12 linux-config-6.12
 qemu-system-x86 busybox-static dmsetup e2fsprogs lvm2
 libdevmapper-dev liblz4-dev libxxhash-dev libcap-dev libcmocka-dev libjson-c-dev libblkid-dev
 libsodium-dev libcurl4-openssl-dev libsystemd-dev nginx-light curl

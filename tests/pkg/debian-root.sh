@@ -13,8 +13,49 @@
 #                            at exit whatever happens -> $scratch, $root
 #   in_root CMD...           CMD in the copy, with a clean environment
 #
-# The caller defines phase MESSAGE (timings) and fail MESSAGE (exits), and sets $test_name
-# (its messages' prefix).  The mirror is the one this machine's apt uses.
+#   pkg_test_start NAME      NAME prefixes the messages; root and the tools are checked
+#   phase MESSAGE            MESSAGE with the seconds since the last phase
+#   fail MESSAGE             MESSAGE, exit 1
+#   check WHAT CMD...        "ok N - WHAT" if CMD succeeds, else "not ok N - WHAT" and its
+#                            output; $n and $fails count them
+#
+# The mirror is the one this machine's apt uses.
+
+pkg_test_start() {
+	test_name=$1
+	t0=$(date +%s)
+	phase_t=$t0
+	[ "$(id -u)" = 0 ] || { echo "$test_name: needs root (chroot, mount)" >&2; exit 77; }
+	for tool in debootstrap dpkg-buildpackage lintian; do
+		command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-deps.sh"
+	done
+}
+
+phase() {
+	local now
+	now=$(date +%s)
+	echo "$test_name: [$((now - phase_t)) s] $*"
+	phase_t=$now
+}
+
+fail() {
+	echo "$test_name: FAIL: $*" >&2
+	exit 1
+}
+
+n=0 fails=0
+check() {
+	local what=$1
+	shift
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $n - $what${out:+: $(head -n 1 <<<"$out")}"
+	else
+		fails=$((fails + 1))
+		echo "not ok $n - $what"
+		sed 's/^/    /' <<<"$out" | head -n 20
+	fi
+}
 
 debian_root_cached() {
 	local deb=$1 suite=bookworm variant=minbase mirror deps include key

@@ -15,26 +15,9 @@
 # The mirror is the one this machine's apt uses.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-test_name=pkg-test
 # shellcheck source=tests/pkg/debian-root.sh
 . tests/pkg/debian-root.sh
-t0=$(date +%s)
-phase_t=$t0
-phase() {
-	local now
-	now=$(date +%s)
-	echo "pkg-test: [$((now - phase_t)) s] $*"
-	phase_t=$now
-}
-fail() {
-	echo "pkg-test: FAIL: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" = 0 ] || { echo "pkg-test: needs root (chroot, mount)" >&2; exit 77; }
-for tool in debootstrap dpkg-buildpackage lintian; do
-	command -v "$tool" >/dev/null || fail "$tool missing: run scripts/install-deps.sh"
-done
+pkg_test_start pkg-test
 
 DEB_DIR=${DEB_DIR:-build/deb}
 mkdir -p "$(dirname "$DEB_DIR")"	# a fresh clone has no build/ (its make.log goes there)
@@ -75,19 +58,6 @@ in_root apt-get install -y --no-download -o Dpkg::Use-Pty=0 "/tmp/$(basename "$d
 phase "apt-get install ./$(basename "$deb")"
 
 # ---- what is installed ----------------------------------------------------------------------
-n=0 fails=0
-check() {
-	local what=$1
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n - $what${out:+: $(head -n 1 <<<"$out")}"
-	else
-		fails=$((fails + 1))
-		echo "not ok $n - $what"
-		sed 's/^/    /' <<<"$out" | head -n 20
-	fi
-}
 version=$(dpkg-deb -f "$deb" Version)
 check "hibernatectl --version" in_root hibernatectl --version
 check "hibernated --version" in_root hibernated --version

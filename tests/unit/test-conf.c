@@ -98,29 +98,26 @@ static void test_refusals(void **state)
 /* [hibernate] resume-reserve = MiB: 0 is a setting (not "unset"), anything else refused. */
 static void test_resume_reserve(void **state)
 {
+	static const struct {
+		const char *text;
+		bool set;
+		unsigned long mib;
+	} good[] = {
+		{ "[hibernate]\ntarget = /dev/vdc\n", false, 0 },
+		{ "[hibernate]\nresume-reserve = 64\n", true, 64 },
+		{ "[hibernate]\nresume-reserve = 0\n", true, 0 },
+		{ "[hibernate]\nresume-reserve = 65536\n", true, HIB_CONF_RESUME_RESERVE_MAX_MIB },
+	};
 	static struct hib_conf c;
-	const char *text;
 	char why[512];
 
 	(void)state;
-	text = "[hibernate]\ntarget = /dev/vdc\n";
-	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
-	assert_false(c.resume_reserve_set);
-	assert_int_equal(c.resume_reserve_mib, 0);
-
-	text = "[hibernate]\nresume-reserve = 64\n";
-	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
-	assert_true(c.resume_reserve_set);
-	assert_int_equal(c.resume_reserve_mib, 64);
-
-	text = "[hibernate]\nresume-reserve = 0\n";
-	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
-	assert_true(c.resume_reserve_set);
-	assert_int_equal(c.resume_reserve_mib, 0);
-
-	text = "[hibernate]\nresume-reserve = 65536\n";
-	assert_int_equal(hib_conf_parse(text, strlen(text), "t.conf", &c, why, sizeof(why)), 0);
-	assert_int_equal(c.resume_reserve_mib, HIB_CONF_RESUME_RESERVE_MAX_MIB);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(hib_conf_parse(good[i].text, strlen(good[i].text), "t.conf", &c,
+						why, sizeof(why)), 0);
+		assert_int_equal(c.resume_reserve_set, good[i].set);
+		assert_int_equal(c.resume_reserve_mib, good[i].mib);
+	}
 
 	BAD("[hibernate]\nresume-reserve = 65537\n",
 	    "t.conf:2: resume-reserve must be 0 to 65536 (MiB, a whole number) ('65537')");

@@ -830,6 +830,24 @@ static void test_check_kernel(void **state)
  * given, so the fake initramfs is its own listing. */
 static void test_check_initramfs(void **state)
 {
+	static const struct {
+		const char *listing;	/* what the fake lister prints */
+		const char *want, *want2;	/* in the log */
+		bool hook;		/* "ok: the initramfs ... resumes" */
+	} listings[] = {
+		/* initramfs-tools: lsinitramfs prints paths. */
+		{ "init\nscripts\nscripts/local-premount\nscripts/local-premount/hibernate\n"
+		  "usr/sbin/hibernatectl\n", "ok: the initramfs ",
+		  "resumes (it has scripts/local-premount/hibernate)", true },
+		/* dracut: lsinitrd prints ls -l lines. */
+		{ "-rwxr-xr-x   1 root root  2419 Dec  7 02:33 usr/lib/dracut/"
+		  "hooks/pre-mount/50-hibernate-resume.sh\n", "ok: the initramfs ",
+		  "resumes (it has hooks/pre-mount/50-hibernate-resume.sh)", true },
+		/* Near misses are not the hook. */
+		{ "scripts/local-premount/hibernate.bak\nxscripts/local-premount/hibernate\n"
+		  "scripts/local-premount/resume\n", "warning: the initramfs ",
+		  "has no resume hook", false },
+	};
 	char img[PATH_MAX], lister[PATH_MAX], bad[PATH_MAX];
 
 	(void)state;
@@ -851,33 +869,16 @@ static void test_check_initramfs(void **state)
 	assert_null(strstr(seen.log, "initramfs"));
 
 	sys.check_initramfs = true;
-	/* initramfs-tools: lsinitramfs prints paths. */
-	assert_int_equal(fakeproc_write(root, "boot/initrd.img-test", "init\nscripts\n"
-					"scripts/local-premount\nscripts/local-premount/hibernate\n"
-					"usr/sbin/hibernatectl\n"), 0);
-	memset(&seen, 0, sizeof(seen));
-	hib_check(&conf, "", &sys, &events);
-	assert_non_null(strstr(seen.log, "ok: the initramfs "));
-	assert_non_null(strstr(seen.log, "resumes (it has scripts/local-premount/hibernate)"));
-
-	/* dracut: lsinitrd prints ls -l lines. */
-	assert_int_equal(fakeproc_write(root, "boot/initrd.img-test",
-					"-rwxr-xr-x   1 root root  2419 Dec  7 02:33 usr/lib/dracut/"
-					"hooks/pre-mount/50-hibernate-resume.sh\n"), 0);
-	memset(&seen, 0, sizeof(seen));
-	hib_check(&conf, "", &sys, &events);
-	assert_non_null(strstr(seen.log, "resumes (it has hooks/pre-mount/50-hibernate-resume.sh)"));
-
-	/* Near misses are not the hook. */
-	assert_int_equal(fakeproc_write(root, "boot/initrd.img-test",
-					"scripts/local-premount/hibernate.bak\n"
-					"xscripts/local-premount/hibernate\n"
-					"scripts/local-premount/resume\n"), 0);
-	memset(&seen, 0, sizeof(seen));
-	hib_check(&conf, "", &sys, &events);
-	assert_non_null(strstr(seen.log, "warning: the initramfs "));
-	assert_non_null(strstr(seen.log, "has no resume hook"));
-	assert_null(strstr(seen.log, "ok: the initramfs"));
+	for (size_t i = 0; i < sizeof(listings) / sizeof(listings[0]); i++) {
+		assert_int_equal(fakeproc_write(root, "boot/initrd.img-test", "%s",
+						listings[i].listing),
+				 0);
+		memset(&seen, 0, sizeof(seen));
+		hib_check(&conf, "", &sys, &events);
+		assert_non_null(strstr(seen.log, listings[i].want));
+		assert_non_null(strstr(seen.log, listings[i].want2));
+		assert_true(listings[i].hook == (strstr(seen.log, "ok: the initramfs") != NULL));
+	}
 
 	/* Unknown: the lister fails, is missing, or there is no initramfs. */
 	sys.initramfs_lister = bad;

@@ -18,7 +18,6 @@
  * the exiting holder would write FUTEX_OWNER_DIED into the mutex and clear its tid word in
  * the image's copy of those pages; after resume the live thread would look dead.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hibcommon.h"
+
 static volatile sig_atomic_t report_requested;
 static pthread_mutex_t *mutex;
 static volatile pid_t holder_tid;
@@ -45,30 +46,12 @@ static void on_usr1(int sig)
 	report_requested = 1;
 }
 
-static uint64_t xorshift(uint64_t *s)
+static void fill(uint64_t *p, size_t words, uint64_t seed)
 {
-	uint64_t x = *s;
+	uint64_t s = seed;
 
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static uint64_t fill_or_digest(uint64_t *p, size_t words, uint64_t seed, bool fill)
-{
-	uint64_t s = seed, h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < words; i++) {
-		uint64_t v = xorshift(&s);
-
-		if (fill)
-			p[i] = v;
-		h ^= p[i] ^ v;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	for (size_t i = 0; i < words; i++)
+		p[i] = xorshift(&s);
 }
 
 static void *holder(void *arg)
@@ -84,22 +67,6 @@ static void *holder(void *arg)
 	for (;;)
 		pause();
 	return NULL;
-}
-
-static int write_file(const char *dir, const char *name, const char *text)
-{
-	char path[4096], tmp[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	if (fclose(f))
-		return -1;
-	return rename(tmp, path);
 }
 
 static const char *errname(int e)
@@ -124,7 +91,8 @@ static int daemon_main(const char *dir, size_t mib)
 	mutex = calloc(1, sizeof(*mutex));
 	if (!mem || !mutex)
 		return 1;
-	seeded = fill_or_digest(mem, words, 1234, true);
+	fill(mem, words, 1234);
+	seeded = digest(mem, words);
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
 	if (pthread_mutex_init(mutex, &attr) || pthread_create(&t, NULL, holder, NULL))
@@ -139,8 +107,8 @@ static int daemon_main(const char *dir, size_t mib)
 	for (;;) {
 		struct timespec ts;
 		unsigned int word;
+		bool ok, same;
 		int tl, jn;
-		bool ok;
 
 		while (!report_requested)
 			pause();
@@ -153,14 +121,14 @@ static int daemon_main(const char *dir, size_t mib)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
 		jn = pthread_timedjoin_np(t, NULL, &ts);
+		same = digest(mem, words) == seeded;
 		ok = (word & FUTEX_TID_MASK) == (unsigned int)holder_tid &&
-		     !(word & FUTEX_OWNER_DIED) && tl == EBUSY && jn == ETIMEDOUT &&
-		     fill_or_digest(mem, words, 1234, false) == seeded;
+		     !(word & FUTEX_OWNER_DIED) && tl == EBUSY && jn == ETIMEDOUT && same;
 		snprintf(buf, sizeof(buf), "pid=%d holder=%d lock=0x%x%s trylock=%s join=%s "
 			 "digest=%s %s\n", (int)getpid(), (int)holder_tid, word,
 			 word & FUTEX_OWNER_DIED ? " (OWNER_DIED)" : "", errname(tl),
 			 jn == ETIMEDOUT ? "waits" : errname(jn),
-			 fill_or_digest(mem, words, 1234, false) == seeded ? "ok" : "changed",
+			 same ? "ok" : "changed",
 			 ok ? "ok" : "FAIL");
 		write_file(dir, "report", buf);
 		if (jn != ETIMEDOUT)	/* the thread is gone: nothing left to report on */

@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hibcommon.h"
+
 static volatile sig_atomic_t check_requested;
 static volatile sig_atomic_t scribble_requested;
 static volatile sig_atomic_t ticks;
@@ -55,45 +57,6 @@ static void on_usr2(int sig)
 static void on_alarm(int sig)
 {
 	ticks++;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-/* FNV-1a over 64-bit words: enough to see any changed byte. */
-static uint64_t digest(const uint64_t *p, size_t words)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < words; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static int write_file(const char *dir, const char *name, const char *text)
-{
-	char path[4096], tmp[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fputs(text, f);
-	if (fclose(f))
-		return -errno;
-	return rename(tmp, path) ? -errno : 0;
 }
 
 static void echo_child(int in, int out)

@@ -24,6 +24,17 @@
 rob=/run/hibrobust
 decoy=/run/hibdecoy
 
+# robust_check NAME: ok if hibrobust answers, same pid, mutex/holder/digest as they were.
+robust_check() {
+	out=$(hibrobust check --dir $rob 2>&1)
+	rc=$?
+	if [ $rc = 0 ] && echo "$out" | grep -q "^pid=$(cat $rob/pid) "; then
+		hib_ok "$1" "$out"
+	else
+		hib_notok "$1" "exit $rc: $out"
+	fi
+}
+
 case $HIB_BOOT in
 1)
 	# Nothing here but the two is eligible: init, this shell and hibernatectl are not.
@@ -54,13 +65,7 @@ case $HIB_BOOT in
 	echo "$out" | grep -E "test hook|write" | sed 's/^/  [abort] /'
 	echo "abort-phase-killed: $(echo "$out" | grep -o 'Killed process [0-9]* ([a-z]*)')"
 	[ $rc != 0 ] && hib_ok abort-fails "exit $rc" || hib_notok abort-fails "exit 0"
-	out=$(hibrobust check --dir $rob 2>&1)
-	rc=$?
-	if [ $rc = 0 ] && echo "$out" | grep -q "^pid=$pid "; then
-		hib_ok robust-alive-after-abort "$out"
-	else
-		hib_notok robust-alive-after-abort "exit $rc: $out"
-	fi
+	robust_check robust-alive-after-abort
 	# The decoy died for real; start another for the hibernation that completes.
 	kill -0 "$dpid" 2>/dev/null && hib_notok decoy-killed-by-abort-phase "pid $dpid alive" ||
 		hib_ok decoy-killed-by-abort-phase "pid $dpid gone"
@@ -73,13 +78,7 @@ case $HIB_BOOT in
 	rc=$?
 	[ $rc = 0 ] && hib_ok oom-resumed || { hib_notok oom-resumed "exit $rc"; exit 0; }
 	# The image's copy of hibrobust's pages: the mutex and the holder's tid word unchanged.
-	out=$(hibrobust check --dir $rob 2>&1)
-	rc=$?
-	if [ $rc = 0 ] && echo "$out" | grep -q "^pid=$pid "; then
-		hib_ok robust-intact-after-resume "$out"
-	else
-		hib_notok robust-intact-after-resume "exit $rc: $out"
-	fi
+	robust_check robust-intact-after-resume
 	# The FD is closed: hibrobust is eligible again (the exclusion lasts while it is open).
 	score=$(cat /proc/$pid/oom_score 2>/dev/null)
 	[ "${score:-0}" -gt 0 ] && hib_ok robust-eligible-after-resume "oom_score $score" ||
