@@ -42,18 +42,9 @@ cd "$(dirname "$0")/../.."
 test_name=system-image
 # shellcheck source=tests/pkg/debian-root.sh
 . tests/pkg/debian-root.sh
+# phase and fail come with debian-root.sh.
 t0=$(date +%s)
 phase_t=$t0
-phase() {
-	local now
-	now=$(date +%s)
-	echo "$test_name: [$((now - phase_t)) s] $*"
-	phase_t=$now
-}
-fail() {
-	echo "$test_name: FAIL: $*" >&2
-	exit 1
-}
 
 kernel_deb=
 kernel_dir=
