@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchdata.h"
+
 static inline uint64_t rdtsc(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -57,48 +59,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static uint64_t rng_state;
-
-static inline uint64_t rng(void)	/* xorshift64* */
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1DULL;
-}
-
-static const char *const words[64] = {
-	"the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with",
-	"be", "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which",
-	"but", "have", "an", "had", "they", "you", "were", "their", "one", "all", "we",
-	"can", "her", "has", "there", "been", "if", "more", "when", "will", "would", "who",
-	"so", "no", "memory", "kernel", "image", "page", "swap", "process", "frozen",
-	"resume", "system", "device", "write", "read", "time", "power", "state", "task",
-};
-
-static void fill_text(unsigned char *p, size_t len)
-{
-	size_t i = 0, col = 0;
-
-	while (i < len) {
-		uint64_t r = rng();
-
-		for (int k = 0; k < 8 && i < len; k++, r >>= 8) {
-			const char *w = words[r & 63];
-			size_t n = strlen(w);
-
-			n = n > len - i ? len - i : n;
-			memcpy(p + i, w, n);
-			if (r & 64)	/* some capitalised words */
-				p[i] = (unsigned char)(p[i] & ~0x20);
-			i += n;
-			col += n + 1;
-			if (i < len)
-				p[i++] = col > 70 ? (col = 0, '\n') : ((r & 0x80) && (r & 0x40) ? ',' : ' ');
-		}
-	}
 }
 
 static uint64_t digest(const unsigned char *p, size_t len)
@@ -141,10 +101,10 @@ static int cmd_run(size_t mib, uint64_t seed, const char *dir)
 		perror("memfill: mmap");
 		return 1;
 	}
-	rng_state = seed ? seed : 1;
+	bench_rng_state = seed ? seed : 1;
 	for (size_t i = 0; i < r_len / 8; i++)
-		((uint64_t *)mem)[i] = rng();
-	fill_text(mem + r_len, t_len);
+		((uint64_t *)mem)[i] = bench_rng();
+	bench_fill_text(mem + r_len, t_len);
 	memset(mem + r_len + t_len, 0, z_len);	/* written: resident, not the zero page */
 	expected = digest(mem, len);
 	fill_ms = now_ms() - t0;
@@ -210,7 +170,7 @@ static int cmd_gen(size_t mib, uint64_t seed, const char *out)
 		perror("memfill: gen");
 		return 1;
 	}
-	rng_state = seed ? seed : 1;
+	bench_rng_state = seed ? seed : 1;
 	for (size_t pg = 0; pg < pages; ) {
 		size_t n = 0;
 
@@ -224,9 +184,9 @@ static int cmd_gen(size_t mib, uint64_t seed, const char *out)
 				cnt = (sizeof(buf) - n) / 4096;
 			if (kind == 0)
 				for (size_t i = 0; i < cnt * 4096 / 8; i++)
-					((uint64_t *)(buf + n))[i] = rng();
+					((uint64_t *)(buf + n))[i] = bench_rng();
 			else if (kind == 1)
-				fill_text(buf + n, cnt * 4096);
+				bench_fill_text(buf + n, cnt * 4096);
 			else
 				memset(buf + n, 0, cnt * 4096);
 			n += cnt * 4096;

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchdata.h"
 #include "hibernation.h"
 #include "http.h"
 #include "image.h"
@@ -168,19 +169,6 @@ static int bench_read(const char *target, struct hib_pipeline *p,
 	return r;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
 	static const uint8_t kb[HIB_KEY_BYTES] = "netbench key, not a secret.....";
@@ -290,9 +278,9 @@ int main(int argc, char **argv)
 
 			if (!targets[t])
 				continue;
-			wmed = median(ws[t], reps);
-			rmed = median(rs[t], reps);
-			/* median() sorted both: [0] is the minimum, [reps - 1] the maximum */
+			wmed = bench_median(ws[t], reps);
+			rmed = bench_median(rs[t], reps);
+			/* bench_median() sorted both: [0] is the minimum, [reps - 1] the maximum */
 			printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %.2f (%.2f-%.2f) | "
 			       "%.2f (%.2f-%.2f) |\n",
 			       t ? label : "file (local disk)",

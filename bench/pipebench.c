@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchdata.h"
 #include "hibernation.h"
 #include "image.h"
 
@@ -67,49 +68,6 @@ static double cpu_s(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static uint64_t rng_state = 1;
-
-static inline uint64_t rng(void)	/* xorshift64*, as bench/memfill.c */
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1DULL;
-}
-
-static const char *const words[64] = {
-	"the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with",
-	"be", "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which",
-	"but", "have", "an", "had", "they", "you", "were", "their", "one", "all", "we",
-	"can", "her", "has", "there", "been", "if", "more", "when", "will", "would", "who",
-	"so", "no", "memory", "kernel", "image", "page", "swap", "process", "frozen",
-	"resume", "system", "device", "write", "read", "time", "power", "state", "task",
-};
-
-static void fill_text(uint8_t *p, size_t len)
-{
-	size_t i = 0, col = 0;
-
-	while (i < len) {
-		uint64_t r = rng();
-
-		for (int k = 0; k < 8 && i < len; k++, r >>= 8) {
-			const char *w = words[r & 63];
-			size_t n = strlen(w);
-
-			n = n > len - i ? len - i : n;
-			memcpy(p + i, w, n);
-			if (r & 64)
-				p[i] = (uint8_t)(p[i] & ~0x20);
-			i += n;
-			col += n + 1;
-			if (i < len)
-				p[i++] = col > 70 ? (col = 0, '\n') :
-					 ((r & 0x80) && (r & 0x40) ? ',' : ' ');
-		}
-	}
-}
-
 static int make_snapshot(uint64_t bytes, unsigned int run, uint8_t **ret_map)
 {
 	int fd = memfd_create("pipebench-snapshot", MFD_CLOEXEC);
@@ -127,13 +85,13 @@ static int make_snapshot(uint64_t bytes, unsigned int run, uint8_t **ret_map)
 		switch ((i / run) % 4) {
 		case 0:
 			for (size_t j = 0; j < 4096 / 8; j++)
-				((uint64_t *)pg)[j] = rng();
+				((uint64_t *)pg)[j] = bench_rng();
 			break;
 		case 2:
-			((uint64_t *)pg)[rng() % 512] = rng();	/* near-zero */
+			((uint64_t *)pg)[bench_rng() % 512] = bench_rng();	/* near-zero */
 			break;
 		default:
-			fill_text(pg, 4096);
+			bench_fill_text(pg, 4096);
 		}
 	}
 	*ret_map = p;
@@ -228,19 +186,6 @@ static int bench_write(const char *target, int snap, uint64_t raw, struct hib_pi
 	hib_image_writer_free(w);
 	hib_sink_close(s);
 	return r;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 #define MS(ns) ((double)(ns) / 1e6)
@@ -344,9 +289,9 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	printf("PIPEBENCH-MEDIAN write_s=%.3f total_s=%.3f raw_MBps=%.1f cpu_s=%.3f "
-	       "cpu_ns_per_byte=%.2f\n", median(v, reps), median(tot, reps),
-	       (double)raw / 1e6 / median(tot, reps), median(cpu, reps),
-	       median(cpu, reps) * 1e9 / (double)raw);
+	       "cpu_ns_per_byte=%.2f\n", bench_median(v, reps), bench_median(tot, reps),
+	       (double)raw / 1e6 / bench_median(tot, reps), bench_median(cpu, reps),
+	       bench_median(cpu, reps) * 1e9 / (double)raw);
 	if (regular)
 		unlink(target);
 	hib_pipeline_free(p);
