@@ -31,6 +31,7 @@ def parse(path):
         if line.startswith('RUN '):
             cur = {'name': kv['name'], 'method': kv['method'], 'pct': int(kv['pct']),
                    'rep': int(kv.get('rep', 1)), 'append': kv.get('append', ''),
+                   'smp': int(kv['smp']) if 'smp' in kv else None, 'smp_forced': 'smp' in kv,
                    'boots': {}, 'vmtest': None}
             runs.append(cur)
             boot = 0
@@ -104,7 +105,15 @@ def parse(path):
         m = re.search(r'restoring hibernation image .*loaded in ([\d.]+) ms', line)
         if m:
             cur['loaded_ms'] = float(m.group(1))
+    for r in runs:
+        # runs without smp= are the header's machine: BENCH-HIB-INFO's cpus, else 2
+        if r['smp'] is None:
+            r['smp'] = int(r.get('BENCH-HIB-INFO', {}).get('cpus', 2) or 2)
     return host, runs, limits
+
+
+def row_label(method, smp, main_smp):
+    return method if smp == main_smp else '%s, -smp %d' % (method, smp)
 
 
 def metrics(r):
@@ -184,12 +193,15 @@ def cell(xs, fmt='%.1f'):
 
 def main():
     host, runs, limits = parse(sys.argv[1])
-    info = next((r['BENCH-HIB-INFO'] for r in runs if 'BENCH-HIB-INFO' in r), {})
+    # the header's machine: runs without a forced vCPU count (RUN ... smp=N)
+    info = next((r['BENCH-HIB-INFO'] for r in runs if 'BENCH-HIB-INFO' in r and
+                 not r['smp_forced']), {})
+    main_smp = int(info.get('cpus', 2) or 2)
     reps = max([r['rep'] for r in runs] + [0])
     print('Guest kernel %s (%s), %s vCPUs, QEMU TCG -accel tcg -cpu max -machine q35 -m %s '
           '-smp %s, one virtio disk (host file, cache=unsafe) for both methods, guest MemTotal '
           '%s kB; %d repetition(s), order per repetition: limits, then per size stock-lz4, '
-          'stock-lzo, ours.'
+          'stock-lzo, ours (and the rows marked -smp 1: the same in a 1-vCPU VM).'
           % (info.get('kernel', '?'), host.get('kernel', '?'), info.get('cpus', '?'),
              info.get('ram_mib', '?'), info.get('cpus', '?'), info.get('memtotal_kb', '?'),
              reps))
@@ -199,7 +211,8 @@ def main():
 
     groups = {}
     for r in runs:
-        groups.setdefault((r['pct'], r['method']), []).append(r)
+        groups.setdefault((r['pct'], r['method'], r['smp']), []).append(r)
+    key = lambda k: (k[0], -k[2], ORDER.get(k[1], 9))
     print('| method | workload | result | image raw MiB | stored MiB | write MB/s (raw) '
           '| RAM saved MB/s | start -> power-off s | boot -> running s | image load s '
           '| pages copied | zero pages | pages streamed | workload in swap after resume MiB '
@@ -207,8 +220,8 @@ def main():
     print('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
           '| ---: | ---: | ---: |')
     summary = {}
-    for (pct, method) in sorted(groups, key=lambda k: (k[0], ORDER.get(k[1], 9))):
-        rs = groups[(pct, method)]
+    for (pct, method, smp) in sorted(groups, key=key):
+        rs = groups[(pct, method, smp)]
         ms = [metrics(r) for r in rs]
         mib = rs[0].get('BENCH-HIB-START', rs[0].get('BENCH-HIB-INFO', {})).get('mib', '?')
         thp = ' THP off' if 'transparent_hugepage=never' in rs[0]['append'] else ''
@@ -227,20 +240,20 @@ def main():
             res.append('failed %d/%d: %s' % (fails.count(f), len(ms), f.replace('|', '/')))
         g = lambda k: [m.get(k) for m in ok]
         print('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            method, wl, '; '.join(res), cell(g('raw')), cell(g('stored')), cell(g('mbs')),
-            cell(g('saved_mbs')), cell(g('off')), cell(g('b2run')), cell(g('load')), cell(g('copied'), '%d'),
-            cell(g('zero'), '%d'), cell(g('streamed'), '%d'), cell(g('swapped')),
-            cell(g('pass_s'))))
+            row_label(method, smp, main_smp), wl, '; '.join(res), cell(g('raw')),
+            cell(g('stored')), cell(g('mbs')), cell(g('saved_mbs')), cell(g('off')),
+            cell(g('b2run')), cell(g('load')), cell(g('copied'), '%d'), cell(g('zero'), '%d'),
+            cell(g('streamed'), '%d'), cell(g('swapped')), cell(g('pass_s'))))
         if ok:
-            summary[(pct, method)] = {k: statistics.median([x for x in g(k) if x is not None])
-                                      for k in ('mbs', 'saved_mbs', 'off', 'b2run', 'load',
-                                                'raw', 'stored', 'all_back')
-                                      if any(x is not None for x in g(k))}
+            summary[(pct, method, smp)] = {
+                k: statistics.median([x for x in g(k) if x is not None])
+                for k in ('mbs', 'saved_mbs', 'off', 'b2run', 'load', 'raw', 'stored', 'all_back')
+                if any(x is not None for x in g(k))}
     print()
 
     # Extras per cell: the stock kernel's preallocation and threads, our snapshot time.
-    for (pct, method) in sorted(groups, key=lambda k: (k[0], ORDER.get(k[1], 9))):
-        rs = groups[(pct, method)]
+    for (pct, method, smp) in sorted(groups, key=key):
+        rs = groups[(pct, method, smp)]
         ms = [metrics(r) for r in rs]
         ok = [m for m in ms if 'fail' not in m]
         parts = []
@@ -273,7 +286,7 @@ def main():
             parts.append('failed after %s s' % cell([m['fail_s'] for m in failed]))
         walls = ['/'.join('%.0f' % v for _, v in sorted(r['boots'].items())) for r in rs]
         parts.append('QEMU wall s per boot (boot 1/boot 2) by rep: %s' % ', '.join(walls))
-        print('- %s %d%%: %s' % (method, pct, '; '.join(parts)))
+        print('- %s %d%%: %s' % (row_label(method, smp, main_smp), pct, '; '.join(parts)))
     print()
 
     # The limits of this VM.
@@ -320,31 +333,35 @@ def main():
         rates = {}
 
     # What the table says, mechanically; the README interprets it.
-    for pct in sorted({p for p, _ in summary}):
-        o = summary.get((pct, 'ours'))
+    for pct, smp in sorted({(p, c) for p, _, c in summary}, key=lambda k: (k[0], -k[1])):
+        o = summary.get((pct, 'ours', smp))
+        tag = '' if smp == main_smp else ' (-smp %d)' % smp
         for s in ('stock-lz4', 'stock-lzo'):
-            st = summary.get((pct, s))
+            st = summary.get((pct, s, smp))
             if o and st and o.get('mbs') and st.get('mbs'):
-                print('- %d%%: ours / %s: write rate (raw) %.2fx, RAM saved per s %.2fx, '
+                print('- %d%%%s: ours / %s: write rate (raw) %.2fx, RAM saved per s %.2fx, '
                       'start -> power-off %.2fx the time, boot -> running %.2fx the time'
-                      % (pct, s, o['mbs'] / st['mbs'],
+                      % (pct, tag, s, o['mbs'] / st['mbs'],
                          o['saved_mbs'] / st['saved_mbs'] if o.get('saved_mbs') and
                          st.get('saved_mbs') else 0,
                          o.get('off', 0) / st['off']
                          if st.get('off') else 0,
                          o.get('b2run', 0) / st['b2run'] if st.get('b2run') else 0))
+                if o.get('load') and st.get('load'):
+                    print('  image load: ours %.2f s, %s %.2f s: %.2fx the stock rate'
+                          % (o['load'], s, st['load'], st['load'] / o['load']))
                 if o.get('all_back') and st.get('all_back'):
                     print('  boot -> running + first full pass (all of the workload back in '
                           'memory): ours %.1f s, %s %.1f s' % (o['all_back'], s, st['all_back']))
-        if o and o.get('mbs') and rates.get('lz4-2vcpu') and rates.get('disk-write-direct') \
-                and o.get('stored'):
+        lz = rates.get('lz4-2vcpu' if smp >= 2 else 'lz4-1vcpu')
+        if o and o.get('mbs') and lz and rates.get('disk-write-direct') and o.get('stored'):
             ratio = o['raw'] / o['stored']
-            ceil = min(rates['lz4-2vcpu'], rates['disk-write-direct'] * ratio)
-            print('- %d%%: ours writes %.1f MB/s raw; the ceiling from the limits is %.1f MB/s '
-                  '(min of lz4 on 2 vCPUs %.1f and disk %.1f x its ratio %.2f): %.0f%% of it'
-                  % (pct, o['mbs'], ceil, rates['lz4-2vcpu'], rates['disk-write-direct'],
+            ceil = min(lz, rates['disk-write-direct'] * ratio)
+            print('- %d%%%s: ours writes %.1f MB/s raw; the ceiling from the limits is %.1f MB/s '
+                  '(min of lz4 on %d vCPU(s) %.1f and disk %.1f x its ratio %.2f): %.0f%% of it'
+                  % (pct, tag, o['mbs'], ceil, min(smp, 2), lz, rates['disk-write-direct'],
                      ratio, 100 * o['mbs'] / ceil), end='')
-            if rates.get('lz4-2vcpu-nocrc'):
+            if rates.get('lz4-2vcpu-nocrc') and smp >= 2:
                 c2 = min(rates['lz4-2vcpu-nocrc'], rates['disk-write-direct'] * ratio)
                 print('; without lz4\'s frame checksum the ceiling is %.1f MB/s (%.0f%%)'
                       % (c2, 100 * o['mbs'] / c2))

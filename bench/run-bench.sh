@@ -21,6 +21,8 @@
 #   (stream part: bench/stream-bench.py, the largest image without swap, issue 6)
 #   hibernation part: BENCH_HIB_PCTS="25 45 70 89"
 #   BENCH_HIB_METHODS="stock-lz4 stock-lzo ours"  BENCH_HIB_REPS=3 (1 for a smoke run)
+#   BENCH_HIB_SMP1_PCTS="45" (sizes also run, every method, in the same VM with -smp 1: how
+#   both writers scale with the vCPUs; "" for none)
 #   BENCH_HIB_OURS_ONLY="89" (sizes without stock rows)  BENCH_HIB_THP_OFF="" (sizes
 #   booted with transparent_hugepage=never; none since patches 0030-0032, which let the
 #   89% row run with THP as the kernel ships it, as vm-stream-880 does)  BENCH_HIB_LIMITS=1 (0:
@@ -48,6 +50,7 @@ HIB_PCTS=${BENCH_HIB_PCTS:-25 45 70 89}
 HIB_METHODS=${BENCH_HIB_METHODS:-stock-lz4 stock-lzo ours}
 HIB_REPS=${BENCH_HIB_REPS:-3}
 HIB_OURS_ONLY=${BENCH_HIB_OURS_ONLY:-89}
+HIB_SMP1_PCTS=${BENCH_HIB_SMP1_PCTS-45}
 HIB_THP_OFF=${BENCH_HIB_THP_OFF-}
 HIB_LIMITS=${BENCH_HIB_LIMITS:-1}
 HIB_LIMIT_MIB=${BENCH_HIB_LIMIT_MIB:-256}
@@ -158,9 +161,9 @@ t_hib=$(date +%s)
 	echo "HOSTLINE host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(qemu-system-x86_64 --version | head -n 1)"
 	echo "HOSTLINE kernel config: $(grep -E '^CONFIG_CRYPTO_(LZ4|LZO)=' "$relcfg" 2>/dev/null | tr '\n' ' ' || true)$(grep -q '^CONFIG_CRYPTO_LZ4=' "$relcfg" 2>/dev/null || echo '(no CONFIG_CRYPTO_LZ4: the stock-lz4 rows must fail)')"
 } >> "$res"
-# run_hib NAME REP SCENARIO APPEND KIND [method pct]
+# run_hib NAME REP SCENARIO APPEND KIND [method pct [smp]]
 run_hib() {
-	local name=$1 rep=$2 scen=$3 app=$4 kind=$5 m=${6:-} pct=${7:-} r=0 w=0
+	local name=$1 rep=$2 scen=$3 app=$4 kind=$5 m=${6:-} pct=${7:-} smp=${8:-} r=0 w=0
 	# BENCH_HIB_DEADLINE (date +%s): start no VM run after it
 	if [ -n "${BENCH_HIB_DEADLINE:-}" ] && [ "$(date +%s)" -ge "$BENCH_HIB_DEADLINE" ]; then
 		echo "run-bench: deadline reached, $name not run"
@@ -185,7 +188,7 @@ run_hib() {
 		--bin "$BUILD/hibernatectl/hibernatectl" \
 		--bin "$BUILD/bench/memfill" --bin "$lz4bin" \
 		--workdir "$OUT/vm-work" --logdir "$OUT/vm-logs" \
-		--scenario "$scen" --name "$name" --append "$app" \
+		--scenario "$scen" --name "$name" --append "$app" ${smp:+--force-smp "$smp"} \
 		--stamp 'bench: hibernate start|reboot: Power down|BENCH-HIB-ANSWER' \
 		> "$OUT/$name.out" 2>&1 || r=$?
 	if pgrep -f 'build-kerne[l].sh' >/dev/null; then
@@ -202,7 +205,7 @@ run_hib() {
 		if [ "$kind" = limits ]; then
 			echo "LIMITS name=$name rep=$rep"
 		else
-			echo "RUN name=$name method=$m pct=$pct rep=$rep append=${app// /,}"
+			echo "RUN name=$name method=$m pct=$pct rep=$rep${smp:+ smp=$smp} append=${app// /,}"
 		fi
 		grep -a -E '^(===== vmtest|BENCH-|HIBERNATE-STATS|HIBTEST (not ok|ok (hibernate|resume)))|restoring hibernation image|bench: hibernate start|PM: |reboot: Power down' \
 			"$OUT/vm-logs/$name.log" | tr -d '\r'
@@ -224,6 +227,16 @@ for rep in $(seq "$first" $((first + HIB_REPS - 1))); do
 			esac
 			[[ " $HIB_THP_OFF " == *" $pct "* ]] && app="$app transparent_hugepage=never"
 			run_hib "hib-$m-$pct-r$rep" "$rep" "$hib_scenario" "$app" hib "$m" "$pct"
+		done
+	done
+	# the scaling rows: the same runs in a 1-vCPU VM (stock's compression threads and
+	# hibernatectl's workers both follow the CPU count)
+	for pct in $HIB_SMP1_PCTS; do
+		for m in $HIB_METHODS; do
+			[[ $m == stock-* && " $HIB_OURS_ONLY " == *" $pct "* ]] && continue
+			app="bench.method=$m bench.pct=$pct bench.ram=$hib_mem"
+			[[ $m == stock-* ]] && app="$app hibernate.compressor=${m#stock-}"
+			run_hib "hib-$m-$pct-smp1-r$rep" "$rep" "$hib_scenario" "$app" hib "$m" "$pct" 1
 		done
 	done
 done

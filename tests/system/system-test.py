@@ -47,7 +47,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, 'tests', 'vm'))
-import vmtest  # noqa: E402  (run_qemu, parse_boot, find_splats)
+import vmtest  # noqa: E402  (run_qemu, parse_boot, find_splats, report)
 
 # The initramfs-tools script's and the dracut hook's own lines (initramfs/).
 INITRAMFS_RAN = re.compile(r'hibernate: (resuming from|no hibernation image|recover)')
@@ -272,24 +272,10 @@ def run(args, name, image, t_image):
                                 'boot 2 did not resume boot 1'))
         ok, why = host_e2fsck(disk, info)
         results.append((ok, 'root-e2fsck', why))
-    notok = [r for r in results if not r[0]]
-    if notok:
-        failures.append('%d check(s) not ok: %s' % (len(notok), ' '.join(t for _, t, _ in notok)))
-    for boot, what, line in splats:
-        failures.append('boot %d: %s: %s' % (boot, what, line))
-    print('systemtest %s: %d ok, %d not ok, %d kernel splat(s), %.0f s (image %.0f s, boots %s)'
-          % (name, len(results) - len(notok), len(notok), len(splats), time.time() - t_start,
-             t_image, ', '.join('%.0f s' % t for t in times)))
-    for ok, tname, why in results:
-        print('  %s %s%s' % ('ok    ' if ok else 'NOT OK', tname, ' - ' + why if why else ''))
-    if failures:
-        print('systemtest %s: FAIL' % name)
-        for f in failures:
-            print('  FAIL: %s' % f)
-        print('  console log: %s' % logpath)
-        return 1
-    print('systemtest %s: PASS (console log: %s)' % (name, logpath))
-    return 0
+    return vmtest.report('systemtest', name, results, failures, splats, logpath,
+                         '%.0f s (image %.0f s, boots %s)'
+                         % (time.time() - t_start, t_image,
+                            ', '.join('%.0f s' % t for t in times)))
 
 
 if __name__ == '__main__':

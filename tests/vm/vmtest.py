@@ -43,7 +43,9 @@ Exit status: 0 pass, 1 fail, 2 usage or setup error, 77 skipped (a
 """
 
 import argparse
+import contextlib
 import gzip
+import io
 import os
 import re
 import shutil
@@ -519,7 +521,11 @@ def main(argv=None):
     ap.add_argument('--workdir', default=os.path.join(TOP, 'build', 'vm-work'))
     ap.add_argument('--timeout', type=int, help='guest scenario timeout (s)')
     ap.add_argument('--mem', default='1024')
-    ap.add_argument('--smp', default='2')
+    ap.add_argument('--smp', default='2',
+                    help='vCPUs when the scenario header sets none')
+    ap.add_argument('--force-smp', metavar='N',
+                    help='vCPUs whatever the header says (make bench\'s scaling rows; '
+                    'every boot of the scenario gets the same)')
     ap.add_argument('--append', default='', help='extra kernel arguments')
     ap.add_argument('-v', '--verbose', action='store_true',
                     help='show the console while it runs')
@@ -572,7 +578,7 @@ def run_scenario(args, name):
     opts = parse_header(args.scenario)
     timeout = args.timeout or opts['timeout']
     mem = opts['mem'] or args.mem
-    smp = opts['smp'] or args.smp
+    smp = args.force_smp or opts['smp'] or args.smp
 
     work = os.path.join(args.workdir, name)
     shutil.rmtree(work, ignore_errors=True)
@@ -656,28 +662,34 @@ def run_scenario(args, name):
                                 'crashed or hung; QEMU exit %s)' % (boot, rc))
                 break
 
+    if not results:
+        failures.append('no test results at all')
+    return report('vmtest', name, results, failures, splats, logpath,
+                  '%.0f s' % (time.time() - t_start))
+
+
+def report(tool, name, results, failures, splats, logpath, timing):
+    """Print a run's verdict: the counts line, each check, the failures (the not-ok checks
+    and every kernel splat added to @failures).  Returns the exit status: 0 pass, 1 fail.
+    system-test.py prints its verdicts through this too."""
     notok = [r for r in results if not r[0]]
     if notok:
         failures.append('%d check(s) not ok: %s' % (
             len(notok), ' '.join(t for _, t, _ in notok)))
     for boot, what, line in splats:
         failures.append('boot %d: %s: %s' % (boot, what, line))
-    if not results:
-        failures.append('no test results at all')
-
-    print('vmtest %s: %d ok, %d not ok, %d kernel splat(s), %.0f s'
-          % (name, len(results) - len(notok), len(notok), len(splats),
-             time.time() - t_start))
+    print('%s %s: %d ok, %d not ok, %d kernel splat(s), %s'
+          % (tool, name, len(results) - len(notok), len(notok), len(splats), timing))
     for ok, tname, why in results:
         print('  %s %s%s' % ('ok    ' if ok else 'NOT OK', tname,
                              ' - ' + why if why else ''))
     if failures:
-        print('vmtest %s: FAIL' % name)
+        print('%s %s: FAIL' % (tool, name))
         for f in failures:
             print('  FAIL: %s' % f)
         print('  console log: %s' % logpath)
         return 1
-    print('vmtest %s: PASS (console log: %s)' % (name, logpath))
+    print('%s %s: PASS (console log: %s)' % (tool, name, logpath))
     return 0
 
 
@@ -756,7 +768,17 @@ def self_test():
         bad += 1
     else:
         print('ok vmtest-require header')
-    print('%d passed, %d failed' % (len(SAMPLES) + 3 - bad, bad))
+    # report(): a not-ok check or a splat fails the run, all ok passes it
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        verdicts = (report('t', 'x', [(True, 'a', '')], [], [], 'log', '1 s'),
+                    report('t', 'y', [(True, 'a', ''), (False, 'b', 'why')], [], [], 'log', ''),
+                    report('t', 'z', [(True, 'a', '')], [], [(1, 'WARN', 'line')], 'log', ''))
+    if verdicts != (0, 1, 1) or 'FAIL: boot 1: WARN: line' not in out.getvalue():
+        print('not ok report: %r' % (verdicts,))
+        bad += 1
+    else:
+        print('ok report')
+    print('%d passed, %d failed' % (len(SAMPLES) + 4 - bad, bad))
     return 1 if bad else 0
 
 
