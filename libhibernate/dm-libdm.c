@@ -172,10 +172,11 @@ static int be_table(void *ud, const char *name, struct hib_dm_table *ret)
 	return r;
 }
 
-static int be_create(void *ud, const char *name, const char *uuid, const struct hib_dm_table *t,
-		     struct hib_dm_info *ret)
+/* a CREATE or RELOAD task carrying table @t, run */
+static int task_run_table(int type, const char *name, const char *uuid,
+			  const struct hib_dm_table *t)
 {
-	struct dm_task *dmt = task_new(DM_DEVICE_CREATE, name, uuid);
+	struct dm_task *dmt = task_new(type, name, uuid);
 	int r;
 
 	if (!dmt)
@@ -184,6 +185,14 @@ static int be_create(void *ud, const char *name, const char *uuid, const struct 
 	if (r == 0)
 		r = task_run(dmt);
 	dm_task_destroy(dmt);
+	return r;
+}
+
+static int be_create(void *ud, const char *name, const char *uuid, const struct hib_dm_table *t,
+		     struct hib_dm_info *ret)
+{
+	int r = task_run_table(DM_DEVICE_CREATE, name, uuid, t);
+
 	dm_task_update_nodes();
 	if (r < 0)
 		return r;
@@ -195,16 +204,7 @@ static int be_create(void *ud, const char *name, const char *uuid, const struct 
 
 static int be_reload(void *ud, const char *name, const struct hib_dm_table *t)
 {
-	struct dm_task *dmt = task_new(DM_DEVICE_RELOAD, name, NULL);
-	int r;
-
-	if (!dmt)
-		return -ENOMEM;
-	r = task_add_table(dmt, t);
-	if (r == 0)
-		r = task_run(dmt);
-	dm_task_destroy(dmt);
-	return r;
+	return task_run_table(DM_DEVICE_RELOAD, name, NULL, t);
 }
 
 static int be_suspend(void *ud, const char *name, bool lockfs)
