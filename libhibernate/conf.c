@@ -465,7 +465,10 @@ static int env_str(const char *name, char *dst, size_t size)
 	return 1;
 }
 
-/* The environment (HIBERNATE_HTTP_*, HIBERNATE_S3_*) over the file.  0 or -EINVAL (@bad). */
+/*
+ * The environment (HIBERNATE_HTTP_*, HIBERNATE_S3_*, HIBERNATE_CMDLINE) over the file.  0 or
+ * -EINVAL (@bad).
+ */
 static int apply_env(struct hib_conf *c, const char **bad)
 {
 	static const struct {
@@ -522,6 +525,10 @@ static int apply_env(struct hib_conf *c, const char **bad)
 	v = getenv("HIBERNATE_HTTP_TIMEOUT_MS");
 	if (v && parse_uint_value(v, 1, 3600000, &c->http_timeout_ms) < 0) {
 		*bad = "HIBERNATE_HTTP_TIMEOUT_MS";
+		return -EINVAL;
+	}
+	if (env_str("HIBERNATE_CMDLINE", c->cmdline_file, sizeof(c->cmdline_file)) < 0) {
+		*bad = "HIBERNATE_CMDLINE";
 		return -EINVAL;
 	}
 	return 0;

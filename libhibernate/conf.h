@@ -71,6 +71,9 @@ struct hib_conf {
 	char env_http_token[4096];	/* HIBERNATE_HTTP_TOKEN (wins over token-file) */
 	unsigned int http_retries;	/* HIBERNATE_HTTP_RETRIES; 0: the default */
 	unsigned int http_timeout_ms;	/* HIBERNATE_HTTP_TIMEOUT_MS; 0: the default */
+	/* HIBERNATE_CMDLINE: the file to read the kernel command line's ip= from instead of
+	 * /proc/cmdline (the dracut hook's copy); "" if unset */
+	char cmdline_file[PATH_MAX];
 };
 
 /* The errors of one file, all of them (the first HIB_CONF_ERRORS_MAX kept). */

@@ -888,12 +888,13 @@ struct resumption {
 
 /*
  * resume from a URL: bring the network up if ip= is on the kernel command line
- * ($HIBERNATE_CMDLINE: read that file instead of /proc/cmdline) or ip = is under [network] in
- * the configuration.  0 (also when nothing was asked for) or -errno (reported).
+ * (conf->cmdline_file, from $HIBERNATE_CMDLINE: that file instead of /proc/cmdline) or ip = is
+ * under [network] in the configuration.  0 (also when nothing was asked for) or -errno
+ * (reported).
  */
 static int network_up(struct hib_run *run, const char *url)
 {
-	const char *cmdline = getenv("HIBERNATE_CMDLINE");
+	const char *cmdline = run->conf->cmdline_file[0] ? run->conf->cmdline_file : NULL;
 	char why[HIB_NET_WHY_MAX] = "", addr[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	struct hib_net_config nc;
 	struct hib_net_result res;

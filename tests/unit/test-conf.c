@@ -211,6 +211,17 @@ static void test_resolve(void **state)
 	unsetenv("HIBERNATE_S3_REGION");
 	unsetenv("HIBERNATE_HTTP_CA_FILE");
 
+	/* The kernel command line's file (the dracut hook's copy) comes in the same struct; an
+	 * empty one is refused by name, not taken as /proc/cmdline. */
+	assert_string_equal(c.cmdline_file, "");
+	setenv("HIBERNATE_CMDLINE", "/run/hibernate-cmdline", 1);
+	assert_int_equal(hib_conf_resolve(path, NULL, &c, &errs), 0);
+	assert_string_equal(c.cmdline_file, "/run/hibernate-cmdline");
+	setenv("HIBERNATE_CMDLINE", "", 1);
+	assert_int_equal(hib_conf_resolve(path, NULL, &c, &errs), -EINVAL);
+	assert_non_null(strstr(errs.e[0].msg, "HIBERNATE_CMDLINE"));
+	unsetenv("HIBERNATE_CMDLINE");
+
 	/* $HIBERNATE_CONF is an explicit path too. */
 	setenv("HIBERNATE_CONF", path, 1);
 	assert_int_equal(hib_conf_resolve(NULL, NULL, &c, &errs), 0);
