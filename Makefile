@@ -87,13 +87,13 @@ fuzz:
 check-series: deps
 	kernel-patches/check-series.sh
 
-# The system tests (tests/system/): suite system (in `make check` too: the Debian system on LVM
-# hibernated with `systemctl hibernate` and resumed by its initramfs, initramfs-tools' then
-# dracut's) and suite system-slow (a power cut in the middle of a merge-back, completed by the
-# initramfs).  They run `make deb` and `make kernel-deb` themselves (system-test.py).
+# The system tests alone (tests/system/, suite system, in `make check` too): the Debian system
+# on LVM hibernated with `systemctl hibernate` and resumed by its initramfs, initramfs-tools'
+# then dracut's, and a power cut in the middle of a merge-back, completed by the initramfs.
+# They run `make deb` and `make kernel-deb` themselves (system-test.py).
 .PHONY: check-system
 check-system: deps build
-	meson test -C $(BUILD) --print-errorlogs --suite system --suite system-slow
+	meson test -C $(BUILD) --print-errorlogs --suite system
 
 check-header:
 	BUILD=$(BUILD) KOUT=$(KOUT) scripts/check.sh --header-only
