@@ -7,17 +7,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Exit codes; documented in --help. */
-enum {
-	HIBCTL_EXIT_OK = 0,
-	HIBCTL_EXIT_ERROR = 1,
-	HIBCTL_EXIT_USAGE = 2,
-	HIBCTL_EXIT_NOSYS = 3,
-	HIBCTL_EXIT_PERM = 4,
-	HIBCTL_EXIT_BUSY = 5,
-	HIBCTL_EXIT_NOIMAGE = 6,	/* resume: no valid image, the boot goes on */
-	HIBCTL_EXIT_BADIMAGE = 7,	/* the image is corrupt or from another kernel */
-};
+#include "exit-codes.h"	/* HIB_EXIT_*: the exit codes, documented in --help */
 
 enum hibctl_command {
 	HIBCTL_CMD_NONE = 0,

@@ -98,18 +98,18 @@ static int exchange(const char *path, const struct req *q, FILE *out, FILE *err)
 	_cleanup_close_ int fd = -1;
 	_cleanup_fclose_ FILE *in = NULL;
 	char line[4096];
-	int ret = HIBCTL_EXIT_ERROR;
+	int ret = HIB_EXIT_ERROR;
 	bool got_exit = false;
 	size_t off = 0;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return HIBCTL_EXIT_USAGE;
+		return HIB_EXIT_USAGE;
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(err, "hibernatectl: cannot reach hibernated on %s: %s (set "
 			"HIBERNATECTL_NO_DAEMON=1 to hibernate without it)\n", path, strerror(errno));
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 	while (off < q->len) {
 		ssize_t k = send(fd, q->buf + off, q->len - off, MSG_NOSIGNAL);
@@ -120,13 +120,13 @@ static int exchange(const char *path, const struct req *q, FILE *out, FILE *err)
 			if (errno == EPIPE || errno == ECONNRESET)
 				break;	/* refused early: read why */
 			fprintf(err, "hibernatectl: %s: %s\n", path, strerror(errno));
-			return HIBCTL_EXIT_ERROR;
+			return HIB_EXIT_ERROR;
 		}
 		off += (size_t)k;
 	}
 	in = fdopen(TAKE_FD(fd), "r");
 	if (!in)
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	while (fgets(line, sizeof(line), in)) {
 		if (strncmp(line, "hibernated: exit ", 17) == 0) {
 			ret = atoi(line + 17);
@@ -138,7 +138,7 @@ static int exchange(const char *path, const struct req *q, FILE *out, FILE *err)
 	}
 	if (!got_exit) {
 		fprintf(err, "hibernatectl: hibernated closed the connection without a result\n");
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 	return ret;
 }
@@ -156,13 +156,13 @@ int hibctl_request_hibernate(const char *sock, const struct hibctl_args *args, F
 
 	if (!q) {
 		fprintf(err, "hibernatectl: out of memory\n");
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 	if (args->policy_dir) {
 		fprintf(err, "hibernatectl: --policy-dir: hibernated applies its own policy "
 			"(its --policy-dir; SIGHUP reloads it); set HIBERNATECTL_NO_DAEMON=1 to "
 			"hibernate without the daemon\n");
-		return HIBCTL_EXIT_USAGE;
+		return HIB_EXIT_USAGE;
 	}
 	/* Only what the command line says: the daemon's configuration has the rest. */
 	req_add(q, "op", "hibernate");
@@ -190,11 +190,11 @@ int hibctl_request_hibernate(const char *sock, const struct hibctl_args *args, F
 	if (args->no_stream)
 		req_add(q, "no-stream", "1");
 	if (r)
-		return HIBCTL_EXIT_USAGE;
+		return HIB_EXIT_USAGE;
 	if (q->too_long || q->len + 1 > HIBCTL_REQUEST_MAX) {
 		fprintf(err, "hibernatectl: the request is too long for hibernated (at most %d "
 			"bytes)\n", HIBCTL_REQUEST_MAX);
-		return HIBCTL_EXIT_USAGE;
+		return HIB_EXIT_USAGE;
 	}
 	q->buf[q->len++] = '\n';
 	return exchange(sock, q, out, err);

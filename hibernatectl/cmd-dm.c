@@ -57,7 +57,7 @@ static int check_json(const struct hibctl_ctx *ctx, const struct hib_conf *conf,
 	if (!o || !fs.array) {
 		json_object_put(o);
 		json_object_put(fs.array);
-		return hibctl_json_error(ctx->out, hib_strerror(-ENOMEM), HIBCTL_EXIT_ERROR);
+		return hibctl_json_error(ctx->out, hib_strerror(-ENOMEM), HIB_EXIT_ERROR);
 	}
 	r = hib_check(conf, target, sys, &ev);
 	if (fs.err == 0 &&
@@ -70,7 +70,7 @@ static int check_json(const struct hibctl_ctx *ctx, const struct hib_conf *conf,
 		fprintf(ctx->out, "%s\n", json_object_to_json_string_ext(o,
 				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
-	return fs.err < 0 ? HIBCTL_EXIT_ERROR : r == 1 ? HIBCTL_EXIT_OK : HIBCTL_EXIT_ERROR;
+	return fs.err < 0 ? HIB_EXIT_ERROR : r == 1 ? HIB_EXIT_OK : HIB_EXIT_ERROR;
 }
 
 int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *args)
@@ -92,7 +92,7 @@ int hibctl_cmd_check(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	} else {
 		pe.all_out = true;
 		r = hib_check(conf, args->path, &sys, &pe.ev);
-		ret = r == 1 ? HIBCTL_EXIT_OK : HIBCTL_EXIT_ERROR;
+		ret = r == 1 ? HIB_EXIT_OK : HIB_EXIT_ERROR;
 	}
 	hib_conf_wipe(conf);
 	return ret;
@@ -110,5 +110,5 @@ int hibctl_cmd_recover(const struct hibctl_ctx *ctx, const struct hibctl_args *a
 		return ret;
 	r = hib_recover(conf, &sys, false, &pe.ev);
 	hib_conf_wipe(conf);
-	return r < 0 ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
+	return r < 0 ? HIB_EXIT_ERROR : HIB_EXIT_OK;
 }

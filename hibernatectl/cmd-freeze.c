@@ -21,15 +21,15 @@ int hibctl_exit_code(int err)
 		err = -err;
 	switch (err) {
 	case 0:
-		return HIBCTL_EXIT_OK;
+		return HIB_EXIT_OK;
 	case ENOSYS:
-		return HIBCTL_EXIT_NOSYS;
+		return HIB_EXIT_NOSYS;
 	case EPERM:
-		return HIBCTL_EXIT_PERM;
+		return HIB_EXIT_PERM;
 	case EBUSY:
-		return HIBCTL_EXIT_BUSY;
+		return HIB_EXIT_BUSY;
 	default:
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 }
 
@@ -100,13 +100,13 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	_cleanup_free_ int *fds = NULL;
 	struct hib_refusals refusals = {};
 	size_t n_ancestors = 0, n_keep = 0, i;
-	int r, frozen, thawed = 0, ret = HIBCTL_EXIT_OK;
+	int r, frozen, thawed = 0, ret = HIB_EXIT_OK;
 	double t0, t1, t2;
 
 	r = hib_refusals_alloc(&refusals, HIB_REFUSALS_DEFAULT_MAX);
 	if (r < 0) {
 		fprintf(ctx->err, PROG ": %s\n", hib_freeze_strerror(r));
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 
 	if (args->keep_ancestors) {
@@ -114,7 +114,7 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		if (r < 0) {
 			fprintf(ctx->err, PROG ": cannot find the ancestors of process %d: %s\n",
 				ctx->self, hib_freeze_strerror(r));
-			ret = HIBCTL_EXIT_ERROR;
+			ret = HIB_EXIT_ERROR;
 			goto out;
 		}
 	}
@@ -124,7 +124,7 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	fds = calloc(n_ancestors + args->n_keep + 1, sizeof(*fds));
 	if (!keep || !fds) {
 		fprintf(ctx->err, PROG ": %s\n", hib_freeze_strerror(-ENOMEM));
-		ret = HIBCTL_EXIT_ERROR;
+		ret = HIB_EXIT_ERROR;
 		goto out;
 	}
 	for (i = 0; i < n_ancestors + args->n_keep; i++) {
@@ -173,7 +173,7 @@ static int freeze_all(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 			r = hib_thaw_all();
 			if (r < 0)
 				fprintf(ctx->err, PROG ": thaw all: %s\n", hib_freeze_strerror(r));
-			ret = HIBCTL_EXIT_ERROR;
+			ret = HIB_EXIT_ERROR;
 			goto out;
 		}
 		thawed += r;
@@ -197,21 +197,21 @@ static int freeze_some(const struct hibctl_ctx *ctx, const struct hibctl_args *a
 	_cleanup_free_ int *fds = NULL;
 	struct hib_refusals refusals = {};
 	size_t n_open = 0, i, j;
-	int r, frozen = 0, ret = HIBCTL_EXIT_OK;
+	int r, frozen = 0, ret = HIB_EXIT_OK;
 	double t0, t1;
 
 	for (i = 0; i < args->n_pids; i++)
 		if (args->pids[i] == ctx->self) {
 			fprintf(ctx->err, PROG ": refusing to freeze itself (process %d)\n",
 				ctx->self);
-			return HIBCTL_EXIT_USAGE;
+			return HIB_EXIT_USAGE;
 		}
 
 	r = hib_refusals_alloc(&refusals, HIB_REFUSALS_DEFAULT_MAX);
 	fds = calloc(args->n_pids, sizeof(*fds));
 	if (r < 0 || !fds) {
 		fprintf(ctx->err, PROG ": %s\n", hib_freeze_strerror(-ENOMEM));
-		ret = HIBCTL_EXIT_ERROR;
+		ret = HIB_EXIT_ERROR;
 		goto out;
 	}
 
@@ -282,7 +282,7 @@ int hibctl_cmd_thaw(const struct hibctl_ctx *ctx, const struct hibctl_args *args
 			return hibctl_exit_code(r);
 		}
 		fprintf(ctx->out, "thawed %d tasks in %.3f ms\n", r, t1 - t0);
-		return HIBCTL_EXIT_OK;
+		return HIB_EXIT_OK;
 	}
 
 	/* Best effort: thaw every process that can be, report the others. */

@@ -39,11 +39,11 @@ static int arm_faults(const struct hibctl_ctx *ctx)
 	if (r == -EOPNOTSUPP) {
 		fprintf(ctx->err, PROG ": %s is set, but this hibernatectl is not a test build "
 			"(meson -Dfault-injection=true); nothing was frozen\n", HIB_FAULT_ENV);
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 	if (r < 0) {
 		fprintf(ctx->err, PROG ": %s; nothing was frozen\n", why);
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 	return 0;
 }
@@ -101,9 +101,9 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	r = hib_resume(&opts, &pe.ev);
 	hib_conf_wipe(conf);
 	if (r == -ENODATA)
-		return HIBCTL_EXIT_NOIMAGE;
+		return HIB_EXIT_NOIMAGE;
 	if (r == -EBADMSG)
-		return HIBCTL_EXIT_BADIMAGE;
+		return HIB_EXIT_BADIMAGE;
 	return hibctl_exit_for(&pe, r);
 }
 
@@ -237,9 +237,9 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 	if (r < 0 && args->json)
 		error_json(ctx->out, args->path, pe.last_msg);
 	if (r < 0)
-		return r == -ENODATA ? HIBCTL_EXIT_NOIMAGE : r == -EBADMSG ? HIBCTL_EXIT_BADIMAGE :
-		       HIBCTL_EXIT_ERROR;
-	ret = HIBCTL_EXIT_ERROR;
+		return r == -ENODATA ? HIB_EXIT_NOIMAGE : r == -EBADMSG ? HIB_EXIT_BADIMAGE :
+		       HIB_EXIT_ERROR;
+	ret = HIB_EXIT_ERROR;
 
 	if (args->command == HIBCTL_CMD_IMAGE_INFO) {
 		r = 0;
@@ -249,7 +249,7 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 		else
 			info_text(ctx->out, args->path, hib_image_reader_info(rd),
 				  hib_image_reader_final(rd));
-		ret = args->json && r < 0 ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
+		ret = args->json && r < 0 ? HIB_EXIT_ERROR : HIB_EXIT_OK;
 		goto out;
 	}
 
@@ -264,7 +264,7 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 				why);
 			if (args->json)
 				error_json(ctx->out, args->path, why);
-			ret = HIBCTL_EXIT_BADIMAGE;
+			ret = HIB_EXIT_BADIMAGE;
 			goto out;
 		}
 		if (r > 0)
@@ -297,7 +297,7 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 		if (args->json)
 			info_json(ctx->out, args->path, hib_image_reader_info(rd),
 				  hib_image_reader_final(rd), 0);
-		ret = r == -EBADMSG ? HIBCTL_EXIT_BADIMAGE : HIBCTL_EXIT_ERROR;
+		ret = r == -EBADMSG ? HIB_EXIT_BADIMAGE : HIB_EXIT_ERROR;
 		goto out;
 	}
 	if (args->json) {
@@ -309,7 +309,7 @@ int hibctl_cmd_image(const struct hibctl_ctx *ctx, const struct hibctl_args *arg
 		fprintf(ctx->out, "image verified: %" PRIu64 " chunks and the FINAL record check "
 			"out\n", hib_image_reader_final(rd)->chunks);
 	}
-	ret = HIBCTL_EXIT_OK;
+	ret = HIB_EXIT_OK;
 out:
 	hib_conf_wipe(conf);
 	if (fd >= 0)

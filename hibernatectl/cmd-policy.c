@@ -89,7 +89,7 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 	int r, bad = 0;
 
 	if (!errs)
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	if (args->n_files == 0) {
 		r = hib_policy_load_dir(dir, &p, errs);
 		if (r < 0) {
@@ -98,8 +98,8 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 			snprintf(msg, sizeof(msg), "%s: %s", dir, hib_strerror(r));
 			fprintf(ctx->err, PROG ": %s\n", msg);
 			if (args->json)
-				hibctl_json_error(ctx->out, msg, HIBCTL_EXIT_ERROR);
-			return HIBCTL_EXIT_ERROR;
+				hibctl_json_error(ctx->out, msg, HIB_EXIT_ERROR);
+			return HIB_EXIT_ERROR;
 		}
 		bad = r;
 		good = p->n_rules;
@@ -113,8 +113,8 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 				fprintf(ctx->err, PROG ": %s\n", hib_strerror(r));
 				if (args->json)
 					hibctl_json_error(ctx->out, hib_strerror(r),
-							  HIBCTL_EXIT_ERROR);
-				return HIBCTL_EXIT_ERROR;
+							  HIB_EXIT_ERROR);
+				return HIB_EXIT_ERROR;
 			}
 			if (r < 0)
 				bad++;
@@ -126,11 +126,11 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
 	if (args->json) {
 		r = policy_json(ctx->out, good, bad, errs);
 		if (r < 0)
-			return hibctl_json_error(ctx->out, hib_strerror(r), HIBCTL_EXIT_ERROR);
-		return bad ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
+			return hibctl_json_error(ctx->out, hib_strerror(r), HIB_EXIT_ERROR);
+		return bad ? HIB_EXIT_ERROR : HIB_EXIT_OK;
 	}
 	print_errors(ctx->err, errs);
 	fprintf(ctx->out, "%zu policy file%s valid, %d refused\n", good, good == 1 ? "" : "s",
 		bad);
-	return bad ? HIBCTL_EXIT_ERROR : HIBCTL_EXIT_OK;
+	return bad ? HIB_EXIT_ERROR : HIB_EXIT_OK;
 }

@@ -141,8 +141,8 @@ int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		snprintf(msg, sizeof(msg), "cannot scan /proc: %s", hib_strerror(r));
 		fprintf(ctx->err, PROG ": %s\n", msg);
 		if (args->json)
-			hibctl_json_error(ctx->out, msg, HIBCTL_EXIT_ERROR);
-		return HIBCTL_EXIT_ERROR;
+			hibctl_json_error(ctx->out, msg, HIB_EXIT_ERROR);
+		return HIB_EXIT_ERROR;
 	}
 
 	if (args->json) {
@@ -151,7 +151,7 @@ int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 		if (!o) {
 			fprintf(ctx->err, PROG ": %s\n", hib_strerror(-ENOMEM));
 			return hibctl_json_error(ctx->out, hib_strerror(-ENOMEM),
-						 HIBCTL_EXIT_ERROR);
+						 HIB_EXIT_ERROR);
 		}
 		fprintf(ctx->out, "%s\n", json_object_to_json_string_ext(o,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
@@ -160,5 +160,5 @@ int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	} else {
 		hibctl_status_text(ctx->out, supported, fields, procs, n);
 	}
-	return HIBCTL_EXIT_OK;
+	return HIB_EXIT_OK;
 }

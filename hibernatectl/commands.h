@@ -32,7 +32,7 @@ struct hibctl_ctx {
 	const struct hib_policy *policy;
 };
 
-/* Each returns an exit code (HIBCTL_EXIT_*). */
+/* Each returns an exit code (HIB_EXIT_*). */
 int hibctl_cmd_freeze(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 int hibctl_cmd_thaw(const struct hibctl_ctx *ctx, const struct hibctl_args *args);
 int hibctl_cmd_status(const struct hibctl_ctx *ctx, const struct hibctl_args *args);

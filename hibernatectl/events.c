@@ -143,7 +143,7 @@ int hibctl_conf(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 		free(errs);
 		free(c);
 		fprintf(ctx->err, PROG ": out of memory\n");
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 	r = hib_conf_resolve(args->config_path, &flags, c, errs);
 	if (r < 0) {
@@ -160,11 +160,11 @@ int hibctl_conf(const struct hibctl_ctx *ctx, const struct hibctl_args *args,
 			snprintf(msg, sizeof(msg), "configuration refused: %s%s",
 				 errs->count ? errs->e[0].msg : hib_strerror(r),
 				 errs->count > 1 ? " (and more, on stderr)" : "");
-			hibctl_json_error(ctx->out, msg, HIBCTL_EXIT_ERROR);
+			hibctl_json_error(ctx->out, msg, HIB_EXIT_ERROR);
 		}
 		free(errs);
 		free(c);
-		return HIBCTL_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 	free(errs);
 	*ret = c;
@@ -186,8 +186,8 @@ int hibctl_begin(const struct hibctl_ctx *ctx, const struct hibctl_args *args, c
 int hibctl_exit_for(const struct hibctl_events *pe, int r)
 {
 	if (r >= 0)
-		return HIBCTL_EXIT_OK;
+		return HIB_EXIT_OK;
 	if (pe->fail_step == HIB_STEP_FREEZE || pe->fail_step == HIB_STEP_SNAPSHOT)
 		return hibctl_exit_code(r);
-	return HIBCTL_EXIT_ERROR;
+	return HIB_EXIT_ERROR;
 }

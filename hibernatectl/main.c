@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 
 	r = hibctl_parse_args(argc, argv, &args);
 	if (r < 0) {
-		ret = args.error[0] ? HIBCTL_EXIT_USAGE : HIBCTL_EXIT_ERROR;
+		ret = args.error[0] ? HIB_EXIT_USAGE : HIB_EXIT_ERROR;
 		if (args.error[0])
 			fprintf(stderr, "hibernatectl: %s\nTry 'hibernatectl --help'.\n", args.error);
 		else
@@ -59,11 +59,11 @@ int main(int argc, char **argv)
 			hibctl_usage_command(stdout, args.help_command);
 		else
 			hibctl_usage(stdout);
-		ret = HIBCTL_EXIT_OK;
+		ret = HIB_EXIT_OK;
 		break;
 	case HIBCTL_CMD_VERSION:
 		printf("hibernatectl %s\n", HIBERNATE_VERSION);
-		ret = HIBCTL_EXIT_OK;
+		ret = HIB_EXIT_OK;
 		break;
 	case HIBCTL_CMD_FREEZE:
 		ret = hibctl_cmd_freeze(&ctx, &args);
@@ -110,14 +110,14 @@ int main(int argc, char **argv)
 		break;
 	default:
 		hibctl_usage(stderr);
-		ret = HIBCTL_EXIT_USAGE;
+		ret = HIB_EXIT_USAGE;
 		break;
 	}
 
 	hibctl_args_done(&args);
-	if (fflush(stdout) != 0 && ret == HIBCTL_EXIT_OK) {
+	if (fflush(stdout) != 0 && ret == HIB_EXIT_OK) {
 		perror("hibernatectl: stdout");
-		ret = HIBCTL_EXIT_ERROR;
+		ret = HIB_EXIT_ERROR;
 	}
 	return ret;
 }

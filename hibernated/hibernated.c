@@ -438,20 +438,20 @@ static void on_summary(void *userdata, const char *target, const struct hib_hibe
 static int exit_code(const struct job *j, int r)
 {
 	if (r >= 0)
-		return HIBD_EXIT_OK;
+		return HIB_EXIT_OK;
 	if (j->failed && (j->fail_step == HIB_STEP_FREEZE || j->fail_step == HIB_STEP_SNAPSHOT)) {
 		switch (r) {
 		case -ENOSYS:
-			return HIBD_EXIT_NOSYS;
+			return HIB_EXIT_NOSYS;
 		case -EPERM:
-			return HIBD_EXIT_PERM;
+			return HIB_EXIT_PERM;
 		case -EBUSY:
-			return HIBD_EXIT_BUSY;
+			return HIB_EXIT_BUSY;
 		default:
 			break;
 		}
 	}
-	return HIBD_EXIT_ERROR;
+	return HIB_EXIT_ERROR;
 }
 
 /* The configuration for this request: the daemon's, or root's config= and flags. */
@@ -503,20 +503,20 @@ static int job_execute(struct job *j)
 	int r, code;
 
 	if (job_conf(j) < 0)
-		return HIBD_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	if (q->op == HIBD_OP_CHECK) {
 		r = hib_check(&j->conf, target, NULL, &ev);
 		hib_conf_wipe(&j->conf);
 		if (r < 0)
 			job_printf(j, "hibernatectl: check: %s\n", hib_strerror(r));
-		return r == 1 ? HIBD_EXIT_OK : HIBD_EXIT_ERROR;
+		return r == 1 ? HIB_EXIT_OK : HIB_EXIT_ERROR;
 	}
 	if (!target && !j->conf.target[0] && (j->peer != HIBD_PEER_ROOT || !q->test)) {
 		hib_conf_wipe(&j->conf);
 		job_printf(j, "hibernated: no target configured: set target under [hibernate] in "
 			   "%s\n", j->peer == HIBD_PEER_ROOT && q->config[0] ? q->config :
 			   conf_shown);
-		return HIBD_EXIT_ERROR;
+		return HIB_EXIT_ERROR;
 	}
 
 	hd_log(LOG_NOTICE, "hibernation requested by uid %u pid %d%s%s",
@@ -578,11 +578,11 @@ static void client_drop(unsigned int i)
 static void status_reply(int fd)
 {
 	if (atomic_load(&busy))
-		reply_close(fd, HIBD_EXIT_OK, "running a hibernation for uid %u (pid %d) for %lld s",
+		reply_close(fd, HIB_EXIT_OK, "running a hibernation for uid %u (pid %d) for %lld s",
 			    atomic_load(&busy_uid), atomic_load(&busy_pid),
 			    (long long)time(NULL) - atomic_load(&busy_since));
 	else
-		reply_close(fd, HIBD_EXIT_OK, "idle, policy %zu rules from %s",
+		reply_close(fd, HIB_EXIT_OK, "idle, policy %zu rules from %s",
 			    policy ? policy->n_rules : 0, policy_dir);
 }
 
@@ -606,11 +606,11 @@ static void dispatch(struct client *c, size_t len, bool quitting)
 		return;
 	}
 	if (quitting) {
-		reply_close(c->fd, HIBD_EXIT_BUSY, "busy: shutting down");
+		reply_close(c->fd, HIB_EXIT_BUSY, "busy: shutting down");
 		return;
 	}
 	if (atomic_load(&busy)) {
-		reply_close(c->fd, HIBD_EXIT_BUSY, "busy: another hibernation is running");
+		reply_close(c->fd, HIB_EXIT_BUSY, "busy: another hibernation is running");
 		return;
 	}
 	memset(job, 0, offsetof(struct job, out));
@@ -633,7 +633,7 @@ static void dispatch(struct client *c, size_t len, bool quitting)
 	r = pthread_create(&job_thread, NULL, job_main, job);
 	if (r) {
 		atomic_store(&busy, false);
-		reply_close(c->fd, HIBD_EXIT_ERROR, "cannot start the request: %s", strerror(r));
+		reply_close(c->fd, HIB_EXIT_ERROR, "cannot start the request: %s", strerror(r));
 		notify_idle("");
 	}
 }
@@ -649,7 +649,7 @@ static bool client_read(struct client *c, bool quitting)
 	if (k <= 0) {
 		/* Gone, or shut its side down before the empty line. */
 		if (k == 0 && c->len)
-			reply_close(c->fd, HIBD_EXIT_USAGE, "incomplete request (no empty line at "
+			reply_close(c->fd, HIB_EXIT_USAGE, "incomplete request (no empty line at "
 				    "its end)");
 		else
 			close(c->fd);
@@ -660,7 +660,7 @@ static bool client_read(struct client *c, bool quitting)
 	if (end == 0)
 		return true;
 	if (end < 0) {
-		reply_close(c->fd, HIBD_EXIT_USAGE, "request too long (more than %d bytes); "
+		reply_close(c->fd, HIB_EXIT_USAGE, "request too long (more than %d bytes); "
 			    "nothing was done", HIBD_REQ_MAX);
 		return false;
 	}
@@ -689,7 +689,7 @@ static void accept_clients(int lfd)
 				close(spare_fd);
 				fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 				if (fd >= 0)
-					reply_close(fd, HIBD_EXIT_BUSY, "busy: out of file "
+					reply_close(fd, HIB_EXIT_BUSY, "busy: out of file "
 						    "descriptors");
 				spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			}
@@ -698,12 +698,12 @@ static void accept_clients(int lfd)
 		}
 		peer = classify(fd, &cred);
 		if (n_clients >= (peer == HIBD_PEER_ROOT ? MAX_CLIENTS : MAX_CLIENTS - 1)) {
-			reply_close(fd, HIBD_EXIT_BUSY, "busy: too many clients");
+			reply_close(fd, HIB_EXIT_BUSY, "busy: too many clients");
 			continue;
 		}
 		c = malloc(sizeof(*c));
 		if (!c) {
-			reply_close(fd, HIBD_EXIT_ERROR, "out of memory");
+			reply_close(fd, HIB_EXIT_ERROR, "out of memory");
 			continue;
 		}
 		c->fd = fd;
@@ -995,7 +995,7 @@ int main(int argc, char **argv)
 		/* Requests out of time. */
 		for (c = 0; c < n_clients;) {
 			if (clients[c]->deadline <= now) {
-				reply_close(clients[c]->fd, HIBD_EXIT_USAGE, "request timed out "
+				reply_close(clients[c]->fd, HIB_EXIT_USAGE, "request timed out "
 					    "(%d ms for the whole request)", REQ_TIMEOUT_MS);
 				client_drop(c);
 				continue;
@@ -1077,7 +1077,7 @@ int main(int argc, char **argv)
 			accept_clients(lfd);
 	}
 	for (i = (int)n_clients; i-- > 0;) {
-		reply_close(clients[i]->fd, HIBD_EXIT_BUSY, "busy: shutting down");
+		reply_close(clients[i]->fd, HIB_EXIT_BUSY, "busy: shutting down");
 		client_drop((unsigned int)i);
 	}
 	if (lfd >= 0) {

@@ -190,8 +190,8 @@ static int set_value(struct hibd_request *req, enum hibd_key k, const char *v, s
 int hibd_request_exit_code(int r)
 {
 	if (r == -EPERM)
-		return HIBD_EXIT_PERM;
-	return r < 0 ? HIBD_EXIT_USAGE : HIBD_EXIT_OK;
+		return HIB_EXIT_PERM;
+	return r < 0 ? HIB_EXIT_USAGE : HIB_EXIT_OK;
 }
 
 int hibd_request_parse(const char *buf, size_t len, enum hibd_peer peer, const char *conf_path,

@@ -20,15 +20,7 @@
 #define HIBD_REQ_MAX	4096
 #define HIBD_WHY_MAX	512
 
-/* The exit codes, the same as hibernatectl's (hibernatectl/args.h, --help). */
-enum {
-	HIBD_EXIT_OK = 0,
-	HIBD_EXIT_ERROR = 1,
-	HIBD_EXIT_USAGE = 2,
-	HIBD_EXIT_NOSYS = 3,
-	HIBD_EXIT_PERM = 4,
-	HIBD_EXIT_BUSY = 5,
-};
+#include "exit-codes.h"	/* HIB_EXIT_*: a reply's code is hibernatectl's exit code */
 
 enum hibd_op {
 	HIBD_OP_NONE = 0,

@@ -138,7 +138,7 @@ static void test_freeze_all_keeps_ancestors(void **state)
 	struct hibctl_args a = { .command = HIBCTL_CMD_FREEZE, .timeout_ms = 700,
 				 .keep_ancestors = true, .keep = keep, .n_keep = 2 };
 
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_OK);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_OK);
 	flush();
 
 	/* pidfds first, then the freeze, then the thaws */
@@ -164,7 +164,7 @@ static void test_freeze_all_no_keep(void **state)
 {
 	struct hibctl_args a = { .command = HIBCTL_CMD_FREEZE, .keep_ancestors = false };
 
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_OK);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_OK);
 	flush();
 	assert_int_equal(mock_n_calls, 1);
 	assert_call_freeze(0, FREEZE_PROCESSES_PERSIST, 0);
@@ -178,7 +178,7 @@ static void test_freeze_all_busy(void **state)
 				 .keep_ancestors = true };
 
 	freeze_all_ret = -EBUSY;
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_BUSY);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_BUSY);
 	flush();
 	/* 3 pidfd_open, 1 freeze, no thaw: the kernel rolled back */
 	assert_int_equal(mock_n_calls, 4);
@@ -199,11 +199,11 @@ static void test_freeze_all_errors(void **state)
 	struct hibctl_args a = { .command = HIBCTL_CMD_FREEZE, .keep_ancestors = false };
 
 	freeze_all_ret = -ENOSYS;
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_NOSYS);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_NOSYS);
 	freeze_all_ret = -EPERM;
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_PERM);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_PERM);
 	freeze_all_ret = -EINVAL;
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_ERROR);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_ERROR);
 	flush();
 	assert_non_null(strstr(err_buf, "freeze: this kernel lacks freeze_processes(2)"));
 	assert_non_null(strstr(err_buf, "freeze: permission denied"));
@@ -217,7 +217,7 @@ static void test_freeze_all_missing_keep(void **state)
 				 .keep = keep, .n_keep = 1 };
 
 	missing_pid = 4242;
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_ERROR);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_ERROR);
 	flush();
 	for (size_t i = 0; i < mock_n_calls; i++)
 		assert_int_not_equal(mock_calls[i].nr, __NR_freeze_processes);
@@ -230,7 +230,7 @@ static void test_freeze_all_thaw_kept_fails(void **state)
 	struct hibctl_args a = { .command = HIBCTL_CMD_FREEZE, .keep_ancestors = true };
 
 	one_ret = -EINVAL;
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_ERROR);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_ERROR);
 	flush();
 	/* 3 pidfd_open, freeze, failed thaw of 60, then thaw all */
 	assert_int_equal(mock_n_calls, 6);
@@ -248,7 +248,7 @@ static void test_freeze_pids_rolls_back(void **state)
 
 	one_fail_target = 400;
 	one_fail_err = -EPERM;
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_PERM);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_PERM);
 	flush();
 	assert_int_equal(mock_n_calls, 8);
 	assert_call_freeze(3, FREEZE_PROCESSES_ONE | FREEZE_PROCESSES_PIDFD, FD_BASE + 200);
@@ -267,7 +267,7 @@ static void test_freeze_pids_ok(void **state)
 	struct hibctl_args a = { .command = HIBCTL_CMD_FREEZE, .pids = pids, .n_pids = 2,
 				 .timeout_ms = 9 };
 
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_OK);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_OK);
 	flush();
 	assert_int_equal(mock_calls[2].args.timeout_ms, 9);
 	assert_non_null(strstr(out_buf, "froze 4 tasks of 2 processes in "));
@@ -278,7 +278,7 @@ static void test_freeze_self_refused(void **state)
 	pid_t pids[] = { 200, 70 };
 	struct hibctl_args a = { .command = HIBCTL_CMD_FREEZE, .pids = pids, .n_pids = 2 };
 
-	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIBCTL_EXIT_USAGE);
+	assert_int_equal(hibctl_cmd_freeze(&ctx, &a), HIB_EXIT_USAGE);
 	assert_int_equal(mock_n_calls, 0);
 }
 
@@ -288,11 +288,11 @@ static void test_thaw(void **state)
 	struct hibctl_args all = { .command = HIBCTL_CMD_THAW, .all = true };
 	struct hibctl_args some = { .command = HIBCTL_CMD_THAW, .pids = pids, .n_pids = 3 };
 
-	assert_int_equal(hibctl_cmd_thaw(&ctx, &all), HIBCTL_EXIT_OK);
+	assert_int_equal(hibctl_cmd_thaw(&ctx, &all), HIB_EXIT_OK);
 	assert_call_freeze(0, FREEZE_PROCESSES_THAW, 0);
 
 	missing_pid = 4242;
-	assert_int_equal(hibctl_cmd_thaw(&ctx, &some), HIBCTL_EXIT_ERROR);
+	assert_int_equal(hibctl_cmd_thaw(&ctx, &some), HIB_EXIT_ERROR);
 	flush();
 	assert_call_freeze(2, THAW_ONE_FD, FD_BASE + 200);
 	assert_call_freeze(5, THAW_ONE_FD, FD_BASE + 300);

@@ -121,7 +121,7 @@ static void test_json(void **state)
 	ctx.out = open_memstream(&out_buf, &out_len);
 	ctx.err = open_memstream(&err_buf, &err_len);
 	assert_int_equal(hibctl_parse_args(5, argv, &args), 0);
-	assert_int_equal(hibctl_cmd_image(&ctx, &args), HIBCTL_EXIT_NOIMAGE);
+	assert_int_equal(hibctl_cmd_image(&ctx, &args), HIB_EXIT_NOIMAGE);
 	hibctl_args_done(&args);
 	fclose(ctx.out);
 	fclose(ctx.err);
@@ -153,49 +153,49 @@ static void test_verify_encrypted(void **state)
 	write_image("enc", key);
 	write_image("plain", NULL);
 
-	verify("enc", "--key-file", "key", HIBCTL_EXIT_OK, "");
+	verify("enc", "--key-file", "key", HIB_EXIT_OK, "");
 	/* A key others may read is no key (as ssh does with its private keys). */
 	snprintf(cmd, sizeof(cmd), "%s/key", dir);
 	assert_int_equal(chmod(cmd, 0644), 0);
-	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file must be owned "
+	verify("enc", "--key-file", "key", HIB_EXIT_ERROR, "refused: a key file must be owned "
 	       "by root and not accessible by group or others (chmod 600");
 	assert_int_equal(chmod(cmd, 0640), 0);
-	verify("enc", "--key-file", "key", HIBCTL_EXIT_ERROR, "refused: a key file");
+	verify("enc", "--key-file", "key", HIB_EXIT_ERROR, "refused: a key file");
 	assert_int_equal(chmod(cmd, 0600), 0);
 	snprintf(cmd, sizeof(cmd), "%s/pass", dir);
 	assert_int_equal(chmod(cmd, 0604), 0);
-	verify("enc", "--passphrase-file", "pass", HIBCTL_EXIT_ERROR, "refused: a passphrase file");
+	verify("enc", "--passphrase-file", "pass", HIB_EXIT_ERROR, "refused: a passphrase file");
 	assert_int_equal(chmod(cmd, 0600), 0);
-	verify("enc", "--key-file", "other", HIBCTL_EXIT_BADIMAGE, "wrong key: it does not match");
-	verify("enc", "--passphrase-file", "pass", HIBCTL_EXIT_BADIMAGE,
+	verify("enc", "--key-file", "other", HIB_EXIT_BADIMAGE, "wrong key: it does not match");
+	verify("enc", "--passphrase-file", "pass", HIB_EXIT_BADIMAGE,
 	       "encrypted with a key file, a passphrase was given");
-	verify("enc", NULL, NULL, HIBCTL_EXIT_BADIMAGE,
+	verify("enc", NULL, NULL, HIB_EXIT_BADIMAGE,
 	       "image is encrypted and no key was given (--key-file or --passphrase-file)");
-	verify("plain", "--key-file", "key", HIBCTL_EXIT_BADIMAGE,
+	verify("plain", "--key-file", "key", HIB_EXIT_BADIMAGE,
 	       "not encrypted, and encryption is required");
-	verify("enc", "--key-file", "junk", HIBCTL_EXIT_ERROR,
+	verify("enc", "--key-file", "junk", HIB_EXIT_ERROR,
 	       "not a key: expected 32 raw bytes or 64 hex digits");
-	verify("enc", "--key-file", "missing", HIBCTL_EXIT_ERROR, "cannot read");
+	verify("enc", "--key-file", "missing", HIB_EXIT_ERROR, "cannot read");
 
 	/* The key from [image] in hibernate.conf; the command line overrides it. */
 	snprintf(cmd, sizeof(cmd), "[image]\nkey-file = %s/key\n", dir);
 	write_file("conf", cmd, strlen(cmd));
 	snprintf(cmd, sizeof(cmd), "%s/conf", dir);
 	setenv("HIBERNATE_CONF", cmd, 1);
-	verify("enc", NULL, NULL, HIBCTL_EXIT_OK, "");
-	verify("plain", NULL, NULL, HIBCTL_EXIT_BADIMAGE,
+	verify("enc", NULL, NULL, HIB_EXIT_OK, "");
+	verify("plain", NULL, NULL, HIB_EXIT_BADIMAGE,
 	       "not encrypted, and encryption is required");
-	verify("enc", "--key-file", "other", HIBCTL_EXIT_BADIMAGE, "wrong key: it does not match");
+	verify("enc", "--key-file", "other", HIB_EXIT_BADIMAGE, "wrong key: it does not match");
 	snprintf(cmd, sizeof(cmd), "[image]\npassphrase-file = %s/pass\n", dir);
 	write_file("conf", cmd, strlen(cmd));
-	verify("enc", NULL, NULL, HIBCTL_EXIT_BADIMAGE,
+	verify("enc", NULL, NULL, HIB_EXIT_BADIMAGE,
 	       "encrypted with a key file, a passphrase was given");
-	verify("enc", "--key-file", "key", HIBCTL_EXIT_OK, "");
+	verify("enc", "--key-file", "key", HIB_EXIT_OK, "");
 	snprintf(cmd, sizeof(cmd), "[image]\nkey-file = %s/missing\n", dir);
 	write_file("conf", cmd, strlen(cmd));
-	verify("enc", NULL, NULL, HIBCTL_EXIT_ERROR, "cannot read");
+	verify("enc", NULL, NULL, HIB_EXIT_ERROR, "cannot read");
 	write_file("conf", "[image]\nkey-file = relative\n", 28);
-	verify("enc", NULL, NULL, HIBCTL_EXIT_ERROR,
+	verify("enc", NULL, NULL, HIB_EXIT_ERROR,
 	       "configuration refused: ");
 	unsetenv("HIBERNATE_CONF");
 
@@ -213,7 +213,7 @@ static void test_verify_encrypted(void **state)
 		assert_int_equal(fputc(c ^ 0x20, f), c ^ 0x20);
 		fclose(f);
 	}
-	verify("enc", "--key-file", "key", HIBCTL_EXIT_BADIMAGE,
+	verify("enc", "--key-file", "key", HIB_EXIT_BADIMAGE,
 	       "chunk 0 at offset 8192: authentication failed");
 
 	hib_image_key_free(key);

@@ -60,7 +60,7 @@ static void test_policy_check_json(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[match]\ncomm = x\n[thaw]\nthaw = perhaps\n", 39), 39);
 	close(fd);
-	assert_int_equal(run_json(6, argv, &o, &err), HIBCTL_EXIT_ERROR);
+	assert_int_equal(run_json(6, argv, &o, &err), HIB_EXIT_ERROR);
 	assert_string_equal(err, "");	/* everything is in the JSON */
 	assert_int_equal(json_object_get_int(json_object_object_get(o, "valid")), 1);
 	assert_int_equal(json_object_get_int(json_object_object_get(o, "refused")), 1);

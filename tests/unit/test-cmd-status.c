@@ -137,7 +137,7 @@ static void test_cmd(void **state)
 
 	mock_reset(kernel);
 	probe_ret = -EINVAL;	/* the kernel has the call */
-	assert_int_equal(hibctl_cmd_status(&ctx, &json), HIBCTL_EXIT_OK);
+	assert_int_equal(hibctl_cmd_status(&ctx, &json), HIB_EXIT_OK);
 	fflush(ctx.out);
 	assert_int_equal(mock_n_calls, 1);
 	back = parse_back(out);
@@ -152,12 +152,12 @@ static void test_cmd(void **state)
 	out = NULL;
 	ctx.out = open_memstream(&out, &out_len);
 	probe_ret = -ENOSYS;
-	assert_int_equal(hibctl_cmd_status(&ctx, &text), HIBCTL_EXIT_OK);
+	assert_int_equal(hibctl_cmd_status(&ctx, &text), HIB_EXIT_OK);
 	fflush(ctx.out);
 	assert_non_null(strstr(out, "kernel support: no (this kernel lacks freeze_processes(2))"));
 
 	ctx.proc_root = "/nonexistent-hibtest";
-	assert_int_equal(hibctl_cmd_status(&ctx, &text), HIBCTL_EXIT_ERROR);
+	assert_int_equal(hibctl_cmd_status(&ctx, &text), HIB_EXIT_ERROR);
 	fflush(ctx.err);
 	assert_non_null(strstr(err, "cannot scan /proc"));
 

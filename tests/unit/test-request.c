@@ -113,7 +113,7 @@ static void test_group_root_only(void **state)
 		snprintf(buf, sizeof(buf), "op=hibernate\n%s\n\n", t[i].line);
 		assert_int_equal(parse(buf, HIBD_PEER_GROUP), -EPERM);
 		assert_why(t[i].name);
-		assert_int_equal(hibd_request_exit_code(-EPERM), HIBD_EXIT_PERM);
+		assert_int_equal(hibd_request_exit_code(-EPERM), HIB_EXIT_PERM);
 		/* before op= too, and before a bad value */
 		snprintf(buf, sizeof(buf), "%s\nop=hibernate\n\n", t[i].line);
 		assert_int_equal(parse(buf, HIBD_PEER_GROUP), -EPERM);
@@ -146,7 +146,7 @@ static void test_unknown_key(void **state)
 	/* control characters are not echoed */
 	assert_int_equal(parse("op=hibernate\nx\x1b[2J=1\n\n", HIBD_PEER_ROOT), -EINVAL);
 	assert_null(strchr(why, '\x1b'));
-	assert_int_equal(hibd_request_exit_code(-EINVAL), HIBD_EXIT_USAGE);
+	assert_int_equal(hibd_request_exit_code(-EINVAL), HIB_EXIT_USAGE);
 }
 
 static void test_repeated_key(void **state)
@@ -171,7 +171,7 @@ static void test_too_long(void **state)
 					    sizeof(why)), -EMSGSIZE);
 	assert_why("request too long");
 	assert_int_equal(req.target[0], '\0');
-	assert_int_equal(hibd_request_exit_code(-EMSGSIZE), HIBD_EXIT_USAGE);
+	assert_int_equal(hibd_request_exit_code(-EMSGSIZE), HIB_EXIT_USAGE);
 	free(buf);
 }
 
