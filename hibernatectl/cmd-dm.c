@@ -67,8 +67,7 @@ static int check_json(const struct hibctl_ctx *ctx, const struct hib_conf *conf,
 	else if (fs.err < 0)
 		json_object_put(fs.array);
 	if (fs.err == 0)
-		fprintf(ctx->out, "%s\n", json_object_to_json_string_ext(o,
-				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		hibctl_json_print(ctx->out, o);
 	json_object_put(o);
 	return fs.err < 0 ? HIB_EXIT_ERROR : r == 1 ? HIB_EXIT_OK : HIB_EXIT_ERROR;
 }

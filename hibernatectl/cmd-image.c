@@ -190,8 +190,7 @@ static int info_json(FILE *f, const char *path, const struct hib_image_info *i,
 	     json_object_object_add(o, "verified", json_object_new_boolean(verified)) < 0))
 		r = -ENOMEM;
 	if (r == 0)
-		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		hibctl_json_print(f, o);
 	json_object_put(o);
 	return r;
 }
@@ -211,8 +210,7 @@ static void error_json(FILE *f, const char *path, const char *why)
 	if (o && json_object_object_add(o, "path", json_object_new_string(path)) == 0 &&
 	    json_object_object_add(o, "valid", json_object_new_boolean(0)) == 0 &&
 	    json_object_object_add(o, "error", json_object_new_string(why)) == 0)
-		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		hibctl_json_print(f, o);
 	json_object_put(o);
 }
 

@@ -74,8 +74,7 @@ static int policy_json(FILE *f, size_t good, int bad, const struct hib_policy_er
 	else if (r < 0)
 		json_object_put(a);
 	if (r == 0)
-		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		hibctl_json_print(f, o);
 	json_object_put(o);
 	return r;
 }

@@ -50,6 +50,9 @@ int hibctl_cmd_policy_check(const struct hibctl_ctx *ctx, const struct hibctl_ar
  */
 int hibctl_json_error(FILE *f, const char *msg, int exit_code);
 
+/* --json: @o on @f as every command prints its object (pretty, '/' not escaped, a newline). */
+void hibctl_json_print(FILE *f, struct json_object *o);
+
 /* -errno (or errno) to exit code. */
 int hibctl_exit_code(int err);
 

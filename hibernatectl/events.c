@@ -110,14 +110,19 @@ void hibctl_system(const struct hibctl_ctx *ctx, struct hib_system *ret)
 	};
 }
 
+void hibctl_json_print(FILE *f, struct json_object *o)
+{
+	fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 int hibctl_json_error(FILE *f, const char *msg, int exit_code)
 {
 	struct json_object *o = json_object_new_object();
 
 	if (o && json_object_object_add(o, "error", json_object_new_string(msg)) == 0 &&
 	    json_object_object_add(o, "exit_status", json_object_new_int(exit_code)) == 0)
-		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		hibctl_json_print(f, o);
 	json_object_put(o);
 	return exit_code;
 }
