@@ -1087,6 +1087,34 @@ static int check_recorded(struct resumption *rs)
 	return 0;
 }
 
+/*
+ * What this boot's kernel, initramfs and hibernatectl (its pipeline allocated) use, against the
+ * image about to be loaded: the figure resume-reserve (image-format.h) has to cover, on the
+ * console of every resume.  A warning, not a refusal, when the image looks larger than what is
+ * available: the kernel's allocation decides, and a refusal would lose the session for sure.
+ */
+static void report_resume_memory(struct hib_run *run, const struct hib_image_info *info)
+{
+	uint64_t mem, avail, need = info->raw_bytes;
+	char meminfo[PATH_MAX];
+
+	snprintf(meminfo, sizeof(meminfo), "%s/meminfo",
+		 run->sys.proc_root ? run->sys.proc_root : HIB_PROC_DEFAULT_ROOT);
+	if (hib_meminfo_total(meminfo, &mem) < 0 ||
+	    hib_meminfo_field(meminfo, "MemAvailable", &avail) < 0 || avail > mem)
+		return;
+	if (need < avail)
+		hib_notice(run, HIB_STEP_LOAD, "memory: this kernel, its initramfs and hibernatectl "
+			   "use %.1f MiB of MemTotal %.1f MiB; the image needs %.1f MiB, %.1f MiB "
+			   "to spare", mib(mem - avail), mib(mem), mib(need), mib(avail - need));
+	else
+		hib_warning(run, HIB_STEP_LOAD, 0, "warning: memory: this kernel, its initramfs and "
+			    "hibernatectl use %.1f MiB of MemTotal %.1f MiB; the image needs %.1f "
+			    "MiB, %.1f MiB more than is available: the load may run out of memory "
+			    "(a larger resume-reserve under [hibernate] keeps the next image smaller)",
+			    mib(mem - avail), mib(mem), mib(need), mib(need - avail));
+}
+
 /* R1-R4 once the image is open.  Returns only on failure. */
 static int resume_image(struct resumption *rs)
 {
@@ -1152,6 +1180,7 @@ static int resume_image(struct resumption *rs)
 		return hib_fail(run, HIB_STEP_LOAD, -errno, "cannot open %s: %s; booting normally",
 				dev, strerror(errno));
 
+	report_resume_memory(run, info);
 	/* Every chunk is verified before it is decompressed, and FINAL before we go on. */
 	t0 = now_ms();
 	load_progress(rs, 0, 0);

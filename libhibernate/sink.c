@@ -638,12 +638,13 @@ int hib_sink_preflight(struct hib_sink *s, uint64_t need, uint64_t *ret_have)
 	return 0;
 }
 
-int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes)
+int hib_meminfo_field(const char *meminfo_path, const char *name, uint64_t *ret_bytes)
 {
 	_cleanup_fclose_ FILE *f = NULL;
+	size_t n = name ? strlen(name) : 0;
 	char line[256];
 
-	if (!ret_bytes)
+	if (!ret_bytes || n == 0)
 		return -EINVAL;
 	f = fopen(meminfo_path ? meminfo_path : "/proc/meminfo", "re");
 	if (!f)
@@ -652,13 +653,18 @@ int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes)
 		unsigned long long kib;
 		char unit[8];
 
-		if (strncmp(line, "MemTotal:", 9) != 0)
+		if (strncmp(line, name, n) != 0 || line[n] != ':')
 			continue;
-		if (sscanf(line + 9, "%llu %7s", &kib, unit) != 2 || strcmp(unit, "kB") != 0 ||
-		    kib == 0 || kib > UINT64_MAX / 1024)
+		if (sscanf(line + n + 1, "%llu %7s", &kib, unit) != 2 || strcmp(unit, "kB") != 0 ||
+		    (kib == 0 && strcmp(name, "MemTotal") == 0) || kib > UINT64_MAX / 1024)
 			return -EBADMSG;
 		*ret_bytes = (uint64_t)kib * 1024;
 		return 0;
 	}
 	return -EBADMSG;
+}
+
+int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes)
+{
+	return hib_meminfo_field(meminfo_path, "MemTotal", ret_bytes);
 }

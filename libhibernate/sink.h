@@ -137,6 +137,12 @@ static inline int hib_sink_size(struct hib_sink *s, uint64_t *ret_size)
  */
 int hib_sink_preflight(struct hib_sink *s, uint64_t need, uint64_t *ret_have);
 
+/*
+ * The field @name ("MemTotal", "MemAvailable", ...) of @meminfo_path (NULL: /proc/meminfo), in
+ * bytes.  -EBADMSG if absent or not "N kB".  MemTotal may not be 0.
+ */
+int hib_meminfo_field(const char *meminfo_path, const char *name, uint64_t *ret_bytes);
+
 /* MemTotal from @meminfo_path (NULL: /proc/meminfo), in bytes.  -EBADMSG if absent. */
 int hib_meminfo_total(const char *meminfo_path, uint64_t *ret_bytes);
 

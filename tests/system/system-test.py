@@ -54,6 +54,10 @@ INITRAMFS_RAN = re.compile(r'hibernate: (resuming from|no hibernation image|reco
 RESUMED = re.compile(r'HIBTEST resumed')
 # hibernatectl resume in the initramfs, finding the interrupted merge (vm-dm-merge-cut's words).
 MERGE_COMPLETED = re.compile(r'recovered: .*merged back into 1 protected filesystem')
+# hibernatectl resume's account of memory before the load: what a Debian kernel and initramfs
+# use, the figure the default resume-reserve (5% of MemTotal) has to cover.
+RESUME_MEMORY = re.compile(r'memory: this kernel, its initramfs and hibernatectl use ([\d.]+) MiB '
+                           r'of MemTotal ([\d.]+) MiB; the image needs ([\d.]+) MiB(.*)')
 
 
 def make_debs(args):
@@ -265,6 +269,21 @@ def run(args, name, image, t_image):
                 results.append((hit is not None, 'initramfs-merge-completed',
                                 hit.strip() if hit else
                                 'no "recovered: ... merged back" line from the initramfs'))
+            if args.mode == 'cycle' and boot == 2 and args.initrd == 'initramfs-tools':
+                # A real Debian kernel and initramfs must fit in the default resume reserve, or
+                # an image near the largest allowed fails to load on a real system.
+                m = next(filter(None, map(RESUME_MEMORY.search, text.splitlines())), None)
+                if m:
+                    used, total = float(m.group(1)), float(m.group(2))
+                    reserve = max(32.0, total * 0.05)
+                    results.append((used < reserve, 'resume-memory',
+                                    'before the load the resume kernel, its initramfs and '
+                                    'hibernatectl used %.1f MiB of %.1f; the default reserve is '
+                                    '%.1f MiB; image %s MiB%s' % (used, total, reserve,
+                                                                  m.group(3), m.group(4))))
+                else:
+                    results.append((False, 'resume-memory',
+                                    'no "memory: ..." line from hibernatectl resume'))
             if args.mode == 'cycle' and boot == 2:
                 hit = next((l for l in text.splitlines() if RESUMED.search(l)), None)
                 results.append((hit is not None, 'resumed-boot2',

@@ -343,6 +343,26 @@ static void test_no_poweroff(void **state)
 	assert_false(valid_image());
 }
 
+/* Less available than the image needs: a warning before the load, which still runs. */
+static void test_resume_memory_warning(void **state)
+{
+	struct hib_resume_opts ro = {
+		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
+	};
+
+	(void)state;
+	world(false);
+	assert_int_equal(hibernate(true), 0);
+	assert_true(valid_image());
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"
+					"MemAvailable:   4 kB\n"), 0);
+	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4, as without it */
+	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
+	assert_non_null(strstr(seen.log, "more than is available: the load may run out of memory"));
+	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
+}
+
 /* Nothing protected: --no-poweroff leaves a valid image, which resume takes up to R4. */
 static void test_unprotected_then_resume(void **state)
 {
@@ -358,10 +378,15 @@ static void test_unprotected_then_resume(void **state)
 
 	/* /dev/snapshot is a plain file here: everything loads, R3 invalidates, R4 fails. */
 	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"
+					"MemAvailable:   61440 kB\n"), 0);
 	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);
 	assert_int_equal(seen.fails, 1);
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
 	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
+	/* What this boot uses beside the image, said before the load. */
+	assert_non_null(strstr(seen.log, "memory: this kernel, its initramfs and hibernatectl use "
+			       "4.0 MiB of MemTotal 64.0 MiB; the image needs "));
 	assert_false(valid_image());
 	/* Its data discarded (punched out): not even the header's magic is left. */
 	{
@@ -950,6 +975,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_poweroff),
 		cmocka_unit_test(test_unprotected_then_resume),
+		cmocka_unit_test(test_resume_memory_warning),
 		cmocka_unit_test(test_poweroff_fails),
 		cmocka_unit_test(test_fault_every_step),
 		cmocka_unit_test(test_kernel_refuses),

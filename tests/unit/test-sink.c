@@ -327,6 +327,14 @@ static void test_meminfo(void **state)
 	/* The real one. */
 	assert_int_equal(hib_meminfo_total(NULL, &b), 0);
 	assert_true(b > 0);
+
+	/* Any field, by its whole name: MemAvailable is not taken for MemAvail, 0 is a value. */
+	write_file(path, "MemTotal: 1000 kB\nMemAvailableX: 7 kB\nMemAvailable: 0 kB\n");
+	assert_int_equal(hib_meminfo_field(path, "MemAvailable", &b), 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(hib_meminfo_field(path, "MemAvail", &b), -EBADMSG);
+	assert_int_equal(hib_meminfo_field(path, "", &b), -EINVAL);
+	assert_int_equal(hib_meminfo_field(path, NULL, &b), -EINVAL);
 }
 
 int main(void)
