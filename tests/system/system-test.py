@@ -27,6 +27,13 @@ Modes (--mode):
           abort merges them back (the disk's writes throttled to 8 MB/s) and the power is cut
           in the middle; boot 2: the initramfs completes the merge, the system checks the
           files; then e2fsck -fn on the host
+  url     the cycle with the image on a WebDAV server on the host (run under
+          tests/vm/with-nginx.py, which adds --append hibtest.url=...; QEMU user networking in
+          both boots): boot 1 brings the network up with systemd-networkd, points [hibernate]
+          target at the server, asks for ip = dhcp under [network] and runs update-initramfs
+          -u; as a boot loader would, the host then takes /boot's initramfs from the disk
+          (debugfs, read-only) for boot 2, whose initramfs brings the network up itself
+          (ipconfig) and resumes from the server
 
 --initrd initramfs-tools (the default) boots the initramfs update-initramfs built, --initrd
 dracut the one dracut built with the package's module; given twice, both, each on a fresh copy
@@ -36,6 +43,7 @@ Exit status: 0 pass, 1 fail (a missing kernel or package is a failure, never a s
 """
 
 import argparse
+import contextlib
 import glob
 import os
 import re
@@ -51,6 +59,9 @@ import vmtest  # noqa: E402  (run_qemu, parse_boot, find_splats, report)
 
 # The initramfs-tools script's and the dracut hook's own lines (initramfs/).
 INITRAMFS_RAN = re.compile(r'hibernate: (resuming from|no hibernation image|recover)')
+# initramfs-tools' own network (klibc ipconfig), not hibernatectl's (url mode, boot 2).
+IPCONFIG_DONE = re.compile(r'IP-Config: \S+ complete')
+HIBCTL_NETWORK = re.compile(r'network: configuring ')
 RESUMED = re.compile(r'HIBTEST resumed')
 # hibernatectl resume in the initramfs, finding the interrupted merge (vm-dm-merge-cut's words).
 MERGE_COMPLETED = re.compile(r'recovered: .*merged back into 1 protected filesystem')
@@ -134,21 +145,43 @@ def read_info(path):
     return info
 
 
-def host_e2fsck(disk, info):
-    """e2fsck -fn of the root LV where it lies in the disk (a read-only loop device over its
-    range: the host needs neither LVM nor device-mapper)."""
+@contextlib.contextmanager
+def root_lv(disk, info):
+    """A read-only loop device over the root LV's range in @disk (the host needs neither LVM
+    nor device-mapper)."""
     loop = subprocess.run(['losetup', '--show', '-f', '-r', '-o', info['root_offset'],
                            '--sizelimit', info['root_bytes'], disk],
                           capture_output=True, text=True)
     if loop.returncode:
-        return False, 'losetup: ' + loop.stderr.strip()
+        raise vmtest.SetupError('losetup: ' + loop.stderr.strip())
     dev = loop.stdout.strip()
     try:
-        r = subprocess.run(['e2fsck', '-fn', dev], capture_output=True, text=True)
+        yield dev
     finally:
         subprocess.run(['losetup', '-d', dev])
+
+
+def host_e2fsck(disk, info):
+    """e2fsck -fn of the root LV where it lies in the disk."""
+    try:
+        with root_lv(disk, info) as dev:
+            r = subprocess.run(['e2fsck', '-fn', dev], capture_output=True, text=True)
+    except vmtest.SetupError as e:
+        return False, str(e)
     out = (r.stdout + r.stderr).strip()
     return r.returncode == 0, out.splitlines()[-1] if out else 'exit %d' % r.returncode
+
+
+def disk_file(disk, info, path, out):
+    """Copy @path of the root LV's filesystem in @disk to @out, read-only (debugfs), as a boot
+    loader reads /boot.  The filesystem was frozen (its journal checkpointed) when the
+    hibernation protected it."""
+    with root_lv(disk, info) as dev:
+        r = subprocess.run(['debugfs', '-R', 'dump %s %s' % (path, out), dev],
+                           capture_output=True, text=True)
+    if r.returncode or not os.path.isfile(out) or os.path.getsize(out) == 0:
+        raise vmtest.SetupError('debugfs could not read %s from the root LV: %s'
+                                % (path, (r.stderr or r.stdout).strip()[-300:]))
 
 
 def main(argv=None):
@@ -161,7 +194,9 @@ def main(argv=None):
                         help='development only: build-kernel.sh output DIR instead of a '
                         'package (make-image.sh)')
     ap.add_argument('--tools-deb', help='default: build/deb/hibernate-tools_*.deb (make deb)')
-    ap.add_argument('--mode', choices=('boot', 'cycle', 'mergecut'), default='cycle')
+    ap.add_argument('--mode', choices=('boot', 'cycle', 'mergecut', 'url'), default='cycle')
+    ap.add_argument('--append', action='append', default=[],
+                    help='more kernel arguments (tests/vm/with-nginx.py: hibtest.url=)')
     ap.add_argument('--initrd', choices=('initramfs-tools', 'dracut'), action='append',
                     help='repeatable; default initramfs-tools')
     ap.add_argument('--logdir', default=os.path.join(TOP, 'build', 'vm-logs'))
@@ -170,6 +205,8 @@ def main(argv=None):
     ap.add_argument('-v', '--verbose', action='store_true')
     args = ap.parse_args(argv)
     initrds = args.initrd or ['initramfs-tools']
+    if args.mode == 'url' and initrds != ['initramfs-tools']:
+        ap.error('--mode url runs with initramfs-tools only')
     t_start = time.time()
     try:
         make_debs(args)
@@ -212,12 +249,18 @@ def run(args, name, image, t_image):
     logpath = os.path.join(args.logdir, name + '.log')
     boots = 1 if args.mode == 'boot' else 2
     cmdline = ('root=/dev/mapper/hibvg-root ro console=ttyS0,115200 panic=-1 '
-               'hibtest.mode=%s hibtest.initrd=%s' % (args.mode, args.initrd))
+               'hibtest.mode=%s hibtest.initrd=%s %s' % (args.mode, args.initrd,
+                                                        ' '.join(args.append))).rstrip()
+    cycle = args.mode in ('cycle', 'url')
+    if args.mode == 'url' and not any(a.startswith('hibtest.url=') for a in args.append):
+        raise vmtest.SetupError('--mode url needs --append hibtest.url=URL: run it under '
+                                'tests/vm/with-nginx.py')
     # Identical machine options on every boot: a resume needs the same machine.
     cmd = [qemu, '-accel', 'tcg', '-cpu', 'max', '-machine', 'q35', '-m', '1024',
            '-smp', '2', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-no-reboot',
            '-kernel', os.path.join(image, 'vmlinuz'), '-initrd', initrd,
-           '-append', cmdline, '-nic', 'none',
+           '-append', cmdline,
+           '-nic', 'user,model=virtio-net-pci' if args.mode == 'url' else 'none',
            '-drive', 'file=%s,format=raw,if=none,id=d0,cache=unsafe%s' % (
                disk, ',throttling.bps-write=8388608' if args.mode == 'mergecut' else ''),
            '-device', 'virtio-blk-pci,drive=d0']
@@ -226,6 +269,13 @@ def run(args, name, image, t_image):
         log.write('===== systemtest %s: image %s (%s), made or found in %.0f s\n'
                   % (name, image, info.get('release'), t_image))
         for boot in range(1, boots + 1):
+            if args.mode == 'url' and boot == 2:
+                # boot 1 rebuilt the initramfs (update-initramfs -u): the one on its /boot
+                initrd = os.path.join(work, 'initrd-from-disk.img')
+                disk_file(disk, info, '/boot/initrd.img-%s' % info['release'], initrd)
+                cmd[cmd.index('-initrd') + 1] = initrd
+                log.write('===== systemtest %s: boot 2 takes /boot/initrd.img-%s from the '
+                          'disk (%d bytes)\n' % (name, info['release'], os.path.getsize(initrd)))
             log.write('===== systemtest %s boot %d/%d: %s\n'
                       % (name, boot, boots, ' '.join(cmd)))
             log.flush()
@@ -254,7 +304,7 @@ def run(args, name, image, t_image):
             if res['done'] is None and not res['expect_poweroff']:
                 failures.append('boot %d: no "HIBTEST done" line (QEMU exit %s)' % (boot, rc))
                 break
-            if args.mode == 'cycle' and boot == 1:
+            if cycle and boot == 1:
                 if not res['expect_poweroff']:
                     failures.append('boot 1: no hibernation (no expect-poweroff line)')
                     break
@@ -269,7 +319,7 @@ def run(args, name, image, t_image):
                 results.append((hit is not None, 'initramfs-merge-completed',
                                 hit.strip() if hit else
                                 'no "recovered: ... merged back" line from the initramfs'))
-            if args.mode == 'cycle' and boot == 2 and args.initrd == 'initramfs-tools':
+            if cycle and boot == 2 and args.initrd == 'initramfs-tools':
                 # A real Debian kernel and initramfs must fit in the default resume reserve, or
                 # an image near the largest allowed fails to load on a real system.
                 m = next(filter(None, map(RESUME_MEMORY.search, text.splitlines())), None)
@@ -284,7 +334,15 @@ def run(args, name, image, t_image):
                 else:
                     results.append((False, 'resume-memory',
                                     'no "memory: ..." line from hibernatectl resume'))
-            if args.mode == 'cycle' and boot == 2:
+            if args.mode == 'url' and boot == 2:
+                ipc = next((l for l in text.splitlines() if IPCONFIG_DONE.search(l)), None)
+                own = next((l for l in text.splitlines() if HIBCTL_NETWORK.search(l)), None)
+                results.append((ipc is not None and own is None, 'initramfs-network',
+                                'hibernatectl configured the network itself: %s' % own.strip()
+                                if own else ipc.strip() if ipc else
+                                'no "IP-Config: ... complete" line: the initramfs did not '
+                                'bring the network up'))
+            if cycle and boot == 2:
                 hit = next((l for l in text.splitlines() if RESUMED.search(l)), None)
                 results.append((hit is not None, 'resumed-boot2',
                                 'the test driver went on in boot 2' if hit else

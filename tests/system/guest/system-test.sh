@@ -21,15 +21,22 @@
 #           disk's writes are throttled); the next boot's initramfs completes the merge
 #           without a hand, and this script, started afresh, finds the writes and the files of
 #           before intact and nothing left to recover.
+#   url     the cycle with the image on a WebDAV server (hibtest.url=, the host's
+#           with-nginx.py): the network of the running system by systemd-networkd; [hibernate]
+#           target = the server, ip = dhcp under [network], update-initramfs -u (the host boots
+#           the initramfs on /boot next, as a boot loader would); the next boot's initramfs
+#           brings the network up itself and resumes from the server, which is left empty
 . /usr/local/lib/hibtest/hibtest.sh
 set -u
 
 mode=boot
 initrd=initramfs-tools
+url=
 for a in $(cat /proc/cmdline); do
 	case $a in
 	hibtest.mode=*) mode=${a#hibtest.mode=} ;;
 	hibtest.initrd=*) initrd=${a#hibtest.initrd=} ;;
+	hibtest.url=*) url=${a#hibtest.url=}system-test.img ;;
 	esac
 done
 marker=/var/lib/hibtest/hibernating
@@ -125,7 +132,13 @@ resumed_checks() {
 	else
 		hib_notok sys-dm-clean "dmsetup ls: $names; hibvg-root: $table"
 	fi
-	hib_expect_rc sys-image-used 6 hibernatectl image info /dev/mapper/hibvg-image
+	if [ "$mode" = url ]; then
+		# one-shot: the resume deleted it from the server (with-nginx.py checks it is empty)
+		hib_expect_rc sys-image-used 6 hibernatectl image info "$url"
+		hib_check sys-url-network-back hibernatectl check
+	else
+		hib_expect_rc sys-image-used 6 hibernatectl image info /dev/mapper/hibvg-image
+	fi
 	journalctl -b -u systemd-hibernate.service --no-pager -o cat 2>&1 | tail -n 40 |
 		sed 's/^/  [systemd-hibernate.service] /'
 }
@@ -216,7 +229,42 @@ if [ "$mode" = boot ]; then
 	finish
 fi
 
+# ---- url, boot 1: the image goes to the server -----------------------------------------------
+url_setup() {
+	local conf=/etc/hibernate/hibernate.conf
+	[ -n "$url" ] || { hib_notok sys-url "no hibtest.url= on the kernel command line"; return 1; }
+	# The running system's network, as an administrator sets it up: systemd-networkd, DHCP
+	# from QEMU's user network.
+	mkdir -p /etc/systemd/network
+	printf '[Match]\nType=ether\n[Network]\nDHCP=ipv4\n' >/etc/systemd/network/50-hibtest.network
+	systemctl start systemd-networkd.service
+	for _ in $(seq 300); do
+		[ -n "$(ip -4 route show default)" ] && break
+		sleep 0.2
+	done
+	[ -n "$(ip -4 route show default)" ] && hib_ok sys-url-network "$(ip -4 -o addr show scope global | awk '{ print $2, $4 }')" ||
+		{ hib_notok sys-url-network "no default route after 60 s: $(networkctl 2>&1 | tr '\n' ' ')"; return 1; }
+	# The image to the server (encrypted with the image key the configuration names); the
+	# initramfs brings the network up by DHCP itself.
+	sed -i "s|^target = .*|target = $url|" $conf
+	printf '[network]\nip = dhcp\n' >>$conf
+	grep -q "^target = $url\$" $conf && hib_ok sys-url-conf "target = $url" ||
+		{ hib_notok sys-url-conf "$(grep '^target' $conf)"; return 1; }
+	hib_check sys-url-update-initramfs update-initramfs -u || return 1
+	# What the initramfs needs for it: the configuration, the key, ipconfig.
+	local list
+	list=$(lsinitramfs "/boot/initrd.img-$(uname -r)")
+	for f in etc/hibernate/hibernate.conf etc/hibernate/image.key '.*bin/ipconfig'; do
+		grep -qx "$f" <<<"$list" || { hib_notok sys-url-initramfs "the initramfs lacks $f"; return 1; }
+	done
+	hib_ok sys-url-initramfs "configuration, key and ipconfig in the rebuilt initramfs"
+	sync
+}
+
 # ---- cycle, boot 1 ---------------------------------------------------------------------------
+if [ "$mode" = url ]; then
+	url_setup || finish
+fi
 hib_check sys-check hibernatectl check || finish
 if [ "$mode" = mergecut ]; then
 	mergecut_boot1
