@@ -590,7 +590,7 @@ static int image_too_big(struct hibernation *h, uint64_t pages)
 			pages, mib(pages * ps), h->resume_max_pages,
 			mib(h->resume_max_pages * ps), mib(h->mem_total), mib(h->resume_reserve),
 			run->conf->resume_reserve_set ? "resume-reserve" :
-			"the default, 5% of MemTotal, at least 32 MiB", conf_path(run));
+			"the default, 5% of MemTotal + 64 MiB", conf_path(run));
 }
 
 /*
@@ -1493,7 +1493,7 @@ static void check_resume_fits(struct hib_run *run, bool *ok)
 		   "MemTotal %.1f MiB less the resume reserve of %.1f MiB (%s); a larger one is "
 		   "refused before it is written", max, mib(max * (uint64_t)ps), mib(mem),
 		   mib(reserve), run->conf->resume_reserve_set ? "resume-reserve" :
-		   "the default, 5% of MemTotal, at least 32 MiB");
+		   "the default, 5% of MemTotal + 64 MiB");
 }
 
 int hib_check(const struct hib_conf *conf, const char *target, const struct hib_system *sys,

@@ -102,9 +102,9 @@ uint64_t hib_resume_reserve_bytes(uint64_t mem_total, bool set, unsigned int mib
 		return (uint64_t)mib << 20;
 	r = mem_total / 100 * HIB_RESUME_RESERVE_PERCENT +
 	    mem_total % 100 * HIB_RESUME_RESERVE_PERCENT / 100;
-	if (r < (uint64_t)HIB_RESUME_RESERVE_MIN_MIB << 20)
-		r = (uint64_t)HIB_RESUME_RESERVE_MIN_MIB << 20;
-	return r;
+	if (r > UINT64_MAX - ((uint64_t)HIB_RESUME_RESERVE_FIXED_MIB << 20))
+		return UINT64_MAX;
+	return r + ((uint64_t)HIB_RESUME_RESERVE_FIXED_MIB << 20);
 }
 
 uint64_t hib_resume_max_pages(uint64_t mem_total, uint64_t reserve, uint32_t page_size)

@@ -241,7 +241,7 @@ static int setup(void **state)
 	snprintf(path_notes, sizeof(path_notes), "%s/notes", root);
 	snprintf(path_machine, sizeof(path_machine), "%s/machine-id", root);
 	snprintf(path_snapshot, sizeof(path_snapshot), "%s/snapshot", root);
-	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"), 0);
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   131072 kB\n"), 0);
 	assert_int_equal(fakeproc_write(root, "proc/swaps",
 					"Filename Type Size Used Priority\n"), 0);
 	assert_int_equal(fakeproc_write(root, "machine-id", "0123456789abcdef\n"), 0);
@@ -355,7 +355,7 @@ static void test_resume_memory_warning(void **state)
 	assert_int_equal(hibernate(true), 0);
 	assert_true(valid_image());
 	memset(&seen, 0, sizeof(seen));
-	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   131072 kB\n"
 					"MemAvailable:   4 kB\n"), 0);
 	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4, as without it */
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
@@ -378,15 +378,15 @@ static void test_unprotected_then_resume(void **state)
 
 	/* /dev/snapshot is a plain file here: everything loads, R3 invalidates, R4 fails. */
 	memset(&seen, 0, sizeof(seen));
-	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"
-					"MemAvailable:   61440 kB\n"), 0);
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   131072 kB\n"
+					"MemAvailable:   126976 kB\n"), 0);
 	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);
 	assert_int_equal(seen.fails, 1);
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
 	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
 	/* What this boot uses beside the image, said before the load. */
 	assert_non_null(strstr(seen.log, "memory: this kernel, its initramfs and hibernatectl use "
-			       "4.0 MiB of MemTotal 64.0 MiB; the image needs "));
+			       "4.0 MiB of MemTotal 128.0 MiB; the image needs "));
 	assert_false(valid_image());
 	/* Its data discarded (punched out): not even the header's magic is left. */
 	{
@@ -617,12 +617,16 @@ static unsigned int open_fds(void)
  */
 static void test_image_too_big_to_resume(void **state)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	/* MemTotal: the default reserve (32 MiB, the floor) plus half the image. */
-	unsigned long kb = 32768 + (unsigned long)(IMAGE_PAGES / 2) * (unsigned long)page / 1024;
+	/*
+	 * MemTotal: the default reserve (5% + 64 MiB) plus half the image: 17272 pages, of which
+	 * 864 + 16384 are the reserve (3537305 bytes rounded up, and 64 MiB), 24 the image.
+	 */
+	unsigned long kb = 17272 * 4;
 	unsigned int fds;
 
 	(void)state;
+	assert_int_equal(sysconf(_SC_PAGESIZE), 4096);
+	assert_int_equal(IMAGE_PAGES, 48);
 	world(true);
 	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   %lu kB\n", kb), 0);
 	fds = open_fds();
@@ -634,7 +638,8 @@ static void test_image_too_big_to_resume(void **state)
 	if (!strstr(seen.fail_msg, "the image of 48 pages") ||
 	    !strstr(seen.fail_msg, "is too large to resume") ||
 	    !strstr(seen.fail_msg, "loads at most 24 pages") ||
-	    !strstr(seen.fail_msg, "resume reserve of 32.0 MiB (the default") ||
+	    !strstr(seen.fail_msg, "resume reserve of 67.4 MiB (the default, 5% of MemTotal + "
+		    "64 MiB)") ||
 	    !strstr(seen.fail_msg, "lower resume-reserve under [hibernate]") ||
 	    !strstr(seen.fail_msg, "nothing was written"))
 		fail_msg("%s", seen.fail_msg);
@@ -665,17 +670,17 @@ static void test_image_too_big_to_resume(void **state)
 	/* A reserve of all of RAM: refused before anything is frozen. */
 	world(true);
 	conf.resume_reserve_set = true;
-	conf.resume_reserve_mib = 33;
+	conf.resume_reserve_mib = 68;
 	assert_int_equal(hibernate(false), -EINVAL);
 	assert_int_equal(seen.fail_step, HIB_STEP_PREPARE);
 	assert_int_equal(kernel.freezes, 0);
-	assert_non_null(strstr(seen.fail_msg, "resume-reserve = 33 under [hibernate]"));
+	assert_non_null(strstr(seen.fail_msg, "resume-reserve = 68 under [hibernate]"));
 	assert_non_null(strstr(seen.fail_msg, "leaves no room for an image"));
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(hib_check(&conf, "", &sys, &events), 0);
-	assert_non_null(strstr(seen.log, "no: resume-reserve = 33"));
+	assert_non_null(strstr(seen.log, "no: resume-reserve = 68"));
 
-	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   65536 kB\n"), 0);
+	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   131072 kB\n"), 0);
 }
 
 /* Nothing forged: an unencrypted image needs allow-unauthenticated, and never from a URL. */

@@ -343,10 +343,13 @@ def build_initramfs(path, args, scenario, env):
     cpio.add_file('etc/hosts', b'127.0.0.1 localhost hibtest\n')
     # The guests' images are local and unencrypted (the VM's own disks, only root writes
     # there): say so, as a user must (libhibernate's hib_image_authentic()).  A scenario that
-    # writes its own hibernate.conf says it again or uses a key.
+    # writes its own hibernate.conf says it again or uses a key.  The resume reserve of this
+    # guest's busybox initramfs: 32 MiB in use before the load, which needs up to 30 more
+    # (the default, 5% of MemTotal + 64 MiB, is sized for a distribution's initramfs).
     cpio.add_dir('etc/hibernate')
     cpio.add_file('etc/hibernate/hibernate.conf',
-                  b'# written by tests/vm/vmtest.py\n[image]\nallow-unauthenticated = yes\n')
+                  b'# written by tests/vm/vmtest.py\n[image]\nallow-unauthenticated = yes\n'
+                  b'[hibernate]\nresume-reserve = 60\n')
     lines = ['export %s=%s' % (k, shquote(str(v)))
              for k, v in sorted(env.items()) if not k.startswith('_')]
     cpio.add_file('etc/hibtest.env', ('\n'.join(lines) + '\n').encode())

@@ -5,8 +5,8 @@
 # An image the resume kernel cannot load is never written (the resume reserve,
 # libhibernate/image-format.h).  In this 1 GiB guest (release kernel, as vm-stream-880)
 # a workload of 900 MiB (hibtest.mib=N) gives an image of about 243000 pages, 42 MiB below
-# MemTotal, less than the default reserve (5% of MemTotal, 49.6 MiB): it was written and
-# powered off before, and /dev/snapshot's restore ran out of memory in the resume kernel,
+# MemTotal, less than the reserve (vmtest.py's resume-reserve = 60, this guest's): it was
+# written and powered off before, and /dev/snapshot's restore ran out of memory in the resume kernel,
 # losing the session.  (At 910 MiB the kernel's own sizing refuses the snapshot with ENOMEM,
 # "Image allocation is ... pages short", and this check is not reached.)  `hibernatectl hibernate`
 # must refuse it after the snapshot, exit non-zero, not power off, thaw everything and
