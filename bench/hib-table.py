@@ -347,9 +347,11 @@ def main():
                          o.get('off', 0) / st['off']
                          if st.get('off') else 0,
                          o.get('b2run', 0) / st['b2run'] if st.get('b2run') else 0))
-                if o.get('load') and st.get('load'):
-                    print('  image load: ours %.2f s, %s %.2f s: %.2fx the stock rate'
-                          % (o['load'], s, st['load'], st['load'] / o['load']))
+                if o.get('load') and st.get('load') and o.get('raw') and st.get('raw'):
+                    ol, sl = o['raw'] / o['load'], st['raw'] / st['load']
+                    print('  image load (raw MiB per second of load): ours %.1f (%.1f MiB in '
+                          '%.2f s), %s %.1f (%.1f MiB in %.2f s): %.2fx the stock rate'
+                          % (ol, o['raw'], o['load'], s, sl, st['raw'], st['load'], ol / sl))
                 if o.get('all_back') and st.get('all_back'):
                     print('  boot -> running + first full pass (all of the workload back in '
                           'memory): ours %.1f s, %s %.1f s' % (o['all_back'], s, st['all_back']))
