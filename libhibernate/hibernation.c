@@ -1121,6 +1121,7 @@ static int resume_image(struct resumption *rs)
 	struct hib_run *run = &rs->run;
 	const char *dev = run->sys.snapshot_dev ? run->sys.snapshot_dev : "/dev/snapshot";
 	const struct hib_image_info *info = hib_image_reader_info(rs->rd);
+	struct hib_pipeline_stats st;
 	char why[HIB_IMAGE_WHY_MAX];
 	struct hib_image_info sys;
 	bool stale = false;
@@ -1197,6 +1198,13 @@ static int resume_image(struct resumption *rs)
 		return hib_fail(run, HIB_STEP_LOAD, r, "loading the image into %s failed: %s; "
 				"booting normally", dev, strerror(-r));
 	}
+	/* Where the load's time went, as HIBERNATE-STATS says it for the write. */
+	hib_pipeline_stats(rs->p, &st);
+	hib_notice(run, HIB_STEP_LOAD, "load stages: CPU ms over all threads: read %.1f, checksum "
+		   "%.1f, decompress %.1f, write into %s %.1f; wall ms: workers idle %.1f, writer "
+		   "waiting %.1f, all %.1f", st.read_ns / 1e6, st.csum_ns / 1e6,
+		   st.compress_ns / 1e6, dev, st.consume_ns / 1e6, st.produce_wait_ns / 1e6,
+		   st.consume_wait_ns / 1e6, st.wall_ns / 1e6);
 	/* The workers must be gone before SNAPSHOT_FREEZE: it freezes every other thread. */
 	hib_pipeline_free(rs->p);
 	rs->p = NULL;

@@ -384,6 +384,8 @@ static void test_unprotected_then_resume(void **state)
 	assert_int_equal(seen.fails, 1);
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
 	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
+	/* Where the load's time went, stage by stage. */
+	assert_non_null(strstr(seen.log, "load stages: CPU ms over all threads: read "));
 	/* What this boot uses beside the image, said before the load. */
 	assert_non_null(strstr(seen.log, "memory: this kernel, its initramfs and hibernatectl use "
 			       "4.0 MiB of MemTotal 128.0 MiB; the image needs "));
