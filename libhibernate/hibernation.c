@@ -65,6 +65,13 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* /proc/meminfo of the system the run looks at (sys.proc_root in the tests). */
+static void meminfo_path(const struct hib_run *run, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/meminfo", run->sys.proc_root ? run->sys.proc_root :
+		 HIB_PROC_DEFAULT_ROOT);
+}
+
 static double mib(uint64_t b)
 {
 	return (double)b / (1024.0 * 1024.0);
@@ -398,8 +405,7 @@ static int hibernate_prepare(struct hibernation *h)
 	r = hib_fault_step(run, HIB_STEP_PREPARE);
 	if (r < 0)
 		return r;
-	snprintf(meminfo, sizeof(meminfo), "%s/meminfo",
-		 run->sys.proc_root ? run->sys.proc_root : HIB_PROC_DEFAULT_ROOT);
+	meminfo_path(run, meminfo, sizeof(meminfo));
 	r = hib_meminfo_total(meminfo, &mem);
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_PREPARE, r, "cannot read MemTotal from %s: %s",
@@ -1098,8 +1104,7 @@ static void report_resume_memory(struct hib_run *run, const struct hib_image_inf
 	uint64_t mem, avail, need = info->raw_bytes;
 	char meminfo[PATH_MAX];
 
-	snprintf(meminfo, sizeof(meminfo), "%s/meminfo",
-		 run->sys.proc_root ? run->sys.proc_root : HIB_PROC_DEFAULT_ROOT);
+	meminfo_path(run, meminfo, sizeof(meminfo));
 	if (hib_meminfo_total(meminfo, &mem) < 0 ||
 	    hib_meminfo_field(meminfo, "MemAvailable", &avail) < 0 || avail > mem)
 		return;
@@ -1479,8 +1484,7 @@ static void check_resume_fits(struct hib_run *run, bool *ok)
 	long ps = sysconf(_SC_PAGESIZE);
 	int r;
 
-	snprintf(meminfo, sizeof(meminfo), "%s/meminfo",
-		 run->sys.proc_root ? run->sys.proc_root : HIB_PROC_DEFAULT_ROOT);
+	meminfo_path(run, meminfo, sizeof(meminfo));
 	r = hib_meminfo_total(meminfo, &mem);
 	if (r < 0 || ps <= 0) {
 		hib_notice(run, HIB_STEP_CHECK, "note: cannot read MemTotal from %s: %s", meminfo,
