@@ -1186,6 +1186,14 @@ static int resume_image(struct resumption *rs)
 		return hib_fail(run, HIB_STEP_LOAD, -errno, "cannot open %s: %s; booting normally",
 				dev, strerror(errno));
 
+	/* The image is read once, front to back: past the page cache (a buffered read would fill
+	 * with it the memory the kernel is about to allocate for the image). */
+	if (rs->sink->kind == HIB_SINK_BLOCK || rs->sink->kind == HIB_SINK_FILE) {
+		r = hib_sink_read_direct(rs->sink, 0);
+		if (r < 0)
+			hib_debug("no O_DIRECT reads of %s (%s): through the page cache",
+				  rs->shown, strerror(-r));
+	}
 	report_resume_memory(run, info);
 	/* Every chunk is verified before it is decompressed, and FINAL before we go on. */
 	t0 = now_ms();

@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chunk.h"
@@ -46,6 +48,7 @@ struct hib_pipeline {
 	pthread_t *workers;
 	unsigned int started;
 	pthread_t writer;
+	pid_t writer_tid;		/* for setpriority(): set by the writer as it starts */
 	bool writer_started;
 	bool quit;
 
@@ -213,6 +216,8 @@ static void *writer_main(void *arg)
 	struct hib_pipeline *p = arg;
 
 	pthread_mutex_lock(&p->lock);
+	p->writer_tid = (pid_t)syscall(SYS_gettid);
+	pthread_cond_signal(&p->main_cond);
 	for (;;) {
 		const struct hib_pipeline_job *job;
 		struct hib_pipeline_slot *s;
@@ -351,6 +356,10 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 		return -r;
 	}
 	p->writer_started = true;
+	pthread_mutex_lock(&p->lock);
+	while (!p->writer_tid)
+		pthread_cond_wait(&p->main_cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
 	hib_debug("pipeline: %u workers, %u slots of %zu bytes", threads, p->nslots, chunk_size);
 	*ret_p = p;
 	return 0;
@@ -366,10 +375,16 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 {
 	uint64_t in, out, start;
 	unsigned int i;
-	int err;
+	int err, nice0 = 0;
 
 	if (!p || !job || !job->produce)
 		return -EINVAL;
+	if (job->writer_nice) {
+		errno = 0;
+		nice0 = getpriority(PRIO_PROCESS, (id_t)p->writer_tid);
+		if (errno || setpriority(PRIO_PROCESS, (id_t)p->writer_tid, job->writer_nice) < 0)
+			hib_debug("pipeline: the writer keeps its priority: %m");
+	}
 
 	pthread_mutex_lock(&p->lock);
 	if (p->job) {
@@ -398,6 +413,8 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	p->job = NULL;
 	p->st.wall_ns = hib_wall_ns() - start;
 	pthread_mutex_unlock(&p->lock);
+	if (job->writer_nice)
+		(void)setpriority(PRIO_PROCESS, (id_t)p->writer_tid, nice0);
 
 	if (err < 0)
 		return err;
@@ -555,7 +572,8 @@ static int decompress_consume(void *ud, struct hib_pipeline_slot *s)
 	struct decompress_ctx *c = ud;
 	size_t done = 0;
 
-	/* /dev/snapshot takes at most a page per write(2). */
+	/* The whole chunk: a kernel with patch 0035 takes it in one write(2), others a page at a
+	 * time. */
 	while (done < s->out_len) {
 		ssize_t n = write(c->fd, s->out + done, s->out_len - done);
 
@@ -595,6 +613,8 @@ int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *
 		.consume = decompress_consume,
 		.progress = relay_progress_d,
 		.ud = &c,
+		/* Placing the pages in the image's memory is the kernel's serial step. */
+		.writer_nice = HIB_PIPELINE_WRITER_NICE,
 	};
 	const struct hib_image_info *info = hib_image_reader_info(r);
 	int e;

@@ -65,6 +65,9 @@ enum hib_pipeline_mode {
 	HIB_PIPELINE_CUSTOM = 3,	/* transform callback */
 };
 
+/* The nice value of the writer into /dev/snapshot while an image loads. */
+#define HIB_PIPELINE_WRITER_NICE	(-10)
+
 struct hib_pipeline_job {
 	enum hib_pipeline_mode mode;
 	/* A worker thread, one call at a time, in order: fill s->in (and s->chunk when
@@ -77,6 +80,12 @@ struct hib_pipeline_job {
 	/* The writer thread after each consume (may be NULL): totals so far. */
 	void (*progress)(void *ud, uint64_t bytes_in, uint64_t bytes_out);
 	void *ud;
+	/*
+	 * The writer thread's nice value while the job runs (0: as it is).  Where the writer is
+	 * the one serial stage, it should not wait in the run queue behind a worker: a
+	 * negative value (needs CAP_SYS_NICE; without it the job runs all the same).
+	 */
+	int writer_nice;
 };
 
 /*

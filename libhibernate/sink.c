@@ -53,6 +53,26 @@ static int pwrite_all(struct hib_sink *s, int fd, const void *buf, size_t len, u
 
 /* ---- gathered, O_DIRECT writes (hib_sink_direct()) ---- */
 
+/* The logical block size: offsets and lengths of O_DIRECT I/O are multiples of it. */
+static size_t direct_block_size(struct hib_sink *s)
+{
+	int lbs = 0;
+
+	if (s->kind == HIB_SINK_BLOCK && ioctl(s->fd, BLKSSZGET, &lbs) == 0 && lbs >= 512 &&
+	    lbs <= 65536 && !(lbs & (lbs - 1)))
+		return (size_t)lbs;
+	return 4096;
+}
+
+/* A description of its own: O_DIRECT does not reach the reads and ioctls on s->fd. */
+static int open_direct(struct hib_sink *s, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fd);
+	return open(path, flags | O_DIRECT | O_CLOEXEC);
+}
+
 struct direct_buf {
 	int dfd;		/* opened O_DIRECT, or s->fd where that failed */
 	uint8_t *buf;		/* cap bytes, then one block of scratch; aligned */
@@ -172,8 +192,6 @@ static void direct_free(struct hib_sink *s)
 int hib_sink_direct(struct hib_sink *s, size_t bytes)
 {
 	struct direct_buf *d;
-	char path[64];
-	int lbs = 0;
 
 	if (!s || s->fd < 0 || (s->kind != HIB_SINK_BLOCK && s->kind != HIB_SINK_FILE) ||
 	    !s->writable || s->direct || bytes % 4096)
@@ -182,12 +200,7 @@ int hib_sink_direct(struct hib_sink *s, size_t bytes)
 	if (!d)
 		return -ENOMEM;
 	d->cap = bytes ? bytes : HIB_SINK_DIRECT_BYTES;
-	/* The logical block size: offsets and lengths of O_DIRECT I/O are multiples of it. */
-	if (s->kind == HIB_SINK_BLOCK && ioctl(s->fd, BLKSSZGET, &lbs) == 0 && lbs >= 512 &&
-	    lbs <= 65536 && !(lbs & (lbs - 1)))
-		d->bs = (size_t)lbs;
-	else
-		d->bs = 4096;
+	d->bs = direct_block_size(s);
 	if (d->cap % d->bs) {
 		free(d);
 		return -EINVAL;
@@ -196,9 +209,7 @@ int hib_sink_direct(struct hib_sink *s, size_t bytes)
 		free(d);
 		return -ENOMEM;
 	}
-	/* A description of its own: O_DIRECT does not reach the reads and ioctls on s->fd. */
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->fd);
-	d->dfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	d->dfd = open_direct(s, O_RDWR);
 	if (d->dfd < 0)
 		d->dfd = s->fd;	/* gathered all the same, through the page cache */
 	s->direct = d;
@@ -206,8 +217,101 @@ int hib_sink_direct(struct hib_sink *s, size_t bytes)
 	return 0;
 }
 
+
+/* ---- O_DIRECT reads through a window (hib_sink_read_direct()) ---- */
+
+struct read_window {
+	int dfd;		/* opened O_DIRECT */
+	uint8_t *buf;		/* cap bytes, aligned */
+	size_t cap;		/* a multiple of bs */
+	size_t bs;
+	uint64_t start;		/* target offset of buf[0], a multiple of bs */
+	size_t len;		/* bytes of buf read from there */
+};
+
+static void read_window_free(struct hib_sink *s)
+{
+	struct read_window *w = s->rwin;
+
+	if (!w)
+		return;
+	if (w->dfd >= 0)
+		close(w->dfd);
+	free(w->buf);
+	free(w);
+	s->rwin = NULL;
+}
+
+/*
+ * @len bytes at @off from the window, refilled from the aligned block @off falls in.  1 when
+ * the window cannot serve (too large a read, or O_DIRECT refused): the caller reads through
+ * s->fd.  0, or -errno (-ENODATA past the end).
+ */
+static int read_window_get(struct hib_sink *s, void *buf, size_t len, uint64_t off)
+{
+	struct read_window *w = s->rwin;
+	uint64_t start;
+	ssize_t n;
+
+	if (len > w->cap - w->bs)
+		return 1;
+	if (off < w->start || off - w->start > w->len || len > w->len - (off - w->start)) {
+		start = off - off % w->bs;
+		w->len = 0;
+		n = hib_pread_full(w->dfd, w->buf, w->cap, (off_t)start);
+		if (n == -EINVAL) {
+			/* Alignment this device does not take after all: buffered from now on. */
+			read_window_free(s);
+			return 1;
+		}
+		if (n < 0)
+			return (int)n;
+		w->start = start;
+		w->len = (size_t)n;
+		if (off - start > w->len || len > w->len - (off - start))
+			return -ENODATA;
+	}
+	memcpy(buf, w->buf + (off - w->start), len);
+	return 0;
+}
+
+int hib_sink_read_direct(struct hib_sink *s, size_t bytes)
+{
+	struct read_window *w;
+
+	if (!s || s->fd < 0 || (s->kind != HIB_SINK_BLOCK && s->kind != HIB_SINK_FILE) ||
+	    s->rwin || bytes % 4096)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->cap = bytes ? bytes : HIB_SINK_READ_DIRECT_BYTES;
+	w->bs = direct_block_size(s);
+	if (w->cap % w->bs || w->cap < 2 * w->bs) {
+		free(w);
+		return -EINVAL;
+	}
+	if (posix_memalign((void **)&w->buf, w->bs > 4096 ? w->bs : 4096, w->cap) != 0) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->dfd = open_direct(s, O_RDONLY);
+	if (w->dfd < 0) {
+		int r = negative_errno();
+
+		free(w->buf);
+		free(w);
+		return r;
+	}
+	s->rwin = w;
+	return 0;
+}
+
 static int fd_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
 {
+	/* What the window holds may be what this changes. */
+	if (s->rwin)
+		((struct read_window *)s->rwin)->len = 0;
 	if (s->direct)
 		return direct_write(s, s->direct, buf, len, off);
 	return pwrite_all(s, s->fd, buf, len, off);
@@ -221,6 +325,12 @@ static int fd_read(struct hib_sink *s, void *buf, size_t len, uint64_t off)
 		int r = direct_flush(s, s->direct);
 
 		if (r < 0)
+			return r;
+	}
+	if (s->rwin) {
+		int r = read_window_get(s, buf, len, off);
+
+		if (r <= 0)
 			return r;
 	}
 
@@ -286,6 +396,7 @@ static int file_size(struct hib_sink *s, uint64_t *ret_size)
 static void fd_close(struct hib_sink *s)
 {
 	direct_free(s);
+	read_window_free(s);
 	if (s->fd >= 0)
 		close(s->fd);
 	/* A file we created that holds no image: nothing is left behind. */

@@ -53,6 +53,7 @@ struct hib_sink {
 				 * one is removed when it closes */
 	void *priv;		/* implementation data */
 	void *direct;		/* a block device's O_DIRECT write buffer (sink.c) */
+	void *rwin;		/* its O_DIRECT read window (sink.c) */
 };
 
 enum {
@@ -101,6 +102,18 @@ int hib_sink_open_safe(const char *path, int mode, struct hib_sink **ret_sink, c
  */
 #define HIB_SINK_DIRECT_BYTES	(256u << 10)
 int hib_sink_direct(struct hib_sink *s, size_t bytes);
+
+/*
+ * Read @s (a file or block sink) through a window of @bytes (a multiple of 4096, at least two
+ * blocks; 0: HIB_SINK_READ_DIRECT_BYTES) and a second descriptor opened O_DIRECT: a read
+ * outside the window refills it from the aligned block the read begins in; reads larger than
+ * the window, and every read once the device refuses the alignment, go through the page cache
+ * as before.  Resume reads the image once, front to back: no page cache fills the memory the
+ * kernel then allocates for the image, and nothing is copied twice.  Writes empty the window.
+ * Allocates the window.  0, or -errno (-EINVAL from open: no O_DIRECT here, e.g. tmpfs).
+ */
+#define HIB_SINK_READ_DIRECT_BYTES	(2u << 20)
+int hib_sink_read_direct(struct hib_sink *s, size_t bytes);
 
 /*
  * A growable in-memory sink of at most @capacity bytes (tests, and staging).  Its size is

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,8 @@ struct job_state {
 	uint32_t rnd;
 	uint64_t last_in;
 	bool order_ok;
+	int writer_nice;	/* what consume() found (INT_MIN: not looked) */
+	int worker_nice;	/* what transform() found */
 };
 
 static uint32_t rnd(uint32_t *x)
@@ -73,6 +77,8 @@ static int transform(void *ud, struct hib_pipeline_slot *s)
 
 	if (s->seq == j->fail_transform_at)
 		return -EBADMSG;
+	if (s->seq == 0)
+		j->worker_nice = getpriority(PRIO_PROCESS, 0);	/* this thread */
 	nanosleep(&ts, NULL);
 	for (i = 0; i < s->in_len; i++)
 		s->out[i] = (uint8_t)~s->in[i];
@@ -87,6 +93,8 @@ static int consume(void *ud, struct hib_pipeline_slot *s)
 
 	if (s->seq != j->consumed)
 		j->order_ok = false;
+	if (s->seq == 0)
+		j->writer_nice = getpriority(PRIO_PROCESS, 0);
 	if (s->seq == j->fail_consume_at)
 		return -ENOSPC;
 	for (i = 0; i < s->out_len; i++) {
@@ -115,6 +123,7 @@ static void init_job(struct job_state *j, uint64_t n, uint32_t seed)
 	j->rnd = seed;
 	j->fail_produce_at = j->fail_transform_at = j->fail_consume_at = UINT64_MAX;
 	j->order_ok = true;
+	j->writer_nice = j->worker_nice = INT_MIN;
 }
 
 static void test_ordering(void **state)
@@ -151,6 +160,40 @@ static void test_ordering(void **state)
 		hib_pipeline_free(p);
 	}
 	hib_pipeline_free(NULL);
+}
+
+/* writer_nice: the writer thread runs at it while the job runs, the workers do not, and the
+ * next job finds the writer back at its own value. */
+static void test_writer_nice(void **state)
+{
+	struct hib_pipeline *p;
+	struct job_state j;
+	struct hib_pipeline_job job = {
+		.mode = HIB_PIPELINE_CUSTOM,
+		.produce = produce,
+		.transform = transform,
+		.consume = consume,
+		.ud = &j,
+		.writer_nice = -5,
+	};
+
+	int base = getpriority(PRIO_PROCESS, 0);	/* what new threads start with */
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();		/* a negative nice value needs CAP_SYS_NICE */
+	assert_int_equal(hib_pipeline_new(2, CHUNK, &p), 0);
+	init_job(&j, 20, 7);
+	assert_int_equal(hib_pipeline_run(p, &job, NULL, NULL), 0);
+	assert_true(j.order_ok);
+	assert_int_equal(j.writer_nice, -5);
+	assert_int_equal(j.worker_nice, base);
+
+	job.writer_nice = 0;
+	init_job(&j, 20, 8);
+	assert_int_equal(hib_pipeline_run(p, &job, NULL, NULL), 0);
+	assert_int_equal(j.writer_nice, base);
+	hib_pipeline_free(p);
 }
 
 static void test_errors(void **state)
@@ -375,6 +418,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ordering),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_writer_nice),
 		cmocka_unit_test(test_fd_round_trip),
 		cmocka_unit_test(test_decompress_error_names_chunk),
 	};
