@@ -343,21 +343,32 @@ static void test_no_poweroff(void **state)
 	assert_false(valid_image());
 }
 
-/* Less available than the image needs: a warning before the load, which still runs. */
-static void test_resume_memory_warning(void **state)
+/*
+ * Nothing protected: --no-poweroff leaves a valid image; then resume it with @available_kb
+ * of MemAvailable in a MemTotal of 128 MiB.  /dev/snapshot is a plain file here: everything
+ * loads, R3 invalidates, R4 fails (-ENOTTY).
+ */
+static int hibernate_then_resume(unsigned int available_kb)
 {
 	struct hib_resume_opts ro = {
 		.sz = sizeof(ro), .conf = &conf, .source = path_image, .sys = &sys,
 	};
 
-	(void)state;
 	world(false);
 	assert_int_equal(hibernate(true), 0);
+	assert_back("unprotected");
 	assert_true(valid_image());
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   131072 kB\n"
-					"MemAvailable:   4 kB\n"), 0);
-	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);	/* up to R4, as without it */
+					"MemAvailable:   %u kB\n", available_kb), 0);
+	return hib_resume(&ro, &events);
+}
+
+/* Less available than the image needs: a warning before the load, which still runs. */
+static void test_resume_memory_warning(void **state)
+{
+	(void)state;
+	assert_int_equal(hibernate_then_resume(4), -ENOTTY);	/* up to R4, as without it */
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
 	assert_non_null(strstr(seen.log, "more than is available: the load may run out of memory"));
 	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
@@ -371,16 +382,7 @@ static void test_unprotected_then_resume(void **state)
 	};
 
 	(void)state;
-	world(false);
-	assert_int_equal(hibernate(true), 0);
-	assert_back("unprotected");
-	assert_true(valid_image());
-
-	/* /dev/snapshot is a plain file here: everything loads, R3 invalidates, R4 fails. */
-	memset(&seen, 0, sizeof(seen));
-	assert_int_equal(fakeproc_write(root, "proc/meminfo", "MemTotal:   131072 kB\n"
-					"MemAvailable:   126976 kB\n"), 0);
-	assert_int_equal(hib_resume(&ro, &events), -ENOTTY);
+	assert_int_equal(hibernate_then_resume(126976), -ENOTTY);
 	assert_int_equal(seen.fails, 1);
 	assert_int_equal(seen.fail_step, HIB_STEP_RESTORE);
 	assert_non_null(strstr(seen.log, "restoring hibernation image from"));
