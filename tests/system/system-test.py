@@ -67,7 +67,9 @@ RESUMED = re.compile(r'HIBTEST resumed')
 MERGE_COMPLETED = re.compile(r'recovered: .*merged back into 1 protected filesystem')
 # hibernatectl resume's account of memory before the load: what a Debian kernel and initramfs
 # use; with the up to 30 MiB the load needs beside (tests/vm: stream-880, stream-too-big) the
-# default resume-reserve (5% of MemTotal + 64 MiB, libhibernate/image-format.h) must cover it.
+# default resume-reserve (what boot 1's hibernatectl check says it is) must cover it.
+# hibernatectl check in boot 1 ([sys-check]): the reserve this system's images are sized with.
+CHECK_RESERVE = re.compile(r'less the resume reserve of ([\d.]+) MiB \(the default')
 RESUME_MEMORY = re.compile(r'memory: this kernel, its initramfs and hibernatectl use ([\d.]+) MiB '
                            r'of MemTotal ([\d.]+) MiB; the image needs ([\d.]+) MiB(.*)')
 
@@ -266,6 +268,7 @@ def run(args, name, image, t_image):
                disk, ',throttling.bps-write=8388608' if args.mode == 'mergecut' else ''),
            '-device', 'virtio-blk-pci,drive=d0']
     results, failures, splats, times = [], [], [], []
+    reserve = None	# MiB, from boot 1's hibernatectl check
     with open(logpath, 'w') as log:
         log.write('===== systemtest %s: image %s (%s), made or found in %.0f s\n'
                   % (name, image, info.get('release'), t_image))
@@ -289,6 +292,9 @@ def run(args, name, image, t_image):
                       % (name, boot, dt, ' (TIMEOUT)' if timed_out else ''))
             res = vmtest.parse_boot(text)
             results += res['results']
+            if boot == 1:
+                m = next(filter(None, map(CHECK_RESERVE.search, text.splitlines())), None)
+                reserve = float(m.group(1)) if m else None
             splats += [(boot, what, line) for _, what, line in vmtest.find_splats(text)]
             # The package's initramfs-tools script ran in every boot (its log_*_msg lines on
             # the console).  dracut's hook logs at info level, which a quiet boot keeps off
@@ -324,9 +330,11 @@ def run(args, name, image, t_image):
                 # A real Debian kernel and initramfs must fit in the default resume reserve, or
                 # an image near the largest allowed fails to load on a real system.
                 m = next(filter(None, map(RESUME_MEMORY.search, text.splitlines())), None)
-                if m:
+                if m and reserve is None:
+                    results.append((False, 'resume-memory', 'no "less the resume reserve of N '
+                                    'MiB (the default" line from boot 1\'s hibernatectl check'))
+                elif m:
                     used, total = float(m.group(1)), float(m.group(2))
-                    reserve = total * 0.05 + 64
                     results.append((used + 30 <= reserve, 'resume-memory',
                                     'before the load the resume kernel, its initramfs and '
                                     'hibernatectl used %.1f MiB of %.1f, + 30 for the load: '
