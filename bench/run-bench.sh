@@ -24,6 +24,9 @@
 #   BENCH_HIB_METHODS="stock-lz4 stock-lzo ours"  BENCH_HIB_REPS=3 (1 for a smoke run)
 #   BENCH_HIB_SMP1_PCTS="45" (sizes also run, every method, in the same VM with -smp 1: how
 #   both writers scale with the vCPUs; "" for none)
+#   BENCH_HIB_PREALLOC=1 (every hibernation-part boot with QEMU -mem-prealloc: the host has
+#   touched all guest memory before the guest runs; on this VM-in-a-VM host a first touch
+#   costs ~9 us a page, in whichever loop touches it first, varying run to run)
 #   BENCH_HIB_OURS_ONLY="88" (sizes without stock rows)  BENCH_HIB_THP_OFF="" (sizes
 #   booted with transparent_hugepage=never; none since patches 0030-0032, which let the
 #   88% row run with THP as the kernel ships it, as vm-stream-880 does)  BENCH_HIB_LIMITS=1 (0:
@@ -55,6 +58,8 @@ HIB_SMP1_PCTS=${BENCH_HIB_SMP1_PCTS-45}
 HIB_THP_OFF=${BENCH_HIB_THP_OFF-}
 HIB_LIMITS=${BENCH_HIB_LIMITS:-1}
 HIB_LIMIT_MIB=${BENCH_HIB_LIMIT_MIB:-256}
+HIB_PREALLOC=${BENCH_HIB_PREALLOC:-}
+[ "$HIB_PREALLOC" = 0 ] && HIB_PREALLOC=
 
 for f in "$BUILD/hibernatectl/hibernatectl" "$BUILD/bench/freezebench" "$BUILD/bench/memfill"; do
 	[ -x "$f" ] || { echo "run-bench: $f missing: run \`make build\`" >&2; exit 1; }
@@ -160,6 +165,7 @@ t_hib=$(date +%s)
 	echo "HOST kernel=$rel date=$(date -u +%Y-%m-%dT%H:%MZ) reps=$HIB_REPS"
 	echo "HOSTLINE kernel $rel: $(cat "$(dirname "$rel")/kernel.release" 2>/dev/null), flavor $(cat "$(dirname "$rel")/flavor" 2>/dev/null), input hash $(cat "$(dirname "$rel")/hash" 2>/dev/null), built $(date -u -r "$rel" +%Y-%m-%dT%H:%MZ)"
 	echo "HOSTLINE host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(qemu-system-x86_64 --version | head -n 1)"
+	[ -z "$HIB_PREALLOC" ] || echo "HOSTLINE every boot with QEMU -mem-prealloc (BENCH_HIB_PREALLOC)"
 	echo "HOSTLINE kernel config: $(grep -E '^CONFIG_CRYPTO_(LZ4|LZO)=' "$relcfg" 2>/dev/null | tr '\n' ' ' || true)$(grep -q '^CONFIG_CRYPTO_LZ4=' "$relcfg" 2>/dev/null || echo '(no CONFIG_CRYPTO_LZ4: the stock-lz4 rows must fail)')"
 } >> "$res"
 # run_hib NAME REP SCENARIO APPEND KIND [method pct [smp]]
@@ -190,6 +196,7 @@ run_hib() {
 		--bin "$BUILD/bench/memfill" --bin "$lz4bin" \
 		--workdir "$OUT/vm-work" --logdir "$OUT/vm-logs" \
 		--scenario "$scen" --name "$name" --append "$app" ${smp:+--force-smp "$smp"} \
+		${HIB_PREALLOC:+--mem-prealloc} \
 		--stamp 'bench: hibernate start|reboot: Power down|BENCH-HIB-ANSWER' \
 		> "$OUT/$name.out" 2>&1 || r=$?
 	if pgrep -f 'build-kerne[l].sh' >/dev/null; then
