@@ -217,7 +217,6 @@ int hib_sink_direct(struct hib_sink *s, size_t bytes)
 	return 0;
 }
 
-
 /* ---- O_DIRECT reads through a window (hib_sink_read_direct()) ---- */
 
 struct read_window {
