@@ -376,20 +376,23 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	uint64_t in, out, start;
 	unsigned int i;
 	int err, nice0 = 0;
+	bool reniced = false;
 
 	if (!p || !job || !job->produce)
 		return -EINVAL;
-	if (job->writer_nice) {
-		errno = 0;
-		nice0 = getpriority(PRIO_PROCESS, (id_t)p->writer_tid);
-		if (errno || setpriority(PRIO_PROCESS, (id_t)p->writer_tid, job->writer_nice) < 0)
-			hib_debug("pipeline: the writer keeps its priority: %m");
-	}
 
 	pthread_mutex_lock(&p->lock);
 	if (p->job) {
 		pthread_mutex_unlock(&p->lock);
 		return -EBUSY;
+	}
+	if (job->writer_nice) {
+		errno = 0;
+		nice0 = getpriority(PRIO_PROCESS, (id_t)p->writer_tid);
+		reniced = !errno &&
+			  setpriority(PRIO_PROCESS, (id_t)p->writer_tid, job->writer_nice) == 0;
+		if (!reniced)
+			hib_debug("pipeline: the writer keeps its priority: %m");
 	}
 	p->produced = p->next_write = 0;
 	p->bytes_in = p->bytes_out = 0;
@@ -413,7 +416,7 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	p->job = NULL;
 	p->st.wall_ns = hib_wall_ns() - start;
 	pthread_mutex_unlock(&p->lock);
-	if (job->writer_nice)
+	if (reniced)
 		(void)setpriority(PRIO_PROCESS, (id_t)p->writer_tid, nice0);
 
 	if (err < 0)
