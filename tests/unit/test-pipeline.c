@@ -127,6 +127,20 @@ static void init_job(struct job_state *j, uint64_t n, uint32_t seed)
 	j->writer_nice = j->worker_nice = INT_MIN;
 }
 
+/* The test's job: produce(), transform() and consume() above on @j. */
+static struct hib_pipeline_job custom_job(struct job_state *j)
+{
+	struct hib_pipeline_job job = {
+		.mode = HIB_PIPELINE_CUSTOM,
+		.produce = produce,
+		.transform = transform,
+		.consume = consume,
+		.ud = j,
+	};
+
+	return job;
+}
+
 static void test_ordering(void **state)
 {
 	unsigned int threads;
@@ -134,16 +148,10 @@ static void test_ordering(void **state)
 	for (threads = 1; threads <= 8; threads++) {
 		struct hib_pipeline *p;
 		struct job_state j;
-		struct hib_pipeline_job job = {
-			.mode = HIB_PIPELINE_CUSTOM,
-			.produce = produce,
-			.transform = transform,
-			.consume = consume,
-			.progress = progress,
-			.ud = &j,
-		};
+		struct hib_pipeline_job job = custom_job(&j);
 		uint64_t in = 0, out = 0;
 
+		job.progress = progress;
 		assert_int_equal(hib_pipeline_new(threads, CHUNK, &p), 0);
 		assert_int_equal(hib_pipeline_threads(p), threads);
 		init_job(&j, 200 + threads * 13, threads);
@@ -182,21 +190,14 @@ static void test_writer_nice(void **state)
 {
 	struct hib_pipeline *p;
 	struct job_state j;
-	struct hib_pipeline_job job = {
-		.mode = HIB_PIPELINE_CUSTOM,
-		.produce = produce,
-		.transform = transform,
-		.consume = consume,
-		.ud = &j,
-		.writer_nice = -5,
-	};
-
+	struct hib_pipeline_job job = custom_job(&j);
 	int base = getpriority(PRIO_PROCESS, 0);	/* what new threads start with */
 
 	(void)state;
 	if (!can_lower_nice())
 		skip();		/* a negative nice value needs CAP_SYS_NICE */
 	assert_int_equal(hib_pipeline_new(2, CHUNK, &p), 0);
+	job.writer_nice = -5;
 	init_job(&j, 20, 7);
 	assert_int_equal(hib_pipeline_run(p, &job, NULL, NULL), 0);
 	assert_true(j.order_ok);
@@ -214,13 +215,7 @@ static void test_errors(void **state)
 {
 	struct hib_pipeline *p;
 	struct job_state j;
-	struct hib_pipeline_job job = {
-		.mode = HIB_PIPELINE_CUSTOM,
-		.produce = produce,
-		.transform = transform,
-		.consume = consume,
-		.ud = &j,
-	};
+	struct hib_pipeline_job job = custom_job(&j);
 	uint64_t in = 77;
 	unsigned int round;
 
