@@ -5,8 +5,10 @@
  * consumes them strictly in sequence order; the caller's thread waits.  Threads and buffers
  * are created once, before anything is frozen; running a job allocates nothing.
  *
- * Slot seq % nslots carries chunk seq, so each slot moves FREE -> BUSY (a worker reads and
- * transforms it) -> DONE -> FREE (writer, in order).  One mutex, and a condition variable for
+ * Slot seq % nslots carries chunk seq, so each slot moves FREE -> BUSY (a worker reads,
+ * transforms and places it) -> DONE -> FREE (writer, in order).  A job's place() lets the workers
+ * hand their chunks on side by side, begun in order (pwrite(2) of an image into /dev/snapshot:
+ * the kernel takes the pages in order and fills them in parallel).  One mutex, and a condition variable for
  * each kind of waiter (workers, the writer, the caller's thread), each woken only when what
  * it waits for may have happened: a broadcast to all of them at every step cost about 7
  * context switches per chunk, expensive in an emulated guest.
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "csum.h"
 #include "pipeline.h"
 #include "log.h"
 #include "macro.h"
@@ -40,6 +43,7 @@ struct hib_pipeline {
 	pthread_cond_t work_cond;	/* workers: the next chunk can be read */
 	pthread_cond_t write_cond;	/* the writer: slot next_write DONE */
 	pthread_cond_t main_cond;	/* the caller: the job finished */
+	pthread_cond_t place_cond;	/* workers: next_place moved, or an error */
 	unsigned int nthreads;
 	unsigned int nslots;
 	size_t chunk_size;
@@ -56,6 +60,7 @@ struct hib_pipeline {
 	const struct hib_pipeline_job *job;
 	uint64_t produced;
 	uint64_t next_write;
+	uint64_t next_place;		/* the chunk whose place() begins next */
 	bool eof;
 	int err;
 	uint64_t err_seq;		/* where err belongs: the chunk, or produced for the producer */
@@ -85,9 +90,23 @@ static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slo
 		s->payload = s->chunk.flags & HIB_CHUNK_STORED ? s->in : s->out;
 		return 0;
 	case HIB_PIPELINE_DECOMPRESS:
-		r = hib_chunk_decompress(&s->chunk, s->in, s->out, s->out_cap);
-		if (r < 0)
-			return r;
+		/*
+		 * A stored chunk's payload is its raw bytes: it goes on as it is, not copied.  In
+		 * the clear, the reader has checked it against comp_csum, which is then the raw
+		 * checksum too: not hashed again.  (Encrypted, comp_csum is the ciphertext's.)
+		 */
+		if (s->chunk.flags & HIB_CHUNK_STORED) {
+			if (s->chunk.comp_len != s->chunk.raw_len || s->chunk.raw_len > s->out_cap ||
+			    (s->chunk.raw_csum != s->chunk.comp_csum &&
+			     hib_xxh3_64(s->in, s->chunk.raw_len) != s->chunk.raw_csum))
+				return -EBADMSG;
+			s->payload = s->in;
+		} else {
+			r = hib_chunk_decompress(&s->chunk, s->in, s->out, s->out_cap);
+			if (r < 0)
+				return r;
+			s->payload = s->out;
+		}
 		s->out_len = s->chunk.raw_len;
 		return 0;
 	case HIB_PIPELINE_CUSTOM:
@@ -107,6 +126,51 @@ static bool can_produce(const struct hib_pipeline *p)
 static bool job_finished(const struct hib_pipeline *p)
 {
 	return p->err ? p->busy == 0 : p->eof && p->next_write == p->produced;
+}
+
+/* Under lock: the job failed at chunk @seq (or read @seq): keep the earliest error. */
+static bool set_err(struct hib_pipeline *p, int err, uint64_t seq)
+{
+	if (p->err && seq >= p->err_seq)
+		return false;
+	p->err = err;
+	p->err_seq = seq;
+	/* No chunk after it is placed: the workers waiting to place theirs give up. */
+	pthread_cond_broadcast(&p->place_cond);
+	return true;
+}
+
+/*
+ * The worker of @s, its transform done: wait until the place() of every chunk before has
+ * begun, then begin its own.  Returns place()'s result, or 0 without calling it once the job
+ * has failed (the error is reported where it arose).
+ */
+static int place(struct hib_pipeline *p, const struct hib_pipeline_job *job,
+		 struct hib_pipeline_slot *s)
+{
+	uint64_t t0;
+	bool go;
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->err && p->next_place != s->seq)
+		pthread_cond_wait(&p->place_cond, &p->lock);
+	go = !p->err;
+	if (go) {
+		p->next_place++;
+		pthread_cond_broadcast(&p->place_cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!go)
+		return 0;
+
+	t0 = hib_cpu_ns();
+	r = job->place(job->ud, s);
+	t0 = hib_cpu_ns() - t0;
+	pthread_mutex_lock(&p->lock);
+	p->st.place_ns += t0;
+	pthread_mutex_unlock(&p->lock);
+	return r;
 }
 
 /*
@@ -163,10 +227,8 @@ static void *worker_main(void *arg)
 		p->producing = false;
 		if (r <= 0) {
 			/* The end of the input, or an error reading it. */
-			if (r < 0 && !p->err) {
-				p->err = r;
-				p->err_seq = seq;
-			}
+			if (r < 0 && !p->err)
+				set_err(p, r, seq);
 			p->eof = true;
 			p->state[i] = SLOT_FREE;
 			p->busy--;
@@ -189,17 +251,25 @@ static void *worker_main(void *arg)
 		r = transform(job, s, &t);
 		if (!t.compress_ns)	/* not the compressor: the whole transform */
 			t.compress_ns = hib_cpu_ns() - t0;
-
 		pthread_mutex_lock(&p->lock);
 		p->st.compress_ns += t.compress_ns;
 		p->st.csum_ns += t.csum_ns;
-		s->err = r;
-		if (r < 0 && (!p->err || s->seq < p->err_seq)) {
-			p->err = r;
-			p->err_seq = s->seq;
+		if (r < 0 && set_err(p, r, s->seq)) {
 			p->fail_chunk = s->chunk;
 			p->fail_valid = true;
 		}
+		pthread_mutex_unlock(&p->lock);
+
+		if (r >= 0 && job->place) {
+			r = place(p, job, s);
+			pthread_mutex_lock(&p->lock);
+			if (r < 0 && set_err(p, r, s->seq))
+				p->fail_valid = false;
+			pthread_mutex_unlock(&p->lock);
+		}
+
+		pthread_mutex_lock(&p->lock);
+		s->err = r;
 		p->state[i] = SLOT_DONE;
 		p->busy--;
 		if (s->seq == p->next_write)
@@ -262,11 +332,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&p->lock);
 		p->st.consume_ns += t0;
 		if (r < 0) {
-			if (!p->err || s->seq < p->err_seq) {
-				p->err = r;
-				p->err_seq = s->seq;
+			if (set_err(p, r, s->seq))
 				p->fail_valid = false;
-			}
 		} else {
 			p->bytes_in = in;
 			p->bytes_out = out;
@@ -312,6 +379,7 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 	pthread_cond_init(&p->work_cond, NULL);
 	pthread_cond_init(&p->write_cond, NULL);
 	pthread_cond_init(&p->main_cond, NULL);
+	pthread_cond_init(&p->place_cond, NULL);
 	p->nthreads = threads;
 	/* One slot per worker (reading or transforming), one done waiting for the writer, one
 	 * being written: enough to keep every worker busy, and all of it must fit in what the
@@ -394,7 +462,7 @@ int hib_pipeline_run(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		if (!reniced)
 			hib_debug("pipeline: the writer keeps its priority: %m");
 	}
-	p->produced = p->next_write = 0;
+	p->produced = p->next_write = p->next_place = 0;
 	p->bytes_in = p->bytes_out = 0;
 	p->eof = false;
 	p->err = 0;
@@ -455,6 +523,7 @@ void hib_pipeline_free(struct hib_pipeline *p)
 	pthread_cond_destroy(&p->work_cond);
 	pthread_cond_destroy(&p->write_cond);
 	pthread_cond_destroy(&p->main_cond);
+	pthread_cond_destroy(&p->place_cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -555,6 +624,7 @@ int hib_pipeline_compress_fd(struct hib_pipeline *p, int fd, uint64_t raw_bytes,
 struct decompress_ctx {
 	struct hib_image_reader *r;
 	int fd;
+	size_t chunk_size;
 	hib_progress_fn_t progress;
 	void *ud;
 };
@@ -570,15 +640,20 @@ static int decompress_produce(void *ud, struct hib_pipeline_slot *s)
 	return r;
 }
 
-static int decompress_consume(void *ud, struct hib_pipeline_slot *s)
+/*
+ * Put the chunk's raw bytes into @c->fd: at their place in the image with pwrite(2) (@at) or
+ * with write(2) at the file position.  A kernel with patch 0035 takes a whole chunk in one
+ * call, older ones a page at a time.
+ */
+static int decompress_put(struct decompress_ctx *c, struct hib_pipeline_slot *s, bool at)
 {
-	struct decompress_ctx *c = ud;
+	off_t pos = (off_t)(s->seq * c->chunk_size);
+	const uint8_t *raw = s->payload;
 	size_t done = 0;
 
-	/* The whole chunk: a kernel with patch 0035 takes it in one write(2), others a page at a
-	 * time. */
 	while (done < s->out_len) {
-		ssize_t n = write(c->fd, s->out + done, s->out_len - done);
+		ssize_t n = at ? pwrite(c->fd, raw + done, s->out_len - done, pos + (off_t)done) :
+				 write(c->fd, raw + done, s->out_len - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -591,6 +666,16 @@ static int decompress_consume(void *ud, struct hib_pipeline_slot *s)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+static int decompress_consume(void *ud, struct hib_pipeline_slot *s)
+{
+	return decompress_put(ud, s, false);
+}
+
+static int decompress_place(void *ud, struct hib_pipeline_slot *s)
+{
+	return decompress_put(ud, s, true);
 }
 
 static void relay_progress_d(void *ud, uint64_t in, uint64_t out)
@@ -613,11 +698,8 @@ int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *
 	struct hib_pipeline_job job = {
 		.mode = HIB_PIPELINE_DECOMPRESS,
 		.produce = decompress_produce,
-		.consume = decompress_consume,
 		.progress = relay_progress_d,
 		.ud = &c,
-		/* Placing the pages in the image's memory is the kernel's serial step. */
-		.writer_nice = HIB_PIPELINE_WRITER_NICE,
 	};
 	const struct hib_image_info *info = hib_image_reader_info(r);
 	int e;
@@ -626,6 +708,19 @@ int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *
 		return -EINVAL;
 	if (info->chunk_size > p->chunk_size)
 		return -ENOBUFS;
+	c.chunk_size = info->chunk_size;
+	/*
+	 * Where @fd takes writes at a position (/dev/snapshot with patch 0037, a file), every
+	 * worker writes its own chunk: the kernel takes the pages in order and the copies run
+	 * side by side.  Elsewhere the writer writes them in order, and where placing the pages
+	 * is the kernel's serial step it should not wait behind a worker.
+	 */
+	if (pwrite(fd, "", 0, 0) == 0) {
+		job.place = decompress_place;
+	} else {
+		job.consume = decompress_consume;
+		job.writer_nice = HIB_PIPELINE_WRITER_NICE;
+	}
 	e = hib_pipeline_run(p, &job, NULL, NULL);
 	if (e < 0 && p->fail_valid)
 		hib_image_reader_fail(r, &p->fail_chunk, e);

@@ -34,7 +34,8 @@ struct hib_pipeline_slot {
 	struct hib_chunk chunk;
 	/*
 	 * HIB_PIPELINE_COMPRESS: the chunk's payload, @out or (a stored chunk) @in itself; the
-	 * writer may overwrite the HIB_IMAGE_PUT_SLACK bytes behind it
+	 * writer may overwrite the HIB_IMAGE_PUT_SLACK bytes behind it.
+	 * HIB_PIPELINE_DECOMPRESS: the chunk's raw bytes, @out or (a stored chunk) @in itself.
 	 */
 	uint8_t *payload;
 	int err;
@@ -53,6 +54,7 @@ struct hib_pipeline_stats {
 	uint64_t sink_ns;		/* writer: the sink's writes */
 	uint64_t sink_wall_ns;		/* writer: the same, wall time (includes I/O waits) */
 	uint64_t consume_ns;		/* writer: all of consume(), encryption and sink too */
+	uint64_t place_ns;		/* workers: place(), e.g. pwrite(2) into /dev/snapshot */
 	uint64_t produce_wait_ns;	/* workers idle: slots full (downstream slower), or
 					 * another worker reading (the reads are serial) */
 	uint64_t consume_wait_ns;	/* writer waiting for the next chunk (upstream slower) */
@@ -61,7 +63,7 @@ struct hib_pipeline_stats {
 
 enum hib_pipeline_mode {
 	HIB_PIPELINE_COMPRESS = 1,	/* in: raw bytes -> out: chunk payload */
-	HIB_PIPELINE_DECOMPRESS = 2,	/* in: verified payload -> out: raw bytes */
+	HIB_PIPELINE_DECOMPRESS = 2,	/* in: verified payload -> payload: raw bytes */
 	HIB_PIPELINE_CUSTOM = 3,	/* transform callback */
 };
 
@@ -75,7 +77,13 @@ struct hib_pipeline_job {
 	int (*produce)(void *ud, struct hib_pipeline_slot *s);
 	/* The worker that produced the slot: HIB_PIPELINE_CUSTOM only.  0 or -errno. */
 	int (*transform)(void *ud, struct hib_pipeline_slot *s);
-	/* The writer thread, strictly in seq order.  0 or -errno. */
+	/*
+	 * The worker that transformed the slot, once the call for the chunk before has begun
+	 * (and every chunk before was transformed): calls begin in seq order and overlap, so
+	 * place() must not block on a later chunk's.  May be NULL.  0 or -errno.
+	 */
+	int (*place)(void *ud, struct hib_pipeline_slot *s);
+	/* The writer thread, strictly in seq order, after place().  May be NULL.  0 or -errno. */
 	int (*consume)(void *ud, struct hib_pipeline_slot *s);
 	/* The writer thread after each consume (may be NULL): totals so far. */
 	void (*progress)(void *ud, uint64_t bytes_in, uint64_t bytes_out);

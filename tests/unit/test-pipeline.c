@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,6 +38,13 @@ struct job_state {
 	bool order_ok;
 	int writer_nice;	/* what consume() found (INT_MIN: not looked) */
 	int worker_nice;	/* what transform() found */
+	/* place(): the calls begun, and how many ran at once at most */
+	pthread_mutex_t place_lock;
+	pthread_cond_t place_cond;
+	uint64_t placed;
+	uint64_t fail_place_at;
+	unsigned int placing, placing_max;
+	bool place_order_ok;
 };
 
 static uint32_t rnd(uint32_t *x)
@@ -76,8 +84,13 @@ static int transform(void *ud, struct hib_pipeline_slot *s)
 	struct timespec ts = { 0, (long)((s->seq * 7919) % 5) * 100000 };
 	size_t i;
 
-	if (s->seq == j->fail_transform_at)
+	if (s->seq == j->fail_transform_at) {
+		/* Late, so that the chunks after it are ready first. */
+		struct timespec late = { 0, 5000000 };
+
+		nanosleep(&late, NULL);
 		return -EBADMSG;
+	}
 	if (s->seq == 0)
 		j->worker_nice = getpriority(PRIO_PROCESS, 0);	/* this thread */
 	nanosleep(&ts, NULL);
@@ -108,6 +121,34 @@ static int consume(void *ud, struct hib_pipeline_slot *s)
 	return 0;
 }
 
+/*
+ * Any worker.  Like pwrite(2) into /dev/snapshot, the call for chunk n waits until the call for
+ * n - 1 has come in (given up after a second: the pipeline would hang the kernel), then takes
+ * 1 ms, so that the calls of several workers overlap.
+ */
+static int place(void *ud, struct hib_pipeline_slot *s)
+{
+	struct job_state *j = ud;
+	struct timespec ts = { 0, 1000000 }, limit;
+
+	clock_gettime(CLOCK_REALTIME, &limit);
+	limit.tv_sec += 1;
+	pthread_mutex_lock(&j->place_lock);
+	while (j->placed != s->seq && j->place_order_ok)
+		if (pthread_cond_timedwait(&j->place_cond, &j->place_lock, &limit) == ETIMEDOUT)
+			j->place_order_ok = false;
+	j->placed++;
+	pthread_cond_broadcast(&j->place_cond);
+	if (++j->placing > j->placing_max)
+		j->placing_max = j->placing;
+	pthread_mutex_unlock(&j->place_lock);
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&j->place_lock);
+	j->placing--;
+	pthread_mutex_unlock(&j->place_lock);
+	return s->seq == j->fail_place_at ? -EIO : 0;
+}
+
 static void progress(void *ud, uint64_t in, uint64_t out)
 {
 	struct job_state *j = ud;
@@ -123,7 +164,11 @@ static void init_job(struct job_state *j, uint64_t n, uint32_t seed)
 	j->n = n;
 	j->rnd = seed;
 	j->fail_produce_at = j->fail_transform_at = j->fail_consume_at = UINT64_MAX;
+	j->fail_place_at = UINT64_MAX;
 	j->order_ok = true;
+	j->place_order_ok = true;
+	pthread_mutex_init(&j->place_lock, NULL);
+	pthread_cond_init(&j->place_cond, NULL);
 	j->writer_nice = j->worker_nice = INT_MIN;
 }
 
@@ -253,6 +298,47 @@ static void test_errors(void **state)
 	assert_int_equal(hib_pipeline_new(1000, CHUNK, &p), -EINVAL);
 }
 
+/* place(): begun in order (never one that would wait for a chunk that never comes), run side by
+ * side, not for a chunk after a failed one, and its error fails the job. */
+static void test_place(void **state)
+{
+	unsigned int threads;
+
+	(void)state;
+	for (threads = 1; threads <= 4; threads += 3) {
+		struct hib_pipeline *p;
+		struct job_state j;
+		struct hib_pipeline_job job = custom_job(&j);
+
+		job.place = place;
+		assert_int_equal(hib_pipeline_new(threads, CHUNK, &p), 0);
+		init_job(&j, 120, threads);
+		assert_int_equal(hib_pipeline_run(p, &job, NULL, NULL), 0);
+		assert_true(j.place_order_ok);
+		assert_int_equal(j.placed, 120);
+		assert_true(j.order_ok);	/* consume() still in order, after place() */
+		assert_int_equal(j.consumed, 120);
+		if (threads > 1)
+			assert_true(j.placing_max > 1);
+		else
+			assert_int_equal(j.placing_max, 1);
+
+		init_job(&j, 300, threads);
+		j.fail_transform_at = 30;
+		assert_int_equal(hib_pipeline_run(p, &job, NULL, NULL), -EBADMSG);
+		assert_true(j.place_order_ok);
+		assert_true(j.placed <= 30);	/* nothing after the bad chunk is placed */
+
+		init_job(&j, 300, threads);
+		j.fail_place_at = 40;
+		assert_int_equal(hib_pipeline_run(p, &job, NULL, NULL), -EIO);
+		assert_true(j.place_order_ok);
+		assert_true(j.placed >= 41 && j.placed <= 41 + threads);
+		assert_true(j.consumed <= 40);
+		hib_pipeline_free(p);
+	}
+}
+
 static int tmpfile_with(const uint8_t *data, size_t len)
 {
 	char path[] = "/tmp/hibtest-pipe-XXXXXX";
@@ -351,10 +437,13 @@ static void test_fd_round_trip(void **state)
 	free(back);
 }
 
-/* A bad chunk found by a worker (decompression) is reported with its offset. */
-static void test_decompress_error_names_chunk(void **state)
+/*
+ * A bad chunk found by a worker (decompression) is reported with its offset: an lz4 chunk, or
+ * (@random) a stored one, which is neither decompressed nor copied.
+ */
+static void decompress_error_case(bool random)
 {
-	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE), x = 99;
 	size_t pages = 40, len = pages * page, i, off = HIB_IMAGE_DATA_OFFSET;
 	uint8_t *data = malloc(len), *img;
 	struct hib_image_reader *r = NULL;
@@ -367,7 +456,7 @@ static void test_decompress_error_names_chunk(void **state)
 	int in, out;
 
 	for (i = 0; i < len; i++)
-		data[i] = (uint8_t)(i % 13);
+		data[i] = random ? (uint8_t)rnd(&x) : (uint8_t)(i % 13);
 	identity(&id, page);
 	assert_int_equal(hib_pipeline_new(3, id.chunk_size, &p), 0);
 	assert_int_equal(hib_sink_open_memory(len * 2, &s), 0);
@@ -399,6 +488,7 @@ static void test_decompress_error_names_chunk(void **state)
 		c.seq = v64;
 		memcpy(&v32, img + off + 4, 4);
 		c.flags = v32;
+		assert_int_equal(!!(c.flags & HIB_CHUNK_STORED), random);
 		memcpy(&v32, img + off + 16, 4);
 		c.raw_len = v32;
 		memcpy(&v32, img + off + 20, 4);
@@ -422,12 +512,20 @@ static void test_decompress_error_names_chunk(void **state)
 	free(data);
 }
 
+static void test_decompress_error_names_chunk(void **state)
+{
+	(void)state;
+	decompress_error_case(false);
+	decompress_error_case(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ordering),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_writer_nice),
+		cmocka_unit_test(test_place),
 		cmocka_unit_test(test_fd_round_trip),
 		cmocka_unit_test(test_decompress_error_names_chunk),
 	};

@@ -51,7 +51,8 @@ fi
 # The VM arranges what these need: a skip would hide a missing kernel fix.
 for t in oom_spares_streamed overhead_larger_than_usable read_fault_keeps_stream \
 	freezer_exit_thaws pid_namespace_scope snapshot_needs_swap_off \
-	image_holds_streamed_memory no_leaked_pins default_watermarks_while_open; do
+	image_holds_streamed_memory no_leaked_pins default_watermarks_while_open \
+	dev_snapshot_write_takes_pages dev_snapshot_pwrite_in_order; do
 	if grep -q "^ok [0-9]* [a-z_.]*$t\$" /tmp/ks.all 2>/dev/null; then
 		hib_ok "kselftest-ran-$t" "passed, not skipped"
 	else
