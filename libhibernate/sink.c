@@ -189,9 +189,30 @@ static void direct_free(struct hib_sink *s)
 	s->direct = NULL;
 }
 
+/*
+ * The aligned buffer of an O_DIRECT writer or reader on @s: @bytes (0: @dflt), a multiple of the
+ * device's block size and at least @min_blocks of them, with @extra_blocks more behind it.
+ */
+static int direct_buffer(struct hib_sink *s, size_t bytes, size_t dflt, size_t min_blocks,
+			 size_t extra_blocks, uint8_t **ret_buf, size_t *ret_cap, size_t *ret_bs)
+{
+	size_t cap = bytes ? bytes : dflt, bs = direct_block_size(s);
+	void *buf;
+
+	if (cap % bs || cap < min_blocks * bs)
+		return -EINVAL;
+	if (posix_memalign(&buf, bs > 4096 ? bs : 4096, cap + extra_blocks * bs) != 0)
+		return -ENOMEM;
+	*ret_buf = buf;
+	*ret_cap = cap;
+	*ret_bs = bs;
+	return 0;
+}
+
 int hib_sink_direct(struct hib_sink *s, size_t bytes)
 {
 	struct direct_buf *d;
+	int r;
 
 	if (!s || s->fd < 0 || (s->kind != HIB_SINK_BLOCK && s->kind != HIB_SINK_FILE) ||
 	    !s->writable || s->direct || bytes % 4096)
@@ -199,15 +220,11 @@ int hib_sink_direct(struct hib_sink *s, size_t bytes)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->cap = bytes ? bytes : HIB_SINK_DIRECT_BYTES;
-	d->bs = direct_block_size(s);
-	if (d->cap % d->bs) {
+	/* A block of slack behind the buffer for the gathering (direct_write()). */
+	r = direct_buffer(s, bytes, HIB_SINK_DIRECT_BYTES, 1, 1, &d->buf, &d->cap, &d->bs);
+	if (r < 0) {
 		free(d);
-		return -EINVAL;
-	}
-	if (posix_memalign((void **)&d->buf, d->bs > 4096 ? d->bs : 4096, d->cap + d->bs) != 0) {
-		free(d);
-		return -ENOMEM;
+		return r;
 	}
 	d->dfd = open_direct(s, O_RDWR);
 	if (d->dfd < 0)
@@ -277,6 +294,7 @@ static int read_window_get(struct hib_sink *s, void *buf, size_t len, uint64_t o
 int hib_sink_read_direct(struct hib_sink *s, size_t bytes)
 {
 	struct read_window *w;
+	int r;
 
 	if (!s || s->fd < 0 || (s->kind != HIB_SINK_BLOCK && s->kind != HIB_SINK_FILE) ||
 	    s->rwin || bytes % 4096)
@@ -284,20 +302,15 @@ int hib_sink_read_direct(struct hib_sink *s, size_t bytes)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->cap = bytes ? bytes : HIB_SINK_READ_DIRECT_BYTES;
-	w->bs = direct_block_size(s);
-	if (w->cap % w->bs || w->cap < 2 * w->bs) {
+	/* Two blocks at least: a read may straddle a block boundary. */
+	r = direct_buffer(s, bytes, HIB_SINK_READ_DIRECT_BYTES, 2, 0, &w->buf, &w->cap, &w->bs);
+	if (r < 0) {
 		free(w);
-		return -EINVAL;
-	}
-	if (posix_memalign((void **)&w->buf, w->bs > 4096 ? w->bs : 4096, w->cap) != 0) {
-		free(w);
-		return -ENOMEM;
+		return r;
 	}
 	w->dfd = open_direct(s, O_RDONLY);
 	if (w->dfd < 0) {
-		int r = negative_errno();
-
+		r = negative_errno();
 		free(w->buf);
 		free(w);
 		return r;
