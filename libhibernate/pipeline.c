@@ -141,35 +141,29 @@ static bool set_err(struct hib_pipeline *p, int err, uint64_t seq)
 }
 
 /*
- * The worker of @s, its transform done: wait until the place() of every chunk before has
- * begun, then begin its own.  Returns place()'s result, or 0 without calling it once the job
- * has failed (the error is reported where it arose).
+ * Under lock, the worker of @s, its transform done: wait until the place() of every chunk before
+ * has begun, then run its own without the lock.  Returns place()'s result, or 0 without calling
+ * it once the job has failed (the error is reported where it arose).
  */
 static int place(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		 struct hib_pipeline_slot *s)
 {
 	uint64_t t0;
-	bool go;
 	int r;
 
-	pthread_mutex_lock(&p->lock);
 	while (!p->err && p->next_place != s->seq)
 		pthread_cond_wait(&p->place_cond, &p->lock);
-	go = !p->err;
-	if (go) {
-		p->next_place++;
-		pthread_cond_broadcast(&p->place_cond);
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (!go)
+	if (p->err)
 		return 0;
+	p->next_place++;
+	pthread_cond_broadcast(&p->place_cond);
+	pthread_mutex_unlock(&p->lock);
 
 	t0 = hib_cpu_ns();
 	r = job->place(job->ud, s);
 	t0 = hib_cpu_ns() - t0;
 	pthread_mutex_lock(&p->lock);
 	p->st.place_ns += t0;
-	pthread_mutex_unlock(&p->lock);
 	return r;
 }
 
@@ -258,17 +252,11 @@ static void *worker_main(void *arg)
 			p->fail_chunk = s->chunk;
 			p->fail_valid = true;
 		}
-		pthread_mutex_unlock(&p->lock);
-
 		if (r >= 0 && job->place) {
 			r = place(p, job, s);
-			pthread_mutex_lock(&p->lock);
 			if (r < 0 && set_err(p, r, s->seq))
 				p->fail_valid = false;
-			pthread_mutex_unlock(&p->lock);
 		}
-
-		pthread_mutex_lock(&p->lock);
 		s->err = r;
 		p->state[i] = SLOT_DONE;
 		p->busy--;
