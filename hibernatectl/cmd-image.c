@@ -97,8 +97,12 @@ int hibctl_cmd_resume(const struct hibctl_ctx *ctx, const struct hibctl_args *ar
 	ret = hibctl_begin(ctx, args, "loading image", &conf, &sys, &pe);
 	if (ret)
 		return ret;
+	ret = arm_faults(ctx);
+	if (ret)
+		return ret;
 	opts.conf = conf;
 	r = hib_resume(&opts, &pe.ev);
+	hib_fault_disarm();
 	hib_conf_wipe(conf);
 	if (r == -ENODATA)
 		return HIB_EXIT_NOIMAGE;

@@ -147,9 +147,10 @@ int hib_fault_step(struct hib_run *run, enum hib_step step)
 {
 	if (!armed.fail_step || armed.fail_step != step)
 		return 0;
-	return hib_fail(run, step, -armed.fail_err, "fault injected at %s (%s=fail=%s); "
-			"everything was thawed again", hib_step_name(step), HIB_FAULT_ENV,
-			hib_step_name(step));
+	/* The resume's steps (R1-R4) run with nothing frozen; the hibernation's thaw on failure. */
+	return hib_fail(run, step, -armed.fail_err, "fault injected at %s (%s=fail=%s)%s",
+			hib_step_name(step), HIB_FAULT_ENV, hib_step_name(step),
+			step >= HIB_STEP_OPEN ? "" : "; everything was thawed again");
 }
 
 bool hib_fault_build_id(struct hib_run *run, struct hib_image_info *id)

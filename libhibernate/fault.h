@@ -5,7 +5,8 @@
  * armed from one variable, $HIBERNATE_FAULT, a comma-separated list:
  *
  *   fail=STEP[:ERRNO]    the hibernation fails at STEP (a step name of hib_step_name(),
- *                        before the step's own work) with -ERRNO (default EIO)
+ *                        before the step's own work) with -ERRNO (default EIO); of the
+ *                        resume's steps, invalidate (the image loaded, nothing restored)
  *   build-id=HEX         the image header carries this kernel build id (an image "from
  *                        another kernel")
  *   window-write=NAME[:MIB]  after 5b, write NAME and NAME.big (MIB MiB, default 1) into

@@ -1224,6 +1224,9 @@ static int resume_image(struct resumption *rs)
 	rs->p = NULL;
 
 	/* R3, one-shot: never restore the same image twice. */
+	r = hib_fault_step(run, HIB_STEP_INVALIDATE);
+	if (r < 0)
+		return r;
 	r = hib_image_invalidate(rs->sink);
 	if (r < 0)
 		return hib_fail(run, HIB_STEP_INVALIDATE, r, "cannot invalidate the image on %s: "

@@ -7,8 +7,9 @@
 # SIGKILL once the load is under way: its workers are in pwrite(2) of /dev/snapshot, copying
 # pages outside the kernel's lock or waiting for their turn (kernel patch 0037).  The process
 # dies, nothing is restored, /dev/snapshot is released (it opens again), the memory the load
-# took is back and the image is left as it was.  Boot 3 resumes that image: boot 1's workload
-# is back intact.
+# took is back and the image is left as it was.  Before that, boot 2 lets one resume load the
+# whole image and fail right after (the test build's HIBERNATE_FAULT=fail=invalidate): the
+# same checks.  Boot 3 resumes that image: boot 1's workload is back intact.
 . /lib/hibtest.sh
 
 state=/run/hibstate
@@ -21,6 +22,30 @@ meminfo_kib() {
 # image's memory fills them, and they drain over seconds).
 free_kib() {
 	echo $(($(meminfo_kib MemFree) + $(awk '/ count:/ { n += $2 } END { print n * 4 }' /proc/zoneinfo)))
+}
+
+# released NAME FREE_BEFORE: the kernel let go of it all (the device opens again, the image's
+# memory is free) and the image is kept.
+released() {
+	if (exec 3> /dev/snapshot) 2> /tmp/open.err; then
+		hib_ok "$1-released" "/dev/snapshot opens again"
+	else
+		hib_notok "$1-released" "$(cat /tmp/open.err)"
+	fi
+	# Free memory with the per-CPU lists (free_kib): MemFree and MemAvailable alone came out
+	# 20-48 MiB lower after the release here, all of it pages on those lists.
+	free_after=$(free_kib)
+	hib_log "after it: min_free_kbytes $(cat /proc/sys/vm/min_free_kbytes), MemAvailable $(meminfo_kib MemAvailable) kB"
+	if [ $(($2 - free_after)) -lt 16384 ]; then
+		hib_ok "$1-memory" "free (with the per-CPU lists) $2 kB before, $free_after kB after"
+	else
+		hib_notok "$1-memory" "free (with the per-CPU lists) $2 kB before, $free_after kB after"
+	fi
+	if dd if="$HIB_DISK_image" bs=8 count=1 2>/dev/null | grep -q HIBIMAGE; then
+		hib_ok "$1-image-kept" "the image is still on $HIB_DISK_image"
+	else
+		hib_notok "$1-image-kept" "no image header on $HIB_DISK_image"
+	fi
 }
 
 case $HIB_BOOT in
@@ -41,6 +66,20 @@ case $HIB_BOOT in
 	hib_same_workload killed-load $state/before.report $state/after.report
 	;;
 2)
+	# The whole image loaded, then no restore: a failure after the load.
+	free_before=$(free_kib)
+	HIBERNATE_FAULT=fail=invalidate hibernatectl resume --input "$HIB_DISK_image" > /tmp/full.out 2>&1
+	rc=$?
+	cat /tmp/full.out
+	if [ $rc != 0 ] && grep -q "load stages" /tmp/full.out &&
+	   grep -q "fault injected at invalidate" /tmp/full.out &&
+	   ! grep -q "restoring hibernation image" /tmp/full.out; then
+		hib_ok load-failed "the image loaded, then the resume failed (exit $rc)"
+	else
+		hib_notok load-failed "exit $rc: $(tail -n 2 /tmp/full.out | tr '\n' ' ')"
+	fi
+	released load-failed "$free_before"
+
 	before=$(meminfo_kib MemAvailable)
 	free_before=$(free_kib)
 	hib_log "before the resume: min_free_kbytes $(cat /proc/sys/vm/min_free_kbytes)"
@@ -65,26 +104,7 @@ case $HIB_BOOT in
 	else
 		hib_notok load-killed "exit $rc, MemAvailable $before kB before, $during kB, not killed during the load: $(tail -n 2 /tmp/resume.out | tr '\n' ' ')"
 	fi
-	# The kernel let go of it all: the device opens again and the image's memory is free.
-	if (exec 3> /dev/snapshot) 2> /tmp/open.err; then
-		hib_ok load-killed-released "/dev/snapshot opens again"
-	else
-		hib_notok load-killed-released "$(cat /tmp/open.err)"
-	fi
-	# Free memory with the per-CPU lists (free_kib): MemFree and MemAvailable alone came out
-	# 20-48 MiB lower after the release here, all of it pages on those lists.
-	free_after=$(free_kib)
-	hib_log "after it: min_free_kbytes $(cat /proc/sys/vm/min_free_kbytes), MemAvailable $(meminfo_kib MemAvailable) kB"
-	if [ $((free_before - free_after)) -lt 16384 ]; then
-		hib_ok load-killed-memory "free (with the per-CPU lists) $free_before kB before, $free_after kB after"
-	else
-		hib_notok load-killed-memory "free (with the per-CPU lists) $free_before kB before, $free_after kB after"
-	fi
-	if dd if="$HIB_DISK_image" bs=8 count=1 2>/dev/null | grep -q HIBIMAGE; then
-		hib_ok load-killed-image-kept "the image is still on $HIB_DISK_image"
-	else
-		hib_notok load-killed-image-kept "no image header on $HIB_DISK_image"
-	fi
+	released load-killed "$free_before"
 	;;
 3)
 	# On success this never returns: boot 1's system prints the results.
