@@ -27,6 +27,10 @@
 #   BENCH_HIB_PREALLOC=1 (every hibernation-part boot with QEMU -mem-prealloc: the host has
 #   touched all guest memory before the guest runs; on this VM-in-a-VM host a first touch
 #   costs ~9 us a page, in whichever loop touches it first, varying run to run)
+#   BENCH_HIB_PROFILE=1 (the ours rows' boot 2 first loads the image under `perf record -a
+#   -g` without restoring it (a test build's HIBERNATE_FAULT=fail=invalidate), then resumes
+#   as usual: the row's figures are the second load's; the profile goes to
+#   $OUT/NAME.profile.txt; needs the perf command, Debian's linux-perf)
 #   BENCH_HIB_OURS_ONLY="88" (sizes without stock rows)  BENCH_HIB_THP_OFF="" (sizes
 #   booted with transparent_hugepage=never; none since patches 0030-0032, which let the
 #   88% row run with THP as the kernel ships it, as vm-stream-880 does)  BENCH_HIB_LIMITS=1 (0:
@@ -60,6 +64,8 @@ HIB_LIMITS=${BENCH_HIB_LIMITS:-1}
 HIB_LIMIT_MIB=${BENCH_HIB_LIMIT_MIB:-256}
 HIB_PREALLOC=${BENCH_HIB_PREALLOC:-}
 [ "$HIB_PREALLOC" = 0 ] && HIB_PREALLOC=
+HIB_PROFILE=${BENCH_HIB_PROFILE:-}
+[ "$HIB_PROFILE" = 0 ] && HIB_PROFILE=
 
 for f in "$BUILD/hibernatectl/hibernatectl" "$BUILD/bench/freezebench" "$BUILD/bench/memfill"; do
 	[ -x "$f" ] || { echo "run-bench: $f missing: run \`make build\`" >&2; exit 1; }
@@ -156,6 +162,11 @@ hib_scenario=bench/scenarios/hib-bench.sh
 hib_mem=$(sed -n 's/.* mem=\([0-9]*\).*/\1/p' "$hib_scenario" | head -n 1)
 lz4bin=$(command -v lz4 || true)
 [ -n "$lz4bin" ] || { echo "run-bench: the lz4 command is missing: run \`make deps\`" >&2; exit 1; }
+perfbin=
+if [ -n "$HIB_PROFILE" ]; then
+	perfbin=$(command -v perf || true)
+	[ -n "$perfbin" ] || { echo "run-bench: BENCH_HIB_PROFILE needs the perf command (apt-get install linux-perf)" >&2; exit 1; }
+fi
 mkdir -p "$OUT/vm-logs"
 res=$OUT/hib-results.txt
 t_hib=$(date +%s)
@@ -166,6 +177,7 @@ t_hib=$(date +%s)
 	echo "HOSTLINE kernel $rel: $(cat "$(dirname "$rel")/kernel.release" 2>/dev/null), flavor $(cat "$(dirname "$rel")/flavor" 2>/dev/null), input hash $(cat "$(dirname "$rel")/hash" 2>/dev/null), built $(date -u -r "$rel" +%Y-%m-%dT%H:%MZ)"
 	echo "HOSTLINE host: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(qemu-system-x86_64 --version | head -n 1)"
 	[ -z "$HIB_PREALLOC" ] || echo "HOSTLINE every boot with QEMU -mem-prealloc (BENCH_HIB_PREALLOC)"
+	[ -z "$HIB_PROFILE" ] || echo "HOSTLINE the ours rows' boot 2 loaded the image once under perf record, not restored (BENCH_HIB_PROFILE), then resumed: their load figures are the second load's"
 	echo "HOSTLINE kernel config: $(grep -E '^CONFIG_CRYPTO_(LZ4|LZO)=' "$relcfg" 2>/dev/null | tr '\n' ' ' || true)$(grep -q '^CONFIG_CRYPTO_LZ4=' "$relcfg" 2>/dev/null || echo '(no CONFIG_CRYPTO_LZ4: the stock-lz4 rows must fail)')"
 } >> "$res"
 # run_hib NAME REP SCENARIO APPEND KIND [method pct [smp]]
@@ -193,9 +205,10 @@ run_hib() {
 	echo "run-bench: $name ($(date -u +%H:%M:%S)), console: $OUT/vm-logs/$name.log"
 	/usr/bin/python3 tests/vm/vmtest.py --kernel "$rel" \
 		--bin "$BUILD/hibernatectl/hibernatectl" \
-		--bin "$BUILD/bench/memfill" --bin "$lz4bin" \
+		--bin "$BUILD/bench/memfill" --bin "$lz4bin" ${perfbin:+--bin "$perfbin"} \
 		--workdir "$OUT/vm-work" --logdir "$OUT/vm-logs" \
-		--scenario "$scen" --name "$name" --append "$app" ${smp:+--force-smp "$smp"} \
+		--scenario "$scen" --name "$name" --append "$app${HIB_PROFILE:+ bench.profile=1}" \
+		${smp:+--force-smp "$smp"} \
 		${HIB_PREALLOC:+--mem-prealloc} \
 		--stamp 'bench: hibernate start|reboot: Power down|BENCH-HIB-ANSWER' \
 		> "$OUT/$name.out" 2>&1 || r=$?
@@ -219,6 +232,10 @@ run_hib() {
 			"$OUT/vm-logs/$name.log" | tr -d '\r'
 		grep -E '^vmtest .*: (PASS|FAIL)' "$OUT/$name.out" || true
 	} >> "$res"
+	if grep -a -q '^PROFILE ' "$OUT/vm-logs/$name.log"; then
+		sed -n 's/^PROFILE //p' "$OUT/vm-logs/$name.log" | tr -d '\r' > "$OUT/$name.profile.txt"
+		echo "run-bench: $name: profile of the load in $OUT/$name.profile.txt"
+	fi
 	rm -rf "${OUT:?}/vm-work/$name"	# 2 x 1.6 GB disk files
 }
 first=${BENCH_HIB_REP_FIRST:-1}

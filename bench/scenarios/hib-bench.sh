@@ -30,9 +30,10 @@
 # "reboot: Power down".
 . /lib/hibtest.sh
 
-METHOD=ours PCT=25 RAM=1024 SEED=20261122
+METHOD=ours PCT=25 RAM=1024 SEED=20261122 PROFILE=0
 for a in $(cat /proc/cmdline); do
 	case "$a" in
+	bench.profile=*) PROFILE=${a#bench.profile=} ;;
 	bench.method=*) METHOD=${a#bench.method=} ;;
 	bench.pct=*) PCT=${a#bench.pct=} ;;
 	bench.ram=*) RAM=${a#bench.ram=} ;;
@@ -50,6 +51,25 @@ case $METHOD in stock-*) STOCK=1 ;; *) STOCK= ;; esac
 echo 1 > /sys/module/printk/parameters/time
 uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 tsc() { memfill clock | sed 's/tsc=//'; }
+
+# BENCH_HIB_PROFILE (bench.profile=1): load the image under perf record and stop before the
+# restore (a test build's fail=invalidate: the image stays valid), then print where the CPU
+# went, lines "PROFILE ...", which run-bench.sh puts into NAME.profile.txt.
+profile_load() {
+	local d=/tmp/profile
+	mkdir -p $d
+	HIBERNATE_FAULT=fail=invalidate perf record -q -a -g -F 1000 -o $d/perf.data -- \
+		hibernatectl resume --input "$HIB_DISK_hib" > $d/out 2>&1
+	echo "PROFILE # the load of $METHOD $PCT% under perf record -a -g, not restored (exit $?):"
+	grep -E 'load stages|loaded in|fault injected|test build' $d/out | sed 's/^/PROFILE # /'
+	{
+		perf report -i $d/perf.data --stdio --no-children --sort comm,dso,sym -g none \
+			--percent-limit 0.3
+		perf report -i $d/perf.data --stdio --no-children --sort sym -g caller,0.5,callee \
+			--percent-limit 2
+	} 2>&1 | grep -v -e '^$' -e 'tips.txt' | sed 's/^/PROFILE /'
+	rm -rf $d
+}
 
 case $HIB_BOOT in
 1)
@@ -172,6 +192,7 @@ case $HIB_BOOT in
 		echo "$dev" > /sys/power/resume
 		rc=$?
 	else
+		[ "$PROFILE" = 1 ] && profile_load
 		echo "BENCH-HIB-B2 method=$METHOD uptime_ms=$(uptime_ms) tsc=$(tsc)"
 		hibernatectl resume --input "$HIB_DISK_hib"
 		rc=$?
