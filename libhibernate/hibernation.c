@@ -1215,10 +1215,12 @@ static int resume_image(struct resumption *rs)
 	hib_pipeline_stats(rs->p, &st);
 	hib_notice(run, HIB_STEP_LOAD, "load stages: CPU ms over all threads: read %.1f, checksum "
 		   "%.1f, decompress %.1f, write into %s %.1f (%s); wall ms: workers idle %.1f, "
-		   "writer waiting %.1f, all %.1f", st.read_ns / 1e6, st.csum_ns / 1e6,
+		   "reading %.1f, waiting for their turn to write %.1f, writing %.1f; writer "
+		   "waiting %.1f, all %.1f", st.read_ns / 1e6, st.csum_ns / 1e6,
 		   st.compress_ns / 1e6, dev, (st.consume_ns + st.place_ns) / 1e6,
 		   st.place_ns ? "pwrite(2) by the workers" : "write(2) by the writer",
-		   st.produce_wait_ns / 1e6, st.consume_wait_ns / 1e6, st.wall_ns / 1e6);
+		   st.produce_wait_ns / 1e6, st.read_wall_ns / 1e6, st.place_turn_ns / 1e6,
+		   st.place_wall_ns / 1e6, st.consume_wait_ns / 1e6, st.wall_ns / 1e6);
 	/* The workers must be gone before SNAPSHOT_FREEZE: it freezes every other thread. */
 	hib_pipeline_free(rs->p);
 	rs->p = NULL;

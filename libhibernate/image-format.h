@@ -110,6 +110,10 @@ struct hib_chunk {
 	uint64_t comp_csum;		/* XXH3-64 of the payload */
 	uint64_t raw_csum;		/* XXH3-64 of the raw bytes */
 	uint64_t offset;		/* reader: where the record lies (not stored) */
+	/* reader (not stored): the payload checksum is the caller's to check (in the clear,
+	 * hib_image_reader_defer_payload_check()), and the caller found it wrong */
+	bool payload_unchecked;
+	bool payload_bad;
 };
 
 /* The FINAL record, in host form. */

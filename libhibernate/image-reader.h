@@ -56,6 +56,14 @@ const struct hib_final *hib_image_reader_final(const struct hib_image_reader *r)
  */
 int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size,
 			  struct hib_chunk *ret_chunk);
+/*
+ * Leave the payload checksum of chunks in the clear to the caller: hib_image_reader_next() then
+ * returns them with payload_unchecked set, and the caller checks XXH3-64 of the payload against
+ * comp_csum before using it (off the reader's path, which is serial) and reports a mismatch
+ * with payload_bad set through hib_image_reader_fail().  An encrypted chunk is authenticated
+ * by the reader all the same.
+ */
+void hib_image_reader_defer_payload_check(struct hib_image_reader *r, bool defer);
 /* The last error's reason and offset. */
 const char *hib_image_reader_why(const struct hib_image_reader *r, uint64_t *ret_off);
 /* Record the failure of a chunk found by a later stage (decompression) for ..._why(). */

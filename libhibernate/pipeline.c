@@ -91,8 +91,24 @@ static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slo
 		return 0;
 	case HIB_PIPELINE_DECOMPRESS:
 		/*
+		 * In the clear, the payload's checksum is checked here, by the worker, not on the
+		 * reader's serial path (hib_pipeline_decompress_fd()); nothing is done with a
+		 * payload before.
+		 */
+		if (s->chunk.payload_unchecked) {
+			uint64_t t0 = hib_cpu_ns();
+			bool bad = hib_xxh3_64(s->in, s->chunk.comp_len) != s->chunk.comp_csum;
+
+			t->csum_ns += hib_cpu_ns() - t0;
+			if (bad) {
+				s->chunk.payload_bad = true;
+				return -EBADMSG;
+			}
+			s->chunk.payload_unchecked = false;
+		}
+		/*
 		 * A stored chunk's payload is its raw bytes: it goes on as it is, not copied.  In
-		 * the clear, the reader has checked it against comp_csum, which is then the raw
+		 * the clear, its payload checked out against comp_csum, which is then the raw
 		 * checksum too: not hashed again.  (Encrypted, comp_csum is the ciphertext's.)
 		 */
 		if (s->chunk.flags & HIB_CHUNK_STORED) {
@@ -148,22 +164,29 @@ static bool set_err(struct hib_pipeline *p, int err, uint64_t seq)
 static int place(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		 struct hib_pipeline_slot *s)
 {
-	uint64_t t0;
+	uint64_t t0, w0 = 0;
 	int r;
 
+	if (!p->err && p->next_place != s->seq)
+		w0 = hib_wall_ns();
 	while (!p->err && p->next_place != s->seq)
 		pthread_cond_wait(&p->place_cond, &p->lock);
+	if (w0)
+		p->st.place_turn_ns += hib_wall_ns() - w0;
 	if (p->err)
 		return 0;
 	p->next_place++;
 	pthread_cond_broadcast(&p->place_cond);
 	pthread_mutex_unlock(&p->lock);
 
+	w0 = hib_wall_ns();
 	t0 = hib_cpu_ns();
 	r = job->place(job->ud, s);
 	t0 = hib_cpu_ns() - t0;
+	w0 = hib_wall_ns() - w0;
 	pthread_mutex_lock(&p->lock);
 	p->st.place_ns += t0;
+	p->st.place_wall_ns += w0;
 	return r;
 }
 
@@ -212,12 +235,15 @@ static void *worker_main(void *arg)
 		s->payload = NULL;
 		s->err = 0;
 		memset(&s->chunk, 0, sizeof(s->chunk));
+		w0 = hib_wall_ns();
 		t0 = hib_cpu_ns();
 		r = job->produce(job->ud, s);
 		t0 = hib_cpu_ns() - t0;
+		w0 = hib_wall_ns() - w0;
 
 		pthread_mutex_lock(&p->lock);
 		p->st.read_ns += t0;
+		p->st.read_wall_ns += w0;
 		p->producing = false;
 		if (r <= 0) {
 			/* The end of the input, or an error reading it. */
@@ -243,8 +269,8 @@ static void *worker_main(void *arg)
 		 */
 		t0 = hib_cpu_ns();
 		r = transform(job, s, &t);
-		if (!t.compress_ns)	/* not the compressor: the whole transform */
-			t.compress_ns = hib_cpu_ns() - t0;
+		if (!t.compress_ns)	/* not the compressor: the whole transform but checksums */
+			t.compress_ns = hib_cpu_ns() - t0 - t.csum_ns;
 		pthread_mutex_lock(&p->lock);
 		p->st.compress_ns += t.compress_ns;
 		p->st.csum_ns += t.csum_ns;
@@ -697,6 +723,8 @@ int hib_pipeline_decompress_fd(struct hib_pipeline *p, struct hib_image_reader *
 	if (info->chunk_size > p->chunk_size)
 		return -ENOBUFS;
 	c.chunk_size = info->chunk_size;
+	/* The reads are serial among the workers: each checks its own chunk's payload. */
+	hib_image_reader_defer_payload_check(r, true);
 	/*
 	 * Where @fd takes writes at a position (/dev/snapshot with patch 0037, a file), every
 	 * worker writes its own chunk: the kernel takes the pages in order and the copies run

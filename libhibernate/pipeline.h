@@ -55,6 +55,9 @@ struct hib_pipeline_stats {
 	uint64_t sink_wall_ns;		/* writer: the same, wall time (includes I/O waits) */
 	uint64_t consume_ns;		/* writer: all of consume(), encryption and sink too */
 	uint64_t place_ns;		/* workers: place(), e.g. pwrite(2) into /dev/snapshot */
+	uint64_t place_wall_ns;		/* workers: the same, wall time (includes its waits) */
+	uint64_t place_turn_ns;		/* workers waiting for the place() before theirs to begin */
+	uint64_t read_wall_ns;		/* workers: produce(), wall time (includes I/O waits) */
 	uint64_t produce_wait_ns;	/* workers idle: slots full (downstream slower), or
 					 * another worker reading (the reads are serial) */
 	uint64_t consume_wait_ns;	/* writer waiting for the next chunk (upstream slower) */

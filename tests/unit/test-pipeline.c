@@ -439,9 +439,11 @@ static void test_fd_round_trip(void **state)
 
 /*
  * A bad chunk found by a worker (decompression) is reported with its offset: an lz4 chunk, or
- * (@random) a stored one, which is neither decompressed nor copied.
+ * (@random) a stored one, which is neither decompressed nor copied.  Its raw checksum is
+ * wrong, or (@payload) a byte of its payload: the workers check the payloads in the clear, not
+ * the reader, and report the mismatch as the reader did.
  */
-static void decompress_error_case(bool random)
+static void decompress_error_case(bool random, bool payload)
 {
 	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE), x = 99;
 	size_t pages = 40, len = pages * page, i, off = HIB_IMAGE_DATA_OFFSET;
@@ -478,7 +480,14 @@ static void decompress_error_case(bool random)
 	}
 	memcpy(&raw_csum_lo, img + off + 32, 4);
 	raw_csum_lo ^= 1;
-	memcpy(img + off + 32, &raw_csum_lo, 4);
+	if (payload) {
+		uint32_t n;
+
+		memcpy(&n, img + off + 20, 4);
+		img[off + HIB_RECORD_SIZE + n / 2] ^= 0x10;
+	} else {
+		memcpy(img + off + 32, &raw_csum_lo, 4);
+	}
 	{
 		struct hib_chunk c;
 		uint32_t v32;
@@ -502,6 +511,9 @@ static void decompress_error_case(bool random)
 	out = tmpfile_with(NULL, 0);
 	assert_int_equal(hib_pipeline_decompress_fd(p, r, out, NULL, NULL), -EBADMSG);
 	assert_non_null(strstr(hib_image_reader_why(r, &why_off), "chunk 4"));
+	if (payload)
+		assert_non_null(strstr(hib_image_reader_why(r, NULL),
+				       "chunk 4: payload checksum mismatch"));
 	assert_int_equal(why_off, off);
 	/* Chunks after the bad one never reach the output. */
 	assert_true(lseek(out, 0, SEEK_END) <= (off_t)(4 * id.chunk_size));
@@ -515,8 +527,10 @@ static void decompress_error_case(bool random)
 static void test_decompress_error_names_chunk(void **state)
 {
 	(void)state;
-	decompress_error_case(false);
-	decompress_error_case(true);
+	decompress_error_case(false, false);
+	decompress_error_case(true, false);
+	decompress_error_case(false, true);
+	decompress_error_case(true, true);
 }
 
 int main(void)
