@@ -138,6 +138,14 @@ hib_same_digest() {
 	fi
 }
 
+# hib_workload_start DIR MIB SEED: start hibstate's workload in DIR (ok / not ok
+# workload-start) and record DIR/before.report; non-zero if it did not start.
+hib_workload_start() {
+	mkdir -p "$1"
+	hib_check workload-start hibstate start --dir "$1" --mib "$2" --seed "$3" || return 1
+	hibstate check --dir "$1" > "$1/before.report"
+}
+
 # hib_same_workload PREFIX BEFORE AFTER: PREFIX-same-pid and PREFIX-memory-digest (the
 # expected one) from two `hibstate check` reports.
 hib_same_workload() {

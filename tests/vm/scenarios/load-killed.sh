@@ -50,9 +50,7 @@ released() {
 
 case $HIB_BOOT in
 1)
-	mkdir -p $state
-	hib_check workload-start hibstate start --dir $state --mib 384 --seed 4321 || exit 0
-	hibstate check --dir $state > $state/before.report
+	hib_workload_start $state 384 4321 || exit 0
 	hib_expect_poweroff
 	hibernatectl hibernate --output "$HIB_DISK_image"
 	rc=$?

@@ -20,9 +20,7 @@ printf '[hibernate]\nstate = %s\n[image]\nkey-file = %s\n' "$HIB_DISK_state" "$k
 
 case $HIB_BOOT in
 1)
-	mkdir -p $state
-	hib_check workload-start hibstate start --dir $state --mib 32 --seed 99 || exit 0
-	hibstate check --dir $state > $state/before.report
+	hib_workload_start $state 32 99 || exit 0
 	hib_expect_poweroff
 	hibernatectl hibernate --output "$HIB_DISK_image"
 	rc=$?
