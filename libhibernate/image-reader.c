@@ -36,6 +36,9 @@ struct hib_image_reader {
 	/* encryption */
 	bool encrypted;
 	bool defer_payload;		/* hib_image_reader_defer_payload_check() */
+	bool ahead_valid;		/* ahead holds the record at ahead_off */
+	uint64_t ahead_off;
+	uint8_t ahead[HIB_RECORD_SIZE];	/* read with the payload before it (..._next_in()) */
 	uint32_t extra;			/* bytes a chunk's payload takes beyond comp_len */
 	uint8_t *cbuf;			/* ciphertext, then plaintext, of one chunk */
 	size_t cbuf_half;
@@ -60,8 +63,12 @@ static int reader_fail(struct hib_image_reader *r, int err, uint64_t off, const 
 	return err;
 }
 
-static int sink_read_at(struct hib_image_reader *r, void *buf, size_t len, uint64_t off,
-			const char *what)
+/*
+ * @len bytes at @off into @buf, or (@ret_data set) into @buf of @cap bytes where the sink
+ * can put them without a copy (hib_sink_read_in()), *ret_data pointing at them.
+ */
+static int sink_read_in(struct hib_image_reader *r, void *buf, size_t cap, size_t len,
+			uint64_t off, const char *what, uint8_t **ret_data)
 {
 	int e;
 
@@ -69,7 +76,10 @@ static int sink_read_at(struct hib_image_reader *r, void *buf, size_t len, uint6
 		return reader_fail(r, -EBADMSG, off, "%s at offset %" PRIu64 " runs past the end "
 				   "of %s (%" PRIu64 " bytes): image truncated", what, off,
 				   r->sink->name, r->sink_size);
-	e = hib_sink_read(r->sink, buf, len, off);
+	if (ret_data)
+		e = hib_sink_read_in(r->sink, buf, cap, len, off, ret_data);
+	else
+		e = hib_sink_read(r->sink, buf, len, off);
 	if (e == -ENODATA)
 		return reader_fail(r, -EBADMSG, off, "%s at offset %" PRIu64 ": image truncated",
 				   what, off);
@@ -77,6 +87,12 @@ static int sink_read_at(struct hib_image_reader *r, void *buf, size_t len, uint6
 		return reader_fail(r, e, off, "cannot read %s at offset %" PRIu64 ": %s", what,
 				   off, strerror(-e));
 	return 0;
+}
+
+static int sink_read_at(struct hib_image_reader *r, void *buf, size_t len, uint64_t off,
+			const char *what)
+{
+	return sink_read_in(r, buf, len, len, off, what, NULL);
 }
 
 /* A header string: terminated within @size, printable (it reaches logs and terminals). */
@@ -501,10 +517,15 @@ void hib_image_reader_defer_payload_check(struct hib_image_reader *r, bool defer
 		r->defer_payload = defer;
 }
 
-int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size,
-			  struct hib_chunk *ret_chunk)
+/*
+ * hib_image_reader_next(), or (@ret_payload set) hib_image_reader_next_in(): the payload of
+ * a chunk in the clear is read with the record behind it where the sink puts it, the record
+ * kept for the next call.
+ */
+static int reader_next(struct hib_image_reader *r, uint8_t *buf, size_t buf_size,
+		       struct hib_chunk *ret_chunk, uint8_t **ret_payload)
 {
-	uint8_t rec[HIB_RECORD_SIZE];
+	uint8_t rec[HIB_RECORD_SIZE], *payload = buf;
 	struct hib_chunk c = {};
 	uint64_t off, want;
 	int e;
@@ -520,9 +541,14 @@ int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size
 	if (off > r->final_off || (off < r->final_off && r->final_off - off <= HIB_RECORD_SIZE))
 		return reader_fail(r, -EBADMSG, off, "record at offset %" PRIu64 " runs past the "
 				   "FINAL record", off);
-	e = sink_read_at(r, rec, sizeof(rec), off, "chunk record");
-	if (e < 0)
-		return e;
+	if (r->ahead_valid && r->ahead_off == off) {
+		memcpy(rec, r->ahead, sizeof(rec));
+	} else {
+		e = sink_read_at(r, rec, sizeof(rec), off, "chunk record");
+		if (e < 0)
+			return e;
+	}
+	r->ahead_valid = false;
 	if (get32(rec + R_MAGIC) == HIB_FINAL_MAGIC || off == r->final_off)
 		return reader_final(r, rec, off);
 	if (get32(rec + R_MAGIC) != HIB_CHUNK_MAGIC)
@@ -557,19 +583,34 @@ int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size
 	    ((c.flags & HIB_CHUNK_STORED) && c.comp_len != c.raw_len))
 		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 ": bad compressed length %u "
 				   "at offset %" PRIu64, c.seq, c.comp_len, off);
-	if (r->encrypted)
-		return reader_next_encrypted(r, rec, &c, buf, buf_size, ret_chunk);
+	if (r->encrypted) {
+		e = reader_next_encrypted(r, rec, &c, buf, buf_size, ret_chunk);
+		if (e > 0 && ret_payload)
+			*ret_payload = buf;
+		return e;
+	}
 	if (r->final_off - off - HIB_RECORD_SIZE < c.comp_len)
 		return reader_fail(r, -EBADMSG, off, "chunk %" PRIu64 " at offset %" PRIu64
 				   " (%u bytes) overlaps the FINAL record", c.seq, off, c.comp_len);
-	if (c.comp_len > buf_size)
+	if (c.comp_len > buf_size || (ret_payload && buf_size - c.comp_len < HIB_RECORD_SIZE))
 		return reader_fail(r, -ENOBUFS, off, "chunk %" PRIu64 ": %u bytes do not fit the "
 				   "buffer", c.seq, c.comp_len);
-	e = sink_read_at(r, buf, c.comp_len, off + HIB_RECORD_SIZE, "chunk payload");
-	if (e < 0)
-		return e;
+	if (ret_payload) {
+		/* The next record (the FINAL one at the latest) lies right behind: one read. */
+		e = sink_read_in(r, buf, buf_size, (size_t)c.comp_len + HIB_RECORD_SIZE,
+				 off + HIB_RECORD_SIZE, "chunk payload", &payload);
+		if (e < 0)
+			return e;
+		memcpy(r->ahead, payload + c.comp_len, HIB_RECORD_SIZE);
+		r->ahead_off = off + HIB_RECORD_SIZE + c.comp_len;
+		r->ahead_valid = true;
+	} else {
+		e = sink_read_at(r, buf, c.comp_len, off + HIB_RECORD_SIZE, "chunk payload");
+		if (e < 0)
+			return e;
+	}
 	c.payload_unchecked = r->defer_payload;
-	if (!c.payload_unchecked && csum(buf, c.comp_len) != c.comp_csum)
+	if (!c.payload_unchecked && csum(payload, c.comp_len) != c.comp_csum)
 		return payload_mismatch(r, &c);
 
 	XXH3_64bits_update(&r->running, rec, sizeof(rec));
@@ -579,7 +620,23 @@ int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size
 	r->seen.raw_bytes += c.raw_len;
 	r->seen.comp_bytes += c.comp_len;
 	*ret_chunk = c;
+	if (ret_payload)
+		*ret_payload = payload;
 	return 1;
+}
+
+int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size,
+			  struct hib_chunk *ret_chunk)
+{
+	return reader_next(r, buf, buf_size, ret_chunk, NULL);
+}
+
+int hib_image_reader_next_in(struct hib_image_reader *r, uint8_t *buf, size_t buf_size,
+			     struct hib_chunk *ret_chunk, uint8_t **ret_payload)
+{
+	if (!ret_payload)
+		return -EINVAL;
+	return reader_next(r, buf, buf_size, ret_chunk, ret_payload);
 }
 
 const char *hib_image_reader_why(const struct hib_image_reader *r, uint64_t *ret_off)

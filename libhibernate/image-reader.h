@@ -57,6 +57,14 @@ const struct hib_final *hib_image_reader_final(const struct hib_image_reader *r)
 int hib_image_reader_next(struct hib_image_reader *r, void *buf, size_t buf_size,
 			  struct hib_chunk *ret_chunk);
 /*
+ * The same, the payload read where the sink puts it without a copy: an O_DIRECT read window's
+ * descriptor reads the aligned blocks around it into @buf (aligned to 4096; @buf_size: the
+ * largest payload, HIB_RECORD_SIZE and HIB_SINK_READ_IN_SLACK), and *ret_payload points at it
+ * in @buf.  The record behind the payload comes with it and is kept for the next call.
+ */
+int hib_image_reader_next_in(struct hib_image_reader *r, uint8_t *buf, size_t buf_size,
+			     struct hib_chunk *ret_chunk, uint8_t **ret_payload);
+/*
  * Leave the payload checksum of chunks in the clear to the caller: hib_image_reader_next() then
  * returns them with payload_unchecked set, and the caller checks XXH3-64 of the payload against
  * comp_csum before using it (off the reader's path, which is serial) and reports a mismatch

@@ -231,6 +231,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		s->seq = seq;
+		s->in = s->in_buf;
 		s->in_len = s->out_len = 0;
 		s->payload = NULL;
 		s->err = 0;
@@ -412,9 +413,11 @@ int hib_pipeline_new(unsigned int threads, size_t chunk_size, struct hib_pipelin
 
 		/* Either direction: raw in and payload out, or payload in and raw out. */
 		s->in_cap = s->out_cap = hib_chunk_bound(chunk_size);
-		s->in = malloc(s->in_cap);
+		if (posix_memalign((void **)&s->in_buf, 4096, s->in_cap + HIB_PIPELINE_IN_SLACK))
+			s->in_buf = NULL;
+		s->in = s->in_buf;
 		s->out = malloc(s->out_cap);
-		if (!s->in || !s->out) {
+		if (!s->in_buf || !s->out) {
 			hib_pipeline_free(p);
 			return -ENOMEM;
 		}
@@ -528,7 +531,7 @@ void hib_pipeline_free(struct hib_pipeline *p)
 		pthread_join(p->writer, NULL);
 	if (p->slots)
 		for (i = 0; i < p->nslots; i++) {
-			free(p->slots[i].in);
+			free(p->slots[i].in_buf);
 			free(p->slots[i].out);
 		}
 	free(p->slots);
@@ -648,9 +651,16 @@ static int decompress_produce(void *ud, struct hib_pipeline_slot *s)
 	struct decompress_ctx *c = ud;
 	int r;
 
-	r = hib_image_reader_next(c->r, s->in, s->in_cap, &s->chunk);
-	if (r > 0)
+	uint8_t *payload;
+
+	/* From an O_DIRECT window's descriptor straight into the slot: no copy (a tenth of the
+	 * load's CPU time, all of it on the reads, which are serial). */
+	r = hib_image_reader_next_in(c->r, s->in_buf, s->in_cap + HIB_PIPELINE_IN_SLACK,
+				     &s->chunk, &payload);
+	if (r > 0) {
+		s->in = payload;
 		s->in_len = s->chunk.comp_len;
+	}
 	return r;
 }
 
@@ -763,6 +773,6 @@ size_t hib_pipeline_buffer_bytes(const struct hib_pipeline *p)
 	if (!p)
 		return 0;
 	for (i = 0; i < p->nslots; i++)
-		n += p->slots[i].in_cap + p->slots[i].out_cap;
+		n += p->slots[i].in_cap + HIB_PIPELINE_IN_SLACK + p->slots[i].out_cap;
 	return n;
 }

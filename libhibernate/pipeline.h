@@ -22,11 +22,12 @@ extern "C" {
 
 struct hib_pipeline;
 
-/* A unit of work.  @in and @out are allocated up front by hib_pipeline_new(). */
+/* A unit of work.  @in_buf and @out are allocated up front by hib_pipeline_new(). */
 struct hib_pipeline_slot {
 	uint64_t seq;
-	uint8_t *in;
+	uint8_t *in;		/* @in_buf, unless produce() points it into @in_buf */
 	size_t in_cap;
+	uint8_t *in_buf;	/* aligned to 4096, @in_cap + HIB_PIPELINE_IN_SLACK bytes */
 	size_t in_len;
 	uint8_t *out;
 	size_t out_cap;
@@ -69,6 +70,9 @@ enum hib_pipeline_mode {
 	HIB_PIPELINE_DECOMPRESS = 2,	/* in: verified payload -> payload: raw bytes */
 	HIB_PIPELINE_CUSTOM = 3,	/* transform callback */
 };
+
+/* Room behind @in_cap in a slot's @in_buf: a payload read in place with its next record. */
+#define HIB_PIPELINE_IN_SLACK	(HIB_RECORD_SIZE + HIB_SINK_READ_IN_SLACK)
 
 /* The nice value of the writer into /dev/snapshot while an image loads. */
 #define HIB_PIPELINE_WRITER_NICE	(-10)

@@ -319,6 +319,46 @@ int hib_sink_read_direct(struct hib_sink *s, size_t bytes)
 	return 0;
 }
 
+int hib_sink_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, uint64_t off,
+		     uint8_t **ret_data)
+{
+	struct read_window *w;
+	uint64_t start, end;
+	ssize_t n;
+	int r;
+
+	if (!s || !buf || !ret_data || len > cap)
+		return -EINVAL;
+	w = s->rwin;
+	if (w && (uintptr_t)buf % 4096 == 0 && off <= UINT64_MAX - len - w->bs) {
+		start = off - off % w->bs;
+		end = off + len + (w->bs - (off + len) % w->bs) % w->bs;
+		if (end - start <= cap) {
+			if (s->direct) {
+				r = direct_flush(s, s->direct);
+				if (r < 0)
+					return r;
+			}
+			n = hib_pread_full(w->dfd, buf, (size_t)(end - start), (off_t)start);
+			if (n >= 0 && (uint64_t)n < off - start + len)
+				return -ENODATA;
+			if (n >= 0) {
+				*ret_data = buf + (off - start);
+				return 0;
+			}
+			if (n != -EINVAL)
+				return (int)n;
+			/* Alignment this device does not take after all: buffered from now on. */
+			read_window_free(s);
+		}
+	}
+	r = hib_sink_read(s, buf, len, off);
+	if (r < 0)
+		return r;
+	*ret_data = buf;
+	return 0;
+}
+
 static int fd_write(struct hib_sink *s, const void *buf, size_t len, uint64_t off)
 {
 	/* What the window holds may be what this changes. */

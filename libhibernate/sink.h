@@ -116,6 +116,17 @@ int hib_sink_direct(struct hib_sink *s, size_t bytes);
 int hib_sink_read_direct(struct hib_sink *s, size_t bytes);
 
 /*
+ * Read @len bytes at @off into @buf (@cap bytes) without a copy where the read window's
+ * O_DIRECT descriptor can: the aligned blocks around them go into @buf (aligned to 4096, with
+ * room for a block's slack on either side: HIB_SINK_READ_IN_SLACK), and *ret_data points at
+ * the byte of @off in it.  Otherwise (no window, or it does not fit) through hib_sink_read()
+ * into @buf itself.  0, or -errno (-ENODATA past the end).
+ */
+#define HIB_SINK_READ_IN_SLACK	(2 * 4096)
+int hib_sink_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, uint64_t off,
+		     uint8_t **ret_data);
+
+/*
  * A growable in-memory sink of at most @capacity bytes (tests, and staging).  Its size is
  * @capacity while s->writable is set; clear s->writable to read it back (size = data length).
  */

@@ -81,20 +81,36 @@ static struct hib_sink *make_image(void)
 	return test_make_image(&id, NULL, raw, raw_len, PAGES);
 }
 
-/* Read every chunk and decompress it; compare with raw[].  Returns 0 or the first error. */
-static int stream_all(struct hib_image_reader *r, bool compare)
+/*
+ * Read every chunk and decompress it; compare with raw[].  Returns 0 or the first error.
+ * @in_place: hib_image_reader_next_in() into an aligned buffer, and (@compare) at least one
+ * payload must come where the O_DIRECT read put it, not at the buffer's start.
+ */
+static int stream_all_mode(struct hib_image_reader *r, bool compare, bool in_place)
 {
 	const struct hib_image_info *info = hib_image_reader_info(r);
-	uint8_t *buf = malloc(hib_chunk_bound(info->chunk_size));
+	size_t cap = hib_chunk_bound(info->chunk_size), moved = 0;
+	uint8_t *buf = NULL, *payload = NULL;
 	uint8_t *out = malloc(info->chunk_size);
 	struct hib_chunk c;
 	size_t off = 0;
 	int e;
 
-	assert_non_null(buf);
+	if (in_place)
+		cap += HIB_RECORD_SIZE + HIB_SINK_READ_IN_SLACK;
+	assert_int_equal(posix_memalign((void **)&buf, 4096, cap), 0);
 	assert_non_null(out);
-	while ((e = hib_image_reader_next(r, buf, hib_chunk_bound(info->chunk_size), &c)) > 0) {
-		e = hib_chunk_decompress(&c, buf, out, info->chunk_size);
+	for (;;) {
+		if (in_place) {
+			e = hib_image_reader_next_in(r, buf, cap, &c, &payload);
+			moved += e > 0 && payload != buf;
+		} else {
+			e = hib_image_reader_next(r, buf, cap, &c);
+			payload = buf;
+		}
+		if (e <= 0)
+			break;
+		e = hib_chunk_decompress(&c, payload, out, info->chunk_size);
 		if (e < 0) {
 			hib_image_reader_fail(r, &c, e);
 			break;
@@ -107,9 +123,16 @@ static int stream_all(struct hib_image_reader *r, bool compare)
 	}
 	if (e == 0 && compare)
 		assert_int_equal(off, raw_len);
+	if (e == 0 && compare && in_place)
+		assert_true(moved > 0);
 	free(buf);
 	free(out);
 	return e;
+}
+
+static int stream_all(struct hib_image_reader *r, bool compare)
+{
+	return stream_all_mode(r, compare, false);
 }
 
 static int setup(void **state)
@@ -402,10 +425,58 @@ static const struct mutation mutations[] = {
 	{ "valid mark padding", m_commit_padding, AT_OPEN, -ENODATA, "torn" },
 };
 
-static void test_rejections(void **state)
+/*
+ * A sink holding @len bytes of @img: in memory, or (@in_place) a file read through the O_DIRECT
+ * window, NULL where this filesystem has no O_DIRECT.
+ */
+static struct hib_sink *sink_with(const uint8_t *img, size_t len, bool in_place)
+{
+	char path[] = "/var/tmp/hibtest-image-XXXXXX";
+	struct hib_sink *t;
+	int fd, e;
+
+	if (!in_place) {
+		assert_int_equal(hib_sink_open_memory(64 << 20, &t), 0);
+		assert_int_equal(hib_sink_write(t, img, len, 0), 0);
+		t->writable = false;
+		return t;
+	}
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img, len), (ssize_t)len);
+	close(fd);
+	assert_int_equal(hib_sink_open(path, HIB_SINK_READ, &t), 0);
+	unlink(path);
+	e = hib_sink_read_direct(t, 0);
+	if (e == -EINVAL) {
+		hib_sink_close(t);
+		return NULL;
+	}
+	assert_int_equal(e, 0);
+	return t;
+}
+
+static void rejections(bool in_place)
 {
 	size_t i;
 
+	/* The good image first: read in place, it streams whole. */
+	if (in_place) {
+		struct hib_sink *s = make_image(), *t;
+		struct hib_image_reader *r = NULL;
+		uint8_t *img;
+		size_t len;
+
+		img = hib_sink_memory_data(s, &len);
+		t = sink_with(img, len, true);
+		hib_sink_close(s);
+		if (!t)
+			skip();		/* no O_DIRECT on this filesystem */
+		assert_int_equal(hib_image_reader_open(t, &r, NULL, NULL), 0);
+		assert_int_equal(stream_all_mode(r, true, true), 0);
+		hib_image_reader_free(r);
+		hib_sink_close(t);
+	}
 	for (i = 0; i < sizeof(mutations) / sizeof(mutations[0]); i++) {
 		const struct mutation *m = &mutations[i];
 		struct hib_image_reader *r = NULL;
@@ -421,13 +492,11 @@ static void test_rejections(void **state)
 		m->fn(img, &len);
 		/* Rebuild the sink with the first len bytes (truncation). */
 		{
-			struct hib_sink *t;
+			struct hib_sink *t = sink_with(img, len, in_place);
 
-			assert_int_equal(hib_sink_open_memory(64 << 20, &t), 0);
-			assert_int_equal(hib_sink_write(t, img, len, 0), 0);
-			t->writable = false;
 			hib_sink_close(s);
 			s = t;
+			assert_non_null(s);
 		}
 
 		e = hib_image_reader_open(s, &r, why, &off);
@@ -439,7 +508,7 @@ static void test_rejections(void **state)
 		} else {
 			if (e != 0)
 				fail_msg("%s: open failed: %d (%s)", m->name, e, why);
-			e = stream_all(r, false);
+			e = stream_all_mode(r, false, in_place);
 			if (e != m->err)
 				fail_msg("%s: stream gave %d, expected %d", m->name, e, m->err);
 			snprintf(why, sizeof(why), "%s", hib_image_reader_why(r, &off));
@@ -457,6 +526,17 @@ static void test_rejections(void **state)
 		hib_image_reader_free(r);
 		hib_sink_close(s);
 	}
+}
+
+static void test_rejections(void **state)
+{
+	rejections(false);
+}
+
+/* The same through hib_image_reader_next_in(): the record read ahead is checked all the same. */
+static void test_rejections_in_place(void **state)
+{
+	rejections(true);
 }
 
 /* Random garbage and random single-byte flips never crash the reader or pass as valid. */
@@ -744,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_invalidate_is_one_shot),
 		cmocka_unit_test(test_torn_write_leaves_no_image),
 		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_rejections_in_place),
 		cmocka_unit_test(test_random_flips),
 		cmocka_unit_test(test_check_system),
 		cmocka_unit_test(test_resume_fits),

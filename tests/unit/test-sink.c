@@ -223,6 +223,49 @@ static void test_read_direct(void **state)
 	assert_memory_equal(back, shadow + SIZE - 777, 777);
 	assert_int_equal(hib_sink_read(s, back, 778, SIZE - 777), -ENODATA);
 	assert_int_equal(hib_sink_read(s, back, 1, SIZE), -ENODATA);
+
+	/* hib_sink_read_in(): the aligned blocks into the caller's buffer, no copy. */
+	{
+		enum { SLACK = HIB_SINK_READ_IN_SLACK };
+		uint8_t *abuf = NULL, *data = NULL;
+
+		assert_int_equal(posix_memalign((void **)&abuf, 4096, 2 * WIN + SLACK), 0);
+		for (k = 0; k < 500; k++) {
+			size_t len, at;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			len = (size_t)((x >> 8) % (2 * WIN)) + 1;
+			at = (size_t)((x >> 32) % (SIZE - len + 1));
+			data = NULL;
+			assert_int_equal(hib_sink_read_in(s, abuf, len + SLACK, len, at, &data), 0);
+			assert_true(data >= abuf && data + len <= abuf + len + SLACK);
+			assert_memory_equal(data, shadow + at, len);
+		}
+		/* In place: the payload where the aligned read put it. */
+		assert_int_equal(hib_sink_read_in(s, abuf, 1000 + SLACK, 1000, 3 * 4096 + 100,
+						  &data), 0);
+		assert_ptr_equal(data, abuf + 100);
+		assert_memory_equal(data, shadow + 3 * 4096 + 100, 1000);
+		/* Blocks that do not fit, or a buffer not aligned: read into the buffer as given. */
+		assert_int_equal(hib_sink_read_in(s, abuf, 1000, 1000, 3 * 4096 + 100, &data), 0);
+		assert_ptr_equal(data, abuf);
+		assert_memory_equal(data, shadow + 3 * 4096 + 100, 1000);
+		assert_int_equal(hib_sink_read_in(s, abuf + 1, 1000 + SLACK - 1, 1000, 100, &data),
+				 0);
+		assert_ptr_equal(data, abuf + 1);
+		assert_memory_equal(data, shadow + 100, 1000);
+		/* The partial last block, past the end, bad arguments. */
+		assert_int_equal(hib_sink_read_in(s, abuf, 777 + SLACK, 777, SIZE - 777, &data), 0);
+		assert_memory_equal(data, shadow + SIZE - 777, 777);
+		data = NULL;
+		assert_int_equal(hib_sink_read_in(s, abuf, 778 + SLACK, 778, SIZE - 777, &data),
+				 -ENODATA);
+		assert_null(data);
+		assert_int_equal(hib_sink_read_in(s, abuf, 10, 11, 0, &data), -EINVAL);
+		assert_int_equal(hib_sink_read_in(s, abuf, 10, 10, 0, NULL), -EINVAL);
+		assert_int_equal(hib_sink_read_in(NULL, abuf, 10, 10, 0, &data), -EINVAL);
+		free(abuf);
+	}
 	hib_sink_close(s);
 
 	/* What the writes left is in the file. */
