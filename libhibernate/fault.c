@@ -143,14 +143,28 @@ int hib_fault_arm(const char *spec, char *why, size_t why_size)
 	return 1;
 }
 
+/* A step of the resume (R1-R4): it runs with nothing frozen, nothing to thaw on failure. */
+static bool resume_step(enum hib_step step)
+{
+	switch (step) {
+	case HIB_STEP_OPEN:
+	case HIB_STEP_VERIFY:
+	case HIB_STEP_LOAD:
+	case HIB_STEP_INVALIDATE:
+	case HIB_STEP_RESTORE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int hib_fault_step(struct hib_run *run, enum hib_step step)
 {
 	if (!armed.fail_step || armed.fail_step != step)
 		return 0;
-	/* The resume's steps (R1-R4) run with nothing frozen; the hibernation's thaw on failure. */
 	return hib_fail(run, step, -armed.fail_err, "fault injected at %s (%s=fail=%s)%s",
 			hib_step_name(step), HIB_FAULT_ENV, hib_step_name(step),
-			step >= HIB_STEP_OPEN ? "" : "; everything was thawed again");
+			resume_step(step) ? "" : "; everything was thawed again");
 }
 
 bool hib_fault_build_id(struct hib_run *run, struct hib_image_info *id)

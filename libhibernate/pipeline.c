@@ -74,6 +74,24 @@ struct hib_pipeline {
 	struct hib_pipeline_stats st;
 };
 
+/* The CPU and wall time a thread spends in one call. */
+struct stopwatch {
+	uint64_t cpu;
+	uint64_t wall;
+};
+
+static void stopwatch_start(struct stopwatch *w)
+{
+	w->wall = hib_wall_ns();
+	w->cpu = hib_cpu_ns();
+}
+
+static void stopwatch_stop(struct stopwatch *w)
+{
+	w->cpu = hib_cpu_ns() - w->cpu;
+	w->wall = hib_wall_ns() - w->wall;
+}
+
 static int transform(const struct hib_pipeline_job *job, struct hib_pipeline_slot *s,
 		     struct hib_chunk_times *t)
 {
@@ -164,7 +182,8 @@ static bool set_err(struct hib_pipeline *p, int err, uint64_t seq)
 static int place(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 		 struct hib_pipeline_slot *s)
 {
-	uint64_t t0, w0 = 0;
+	struct stopwatch sw;
+	uint64_t w0 = 0;
 	int r;
 
 	if (!p->err && p->next_place != s->seq)
@@ -179,14 +198,12 @@ static int place(struct hib_pipeline *p, const struct hib_pipeline_job *job,
 	pthread_cond_broadcast(&p->place_cond);
 	pthread_mutex_unlock(&p->lock);
 
-	w0 = hib_wall_ns();
-	t0 = hib_cpu_ns();
+	stopwatch_start(&sw);
 	r = job->place(job->ud, s);
-	t0 = hib_cpu_ns() - t0;
-	w0 = hib_wall_ns() - w0;
+	stopwatch_stop(&sw);
 	pthread_mutex_lock(&p->lock);
-	p->st.place_ns += t0;
-	p->st.place_wall_ns += w0;
+	p->st.place_ns += sw.cpu;
+	p->st.place_wall_ns += sw.wall;
 	return r;
 }
 
@@ -205,6 +222,7 @@ static void *worker_main(void *arg)
 		const struct hib_pipeline_job *job;
 		struct hib_pipeline_slot *s;
 		struct hib_chunk_times t = {};
+		struct stopwatch sw;
 		uint64_t seq, t0, w0 = 0;
 		unsigned int i;
 		int r;
@@ -236,15 +254,13 @@ static void *worker_main(void *arg)
 		s->payload = NULL;
 		s->err = 0;
 		memset(&s->chunk, 0, sizeof(s->chunk));
-		w0 = hib_wall_ns();
-		t0 = hib_cpu_ns();
+		stopwatch_start(&sw);
 		r = job->produce(job->ud, s);
-		t0 = hib_cpu_ns() - t0;
-		w0 = hib_wall_ns() - w0;
+		stopwatch_stop(&sw);
 
 		pthread_mutex_lock(&p->lock);
-		p->st.read_ns += t0;
-		p->st.read_wall_ns += w0;
+		p->st.read_ns += sw.cpu;
+		p->st.read_wall_ns += sw.wall;
 		p->producing = false;
 		if (r <= 0) {
 			/* The end of the input, or an error reading it. */
