@@ -146,6 +146,15 @@ hib_workload_start() {
 	hibstate check --dir "$1" > "$1/before.report"
 }
 
+# hib_resume NAME ARGS...: `hibernatectl resume ARGS...`, which on success never returns (the
+# machine goes on in the system that hibernated, which reports); not ok NAME if it does.
+hib_resume() {
+	resume_name=$1
+	shift
+	hibernatectl resume "$@"
+	hib_notok "$resume_name" "hibernatectl resume returned $?"
+}
+
 # hib_same_workload PREFIX BEFORE AFTER: PREFIX-same-pid and PREFIX-memory-digest (the
 # expected one) from two `hibstate check` reports.
 hib_same_workload() {

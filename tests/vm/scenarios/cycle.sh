@@ -76,8 +76,7 @@ case $HIB_BOOT in
 2)
 	# The initramfs' job: resume.  On success this never returns: the
 	# machine continues in boot 1's system, which prints the results.
-	hibernatectl resume --input "$HIB_DISK_image"
-	hib_notok resume-returned "hibernatectl resume returned $?"
+	hib_resume resume-returned --input "$HIB_DISK_image"
 	;;
 3)
 	out=$(hibernatectl resume --input "$HIB_DISK_image" 2>&1)

@@ -16,9 +16,7 @@ N=10
 
 case $HIB_BOOT in
 1)
-	mkdir -p $state
-	hib_check workload-start hibstate start --dir $state --mib 64 --seed 1010 || exit 0
-	hibstate check --dir $state > $state/before.report
+	hib_workload_start $state 64 1010 || exit 0
 	cat $state/before.report
 	pid0=$(hib_report_field $state/before.report pid)
 	digest0=$(hib_report_field $state/before.report digest)
@@ -63,9 +61,7 @@ case $HIB_BOOT in
 	fi
 	;;
 *)
-	# Resume; on success this never returns (boot 1's shell goes on).
-	hibernatectl resume --input "$HIB_DISK_image"
-	hib_notok resume-boot-$HIB_BOOT "hibernatectl resume returned $?"
+	hib_resume resume-boot-$HIB_BOOT --input "$HIB_DISK_image"
 	;;
 esac
 exit 0

@@ -124,8 +124,7 @@ case $HIB_BOOT in
 	t=$(hib_ms)
 	printf 'boot2 %s %s\n' $((now - t / 1000)) "$t" |
 		dd of="$STATE" conv=notrunc,fsync 2>/dev/null
-	hibernatectl resume --input "$IMG"
-	hib_notok demo-resume-returned "hibernatectl resume returned $?"
+	hib_resume demo-resume-returned --input "$IMG"
 	;;
 esac
 exit 0

@@ -210,8 +210,7 @@ case $HIB_BOOT in
 	;;
 2)
 	hib_check dm-setup-boot2 setup_dm
-	hibernatectl resume --input "$IMG"
-	hib_notok resume-returned "hibernatectl resume returned $?"
+	hib_resume resume-returned --input "$IMG"
 	;;
 3)
 	hib_check dm-setup-boot3 setup_dm

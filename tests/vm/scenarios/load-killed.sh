@@ -105,9 +105,7 @@ case $HIB_BOOT in
 	released load-killed "$free_before"
 	;;
 3)
-	# On success this never returns: boot 1's system prints the results.
-	hibernatectl resume --input "$HIB_DISK_image"
-	hib_notok resume-returned "hibernatectl resume returned $?"
+	hib_resume resume-returned --input "$HIB_DISK_image"
 	;;
 esac
 exit 0

@@ -22,9 +22,7 @@ url=${base}images/guest.img
 printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $key && chmod 600 $key
 
 hib_net_up net-up || exit 0
-mkdir -p $state
-hib_check workload-start hibstate start --dir $state --mib 64 --seed 99 || exit 0
-hibstate check --dir $state > $state/before.report
+hib_workload_start $state 64 99 || exit 0
 
 out=$(hibernatectl hibernate --output "$url" --key-file $key 2>&1)
 rc=$?

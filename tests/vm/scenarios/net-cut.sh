@@ -25,9 +25,7 @@ printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $k
 
 hib_net_up net-up || exit 0
 touch $MARK
-mkdir -p $state
-hib_check workload-start hibstate start --dir $state --mib 16 --seed 5 || exit 0
-hibstate check --dir $state > $state/before.report
+hib_workload_start $state 16 5 || exit 0
 hib_check net-hibernate hibernatectl hibernate --no-poweroff --output "$url" \
 	--key-file $key || exit 0
 

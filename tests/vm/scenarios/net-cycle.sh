@@ -39,9 +39,7 @@ printf 'ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $w
 case $HIB_BOOT in
 1)
 	hib_net_up net-up || exit 0
-	mkdir -p $state
-	hib_check workload-start hibstate start --dir $state --mib 64 --seed 1234 || exit 0
-	hibstate check --dir $state > $state/before.report
+	hib_workload_start $state 64 1234 || exit 0
 	cat $state/before.report
 
 	hib_expect_poweroff
@@ -85,9 +83,7 @@ case $HIB_BOOT in
 	else
 		hib_notok net-wrong-key-refused "exit $rc: $out"
 	fi
-	# On success this never returns: boot 1's system goes on and reports.
-	hibernatectl resume --input "$url" --key-file $key
-	hib_notok net-resume-returned "hibernatectl resume returned $?"
+	hib_resume net-resume-returned --input "$url" --key-file $key
 	;;
 3)
 	# ip=dhcp on the kernel command line: udhcpc, QEMU's DHCP server.

@@ -48,9 +48,7 @@ expect_refused() {
 
 hib_net_up net-up || exit 0
 touch $MARK
-mkdir -p $state
-hib_check workload-start hibstate start --dir $state --mib 16 --seed 7 || exit 0
-hibstate check --dir $state > $state/before.report
+hib_workload_start $state 16 7 || exit 0
 
 hib_check net-hibernate-enc hibernatectl hibernate --no-poweroff --output "$enc" \
 	--key-file $key || exit 0

@@ -242,8 +242,7 @@ case $HIB_BOOT in
 	;;
 2)
 	# The initramfs' job: resume; on success boot 1's system prints the rest.
-	$CTL resume --input "$HIB_DISK_image"
-	hib_notok resume-returned "hibernatectl resume returned $?"
+	hib_resume resume-returned --input "$HIB_DISK_image"
 	;;
 esac
 exit 0

@@ -87,8 +87,7 @@ case $HIB_BOOT in
 	hib_check decoy-alive-after-resume /tmp/hibdecoy check --dir $decoy
 	;;
 2)
-	hibernatectl resume --input "$HIB_DISK_image"
-	hib_notok resume-returned "hibernatectl resume returned $?"
+	hib_resume resume-returned --input "$HIB_DISK_image"
 	;;
 esac
 exit 0

@@ -42,8 +42,7 @@ case $HIB_BOOT in
 	else
 		hib_notok replay-copy "cannot copy the image (${mib:-?} MiB)"
 	fi
-	hibernatectl resume --input "$HIB_DISK_image"
-	hib_notok resume-returned "hibernatectl resume returned $?"
+	hib_resume resume-returned --input "$HIB_DISK_image"
 	;;
 3)
 	out=$(hibernatectl resume --input "$HIB_DISK_copy" 2>&1)

@@ -106,8 +106,7 @@ case $HIB_BOOT in
 	fi
 	;;
 2)
-	hibernatectl resume --input "$HIB_DISK_image"
-	hib_notok resume-returned "hibernatectl resume returned $?"
+	hib_resume resume-returned --input "$HIB_DISK_image"
 	;;
 esac
 exit 0
