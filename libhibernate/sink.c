@@ -319,17 +319,17 @@ int hib_sink_read_direct(struct hib_sink *s, size_t bytes)
 	return 0;
 }
 
-int hib_sink_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, uint64_t off,
-		     uint8_t **ret_data)
+static int fd_read(struct hib_sink *s, void *buf, size_t len, uint64_t off);
+
+/* hib_sink_read_in() of a file or block sink: its window's O_DIRECT descriptor, or fd_read(). */
+static int fd_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, uint64_t off,
+		      uint8_t **ret_data)
 {
-	struct read_window *w;
+	struct read_window *w = s->rwin;
 	uint64_t start, end;
 	ssize_t n;
 	int r;
 
-	if (!s || !buf || !ret_data || len > cap)
-		return -EINVAL;
-	w = s->rwin;
 	if (w && (uintptr_t)buf % 4096 == 0 && off <= UINT64_MAX - len - w->bs) {
 		start = off - off % w->bs;
 		end = off + len + (w->bs - (off + len) % w->bs) % w->bs;
@@ -352,7 +352,7 @@ int hib_sink_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, u
 			read_window_free(s);
 		}
 	}
-	r = hib_sink_read(s, buf, len, off);
+	r = fd_read(s, buf, len, off);
 	if (r < 0)
 		return r;
 	*ret_data = buf;
@@ -461,6 +461,7 @@ static void fd_close(struct hib_sink *s)
 static const struct hib_sink_ops block_ops = {
 	.write = fd_write,
 	.read = fd_read,
+	.read_in = fd_read_in,
 	.sync = fd_sync,
 	.size = block_size,
 	.close = fd_close,
@@ -469,6 +470,7 @@ static const struct hib_sink_ops block_ops = {
 static const struct hib_sink_ops file_ops = {
 	.write = fd_write,
 	.read = fd_read,
+	.read_in = fd_read_in,
 	.sync = fd_sync,
 	.size = file_size,
 	.close = fd_close,

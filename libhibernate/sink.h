@@ -8,6 +8,7 @@
 #ifndef LIBHIBERNATE_SINK_H
 #define LIBHIBERNATE_SINK_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,12 @@ struct hib_sink_ops {
 	/* Write / read exactly @len bytes at @off.  0 or -errno (a short read is -ENODATA). */
 	int (*write)(struct hib_sink *s, const void *buf, size_t len, uint64_t off);
 	int (*read)(struct hib_sink *s, void *buf, size_t len, uint64_t off);
+	/*
+	 * Optional: read @len bytes at @off into @buf (@cap bytes) where the sink can put them
+	 * without a copy, *ret_data pointing at them (hib_sink_read_in()).  0 or -errno.
+	 */
+	int (*read_in)(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, uint64_t off,
+		       uint8_t **ret_data);
 	/* Make everything written so far durable.  0 or -errno. */
 	int (*sync)(struct hib_sink *s);
 	/*
@@ -116,17 +123,6 @@ int hib_sink_direct(struct hib_sink *s, size_t bytes);
 int hib_sink_read_direct(struct hib_sink *s, size_t bytes);
 
 /*
- * Read @len bytes at @off into @buf (@cap bytes) without a copy where the read window's
- * O_DIRECT descriptor can: the aligned blocks around them go into @buf (aligned to 4096, with
- * room for a block's slack on either side: HIB_SINK_READ_IN_SLACK), and *ret_data points at
- * the byte of @off in it.  Otherwise (no window, or it does not fit) through hib_sink_read()
- * into @buf itself.  0, or -errno (-ENODATA past the end).
- */
-#define HIB_SINK_READ_IN_SLACK	(2 * 4096)
-int hib_sink_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, uint64_t off,
-		     uint8_t **ret_data);
-
-/*
  * A growable in-memory sink of at most @capacity bytes (tests, and staging).  Its size is
  * @capacity while s->writable is set; clear s->writable to read it back (size = data length).
  */
@@ -143,6 +139,31 @@ static inline int hib_sink_write(struct hib_sink *s, const void *buf, size_t len
 static inline int hib_sink_read(struct hib_sink *s, void *buf, size_t len, uint64_t off)
 {
 	return s->ops->read(s, buf, len, off);
+}
+
+/*
+ * Read @len bytes at @off into @buf (@cap bytes) without a copy where the sink can: a file or
+ * block sink with a read window (hib_sink_read_direct()) reads the aligned blocks around them
+ * into @buf (aligned to 4096, with room for a block's slack on either side:
+ * HIB_SINK_READ_IN_SLACK) through its O_DIRECT descriptor, and *ret_data points at the byte of
+ * @off in it.  Otherwise (no window, another kind of sink, or it does not fit) through
+ * hib_sink_read() into @buf itself.  0, or -errno (-ENODATA past the end).
+ */
+#define HIB_SINK_READ_IN_SLACK	(2 * 4096)
+static inline int hib_sink_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len,
+				   uint64_t off, uint8_t **ret_data)
+{
+	int r;
+
+	if (!s || !buf || !ret_data || len > cap)
+		return -EINVAL;
+	if (s->ops->read_in)
+		return s->ops->read_in(s, buf, cap, len, off, ret_data);
+	r = hib_sink_read(s, buf, len, off);
+	if (r < 0)
+		return r;
+	*ret_data = buf;
+	return 0;
 }
 
 static inline int hib_sink_sync(struct hib_sink *s)

@@ -45,12 +45,13 @@ static const uint8_t seed_key[HIB_KEY_BYTES] = {
 	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
 };
 
-static void read_all(struct hib_sink *s, const struct hib_image_key *key)
+/* Every chunk through hib_image_reader_next(), or (@in_place) hib_image_reader_next_in(). */
+static void read_all(struct hib_sink *s, const struct hib_image_key *key, bool in_place)
 {
 	char why[HIB_IMAGE_WHY_MAX];
 	struct hib_image_reader *r = NULL;
 	const struct hib_image_info *info;
-	uint8_t *buf, *out;
+	uint8_t *buf, *out, *payload;
 	struct hib_chunk c;
 	uint64_t off = 0;
 	size_t cap;
@@ -60,14 +61,19 @@ static void read_all(struct hib_sink *s, const struct hib_image_key *key)
 	info = hib_image_reader_info(r);
 	if (!info->chunk_size || info->chunk_size > HIB_IMAGE_CHUNK_MAX)
 		abort();
-	cap = hib_chunk_bound(info->chunk_size);
+	cap = hib_chunk_bound(info->chunk_size) + (in_place ? HIB_RECORD_SIZE : 0);
 	buf = malloc(cap);
 	out = malloc(info->chunk_size);
 	if (buf && out) {
-		while (hib_image_reader_next(r, buf, cap, &c) > 0) {
-			if (c.raw_len > info->chunk_size)
+		for (;;) {
+			payload = buf;
+			if ((in_place ? hib_image_reader_next_in(r, buf, cap, &c, &payload) :
+					hib_image_reader_next(r, buf, cap, &c)) <= 0)
+				break;
+			if (c.raw_len > info->chunk_size || payload < buf ||
+			    payload + c.comp_len > buf + cap)
 				abort();
-			if (hib_chunk_decompress(&c, buf, out, info->chunk_size) < 0)
+			if (hib_chunk_decompress(&c, payload, out, info->chunk_size) < 0)
 				break;
 		}
 	}
@@ -82,9 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hib_sink s = { .ops = &in_ops, .kind = HIB_SINK_OTHER, .fd = -1, .priv = &in };
 	struct hib_image_key *key = NULL;
 
-	read_all(&s, NULL);
+	read_all(&s, NULL, false);
+	read_all(&s, NULL, true);
 	if (hib_image_key_from_raw(seed_key, &key) == 0) {
-		read_all(&s, key);
+		read_all(&s, key, false);
+		read_all(&s, key, true);
 		hib_image_key_free(key);
 	}
 	return 0;
