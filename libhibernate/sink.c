@@ -259,6 +259,20 @@ static void read_window_free(struct hib_sink *s)
 }
 
 /*
+ * pread(2) of @len bytes at the aligned @start into the aligned @buf through the window's
+ * O_DIRECT descriptor: the count (short at the end), or -errno.  -EINVAL when the device
+ * refuses the alignment after all: the window is gone, every read is buffered from now on.
+ */
+static ssize_t window_pread(struct hib_sink *s, uint8_t *buf, size_t len, uint64_t start)
+{
+	ssize_t n = hib_pread_full(((struct read_window *)s->rwin)->dfd, buf, len, (off_t)start);
+
+	if (n == -EINVAL)
+		read_window_free(s);
+	return n;
+}
+
+/*
  * @len bytes at @off from the window, refilled from the aligned block @off falls in.  1 when
  * the window cannot serve (too large a read, or O_DIRECT refused): the caller reads through
  * s->fd.  0, or -errno (-ENODATA past the end).
@@ -274,12 +288,9 @@ static int read_window_get(struct hib_sink *s, void *buf, size_t len, uint64_t o
 	if (off < w->start || off - w->start > w->len || len > w->len - (off - w->start)) {
 		start = off - off % w->bs;
 		w->len = 0;
-		n = hib_pread_full(w->dfd, w->buf, w->cap, (off_t)start);
-		if (n == -EINVAL) {
-			/* Alignment this device does not take after all: buffered from now on. */
-			read_window_free(s);
+		n = window_pread(s, w->buf, w->cap, start);
+		if (n == -EINVAL)
 			return 1;
-		}
 		if (n < 0)
 			return (int)n;
 		w->start = start;
@@ -339,7 +350,7 @@ static int fd_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, 
 				if (r < 0)
 					return r;
 			}
-			n = hib_pread_full(w->dfd, buf, (size_t)(end - start), (off_t)start);
+			n = window_pread(s, buf, (size_t)(end - start), start);
 			if (n >= 0 && (uint64_t)n < off - start + len)
 				return -ENODATA;
 			if (n >= 0) {
@@ -348,8 +359,6 @@ static int fd_read_in(struct hib_sink *s, uint8_t *buf, size_t cap, size_t len, 
 			}
 			if (n != -EINVAL)
 				return (int)n;
-			/* Alignment this device does not take after all: buffered from now on. */
-			read_window_free(s);
 		}
 	}
 	r = fd_read(s, buf, len, off);
